@@ -1,0 +1,21 @@
+namespace Treecast.Contracts;
+
+/// <summary>Queue and exchange names every service agrees on.</summary>
+public static class Addresses
+{
+    /// <summary>Fanout exchange where external monitoring publishes plain JSON events.</summary>
+    public const string ExternalEventsExchange = "treecast.external-events";
+
+    /// <summary>The policy service's queue bound to <see cref="ExternalEventsExchange"/>.</summary>
+    public const string PolicyExternalEventsQueue = "policy-external-events";
+
+    public const string TopologyQueue = "topology";
+    public const string SchedulerQueue = "scheduler";
+
+    public static string AgentQueue(string vmmId) => $"agent-{vmmId}";
+
+    public static Uri Topology { get; } = new($"queue:{TopologyQueue}");
+    public static Uri Scheduler { get; } = new($"queue:{SchedulerQueue}");
+
+    public static Uri Agent(string vmmId) => new($"queue:{AgentQueue(vmmId)}");
+}

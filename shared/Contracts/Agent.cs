@@ -1,0 +1,50 @@
+namespace Treecast.Contracts;
+
+// Commands are sent to one agent's queue (Addresses.Agent(vmmId)); events are published.
+
+/// <summary>Pause every VM on the named VMM and report their images.</summary>
+public sealed record PauseVms(Guid OperationId, string VmmId);
+
+public sealed record VmsPaused(Guid OperationId, string VmmId, IReadOnlyList<VmImage> Vms);
+
+/// <summary>Tell the root agent to announce the pending transfer to the other VMMs of the tree.</summary>
+public sealed record AnnouncePendingTransfer(
+    Guid OperationId,
+    string VmmId,
+    VmmTree Tree,
+    IReadOnlyList<VmImage> Vms,
+    int ChunkSizeBytes,
+    BroadcastMode Mode);
+
+/// <summary>
+/// The root's announcement to every other agent of the tree. Only the parent named in
+/// <see cref="Tree"/>, presenting <see cref="Token"/>, may push this operation's chunks to an agent.
+/// </summary>
+public sealed record PendingTransferAnnounced(
+    Guid OperationId,
+    string RootVmmId,
+    VmmTree Tree,
+    IReadOnlyList<VmImage> Vms,
+    string Token,
+    int ChunkSizeBytes,
+    BroadcastMode Mode);
+
+/// <summary>An agent has prepared to receive (spool space, expected parent and token).</summary>
+public sealed record ReadyToReceive(Guid OperationId, string VmmId);
+
+/// <summary>Tell the root agent to start streaming to its children.</summary>
+public sealed record StartTransfer(Guid OperationId, string VmmId);
+
+/// <summary>Coarse progress of one VMM's receive (at most a few per second per VMM).</summary>
+public sealed record TransferProgressed(Guid OperationId, string VmmId, long BytesReceived, long TotalBytes);
+
+/// <summary>Every announced VM arrived on this VMM and matched its SHA-256.</summary>
+public sealed record VmsReceived(Guid OperationId, string VmmId, IReadOnlyList<VmCopy> Vms);
+
+/// <summary>A step failed on one VMM (pause, announce, receive, relay or resume).</summary>
+public sealed record OperationStepFailed(Guid OperationId, string VmmId, string Step, string Reason);
+
+/// <summary>Resume the VMs of the operation on this VMM (duplicate mode: copies get their own identity).</summary>
+public sealed record ResumeVms(Guid OperationId, string VmmId, bool IsRoot);
+
+public sealed record VmsResumed(Guid OperationId, string VmmId, IReadOnlyList<VmCopy> Vms);
