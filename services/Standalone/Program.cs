@@ -1,15 +1,16 @@
-using Treecast.Agent;
-using Treecast.Hosting;
-using Treecast.Policy;
-using Treecast.Scheduler;
-using Treecast.Topology;
+using Treecast.Standalone;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddTopologyService();
-builder.AddPolicyService();
-builder.AddSchedulerService();
-builder.AddAgentService();
-builder.AddTreecastBus();
-var app = builder.Build();
-app.Run();
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(StandaloneOptions.Usage);
+    return 0;
+}
+
+var options = StandaloneOptions.Parse(args, out var error);
+if (options is null)
+{
+    Console.Error.WriteLine($"treecast: {error}");
+    return 2;
+}
+
+return await new StandaloneRun(options).ExecuteAsync();

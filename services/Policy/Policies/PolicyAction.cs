@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+
+namespace Treecast.Policy.Policies;
+
+/// <summary>What a matching policy does. The JSON form (the API) names the kind as in the YAML file.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(BroadcastAction), PolicyActionNames.Broadcast)]
+[JsonDerivedType(typeof(DuplicateIfNotCompletedWithinAction), PolicyActionNames.DuplicateIfNotCompletedWithin)]
+public abstract record PolicyAction(int FanOut, int ChunkSizeKiB)
+{
+    public int ChunkSizeBytes => ChunkSizeKiB * 1024;
+}

@@ -1,0 +1,16 @@
+namespace Treecast.Policy.Policies;
+
+/// <summary>Action names as written in policy files, and the limits every action's settings must respect.</summary>
+public static class PolicyActionNames
+{
+    public const string Broadcast = "broadcast";
+    public const string DuplicateIfNotCompletedWithin = "duplicateIfNotCompletedWithin";
+
+    public const int DefaultFanOut = 2;
+    public const int MinFanOut = 1;
+    public const int MaxFanOut = 64;
+
+    public const int DefaultChunkSizeKiB = 1024;
+    public const int MinChunkSizeKiB = 4;
+    public const int MaxChunkSizeKiB = 16 * 1024;
+}

@@ -1,0 +1,4 @@
+namespace Treecast.Scheduler.Timers;
+
+/// <summary>A timer request that can never be scheduled as sent; retrying it cannot help.</summary>
+public sealed class InvalidTimerException(string message) : Exception(message);

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using Treecast.Contracts;
+
+namespace Treecast.Standalone;
+
+/// <summary>
+/// What the embedded run has seen on the bus: registrations, the operation it started, transfer
+/// progress and the final outcome. Fed by <see cref="RunObserverConsumer"/>; read by <see cref="StandaloneRun"/>.
+/// </summary>
+public sealed class RunObserver
+{
+    private readonly ConcurrentDictionary<string, byte> _registered = new();
+    private readonly ConcurrentDictionary<string, (long Bytes, long Total)> _progress = new();
+    private readonly ConcurrentDictionary<string, byte> _verified = new();
+    private readonly TaskCompletionSource _allRegistered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<BroadcastRequested> _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<BroadcastOperationFinished> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<WorkloadCompleted> _workloadCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _expectedHosts = int.MaxValue;
+
+    /// <summary>Lines worth showing a person, in order (progress is drawn separately).</summary>
+    public event Action<string>? Said;
+
+    public Task AllRegistered => _allRegistered.Task;
+
+    public Task<BroadcastRequested> Requested => _requested.Task;
+
+    public Task<BroadcastOperationFinished> Finished => _finished.Task;
+
+    public Task<WorkloadCompleted> WorkloadCompletedTask => _workloadCompleted.Task;
+
+    public VmmTree? Tree { get; private set; }
+
+    public DateTimeOffset? TransferStartedAt { get; private set; }
+
+    public int VerifiedCount => _verified.Count;
+
+    public void Expect(int hosts)
+    {
+        _expectedHosts = hosts;
+        if (_registered.Count >= hosts)
+        {
+            _allRegistered.TrySetResult();
+        }
+    }
+
+    public (long Bytes, long Total) Progress()
+    {
+        long bytes = 0, total = 0;
+        foreach (var (b, t) in _progress.Values)
+        {
+            bytes += b;
+            total += t;
+        }
+
+        return (bytes, total);
+    }
+
+    internal void OnRegistered(VmmRegistered message)
+    {
+        _registered.TryAdd(message.VmmId, 0);
+        if (_registered.Count >= _expectedHosts)
+        {
+            _allRegistered.TrySetResult();
+        }
+    }
+
+    internal void OnRequested(BroadcastRequested message)
+    {
+        if (_requested.TrySetResult(message))
+        {
+            Said?.Invoke($"policy '{message.PolicyName}' requested a {Describe(message.Mode)} from {message.RootVmmId}: {message.Reason}");
+        }
+    }
+
+    internal void OnTree(TreeResolved message)
+    {
+        if (Tree is null && _requested.Task.IsCompleted && _requested.Task.Result.OperationId == message.OperationId)
+        {
+            Tree = message.Tree;
+            Said?.Invoke($"tree v{message.Tree.Version} over {message.Tree.Nodes.Count} VMMs (fan-out {message.Tree.FanOut}):");
+            foreach (var line in TreeDrawing.Lines(message.Tree))
+            {
+                Said?.Invoke("  " + line);
+            }
+        }
+    }
+
+    internal void OnPaused(VmsPaused message)
+    {
+        var bytes = message.Vms.Sum(v => v.Bytes);
+        Said?.Invoke($"paused {message.Vms.Count} VMs on {message.VmmId} ({Format.Bytes(bytes)})");
+    }
+
+    internal void OnProgress(TransferProgressed message)
+    {
+        TransferStartedAt ??= DateTimeOffset.UtcNow;
+        _progress.AddOrUpdate(
+            message.VmmId,
+            (message.BytesReceived, message.TotalBytes),
+            (_, old) => (Math.Max(old.Bytes, message.BytesReceived), message.TotalBytes));
+    }
+
+    internal void OnReceived(VmsReceived message)
+    {
+        _verified.TryAdd(message.VmmId, 0);
+        var total = message.Vms.Count;
+        _progress.AddOrUpdate(message.VmmId, _ => (0, 0), (_, old) => (old.Total, old.Total));
+        Said?.Invoke($"{message.VmmId} verified {total} VMs (SHA-256)");
+    }
+
+    internal void OnStepFailed(OperationStepFailed message) =>
+        Said?.Invoke($"{message.Step} failed on {message.VmmId}: {message.Reason}");
+
+    internal void OnWorkloadStarted(WorkloadStarted message) =>
+        Said?.Invoke($"workload {message.WorkloadId} started on {message.VmmId}");
+
+    internal void OnWorkloadCompleted(WorkloadCompleted message)
+    {
+        Said?.Invoke($"workload {message.WorkloadId} completed on {message.VmmId}");
+        _workloadCompleted.TrySetResult(message);
+    }
+
+    internal void OnWatch(DeadlineWatchRequested message) =>
+        Said?.Invoke($"policy '{message.PolicyName}' watches workload {message.WorkloadId}: deadline {message.Deadline.TotalSeconds:0.###} s");
+
+    internal void OnFinished(BroadcastOperationFinished message)
+    {
+        if (_requested.Task.IsCompleted && _requested.Task.Result.OperationId == message.OperationId)
+        {
+            _finished.TrySetResult(message);
+        }
+    }
+
+    private static string Describe(BroadcastMode mode) => mode == BroadcastMode.Duplicate ? "duplication" : "broadcast";
+}

@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MassTransit;
+using Treecast.Agent;
+using Treecast.Contracts;
+using Treecast.Hosting;
+using Treecast.Policy;
+using Treecast.Scheduler;
+using Treecast.Topology;
+
+namespace Treecast.Standalone;
+
+/// <summary>
+/// The embedded default: composes the four services in one process on the in-memory bus, starts one
+/// agent per host (each with its own gRPC server on loopback), injects the event, shows progress and
+/// checks the outcome against the VMMs themselves.
+/// </summary>
+public sealed class StandaloneRun(StandaloneOptions options)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly TextWriter _console = options.Json ? Console.Error : Console.Out;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public async Task<int> ExecuteAsync()
+    {
+        var runDirectory = Directory.CreateTempSubdirectory("treecast-run-").FullName;
+        try
+        {
+            return await ExecuteInAsync(runDirectory);
+        }
+        finally
+        {
+            TryDelete(runDirectory);
+        }
+    }
+
+    private async Task<int> ExecuteInAsync(string runDirectory)
+    {
+        var fleet = FleetLayout.Build(options.Hosts, options.Racks, options.Pods);
+        var root = fleet[0];
+        var policiesPath = options.PoliciesPath ?? StandalonePolicies.Write(runDirectory, options);
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Bus:Transport"] = nameof(BusTransport.InMemory),
+            ["Policy:PoliciesPath"] = policiesPath,
+            ["Topology:DefaultFanOut"] = options.FanOut.ToString(CultureInfo.InvariantCulture),
+        });
+        builder.AddServiceDefaults();
+        builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Information : LogLevel.Warning);
+        builder.AddTopologyService();
+        builder.AddPolicyService();
+        builder.AddSchedulerService();
+        builder.AddAgentService(AgentHosts(fleet, runDirectory));
+        var observer = new RunObserver();
+        observer.Said += Say;
+        builder.Services.AddSingleton(observer);
+        builder.Services.AddBusParticipant(new BusParticipant(
+            "standalone",
+            x => x.AddConsumer<RunObserverConsumer>().Endpoint(e => e.Name = "standalone-observer")));
+        builder.AddTreecastBus();
+
+        using var host = builder.Build();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.TimeoutSeconds));
+        Say($"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} VMs of {options.ImageMiB} MiB on {root.VmmId})");
+        await host.StartAsync(timeout.Token);
+        try
+        {
+            observer.Expect(fleet.Count);
+            await observer.AllRegistered.WaitAsync(timeout.Token);
+            Say($"all {fleet.Count} VMMs registered with the topology service");
+
+            var bus = host.Services.GetRequiredService<IBus>();
+            if (options.IsDeadlineRun)
+            {
+                var work = TimeSpan.FromSeconds(options.WorkloadSeconds!.Value);
+                var endpoint = await bus.GetSendEndpoint(Addresses.Agent(root.VmmId));
+                await endpoint.Send(new StartWorkload($"workload-{Guid.NewGuid():N}"[..17], root.VmmId, work), timeout.Token);
+            }
+            else
+            {
+                var external = new ExternalEvent
+                {
+                    Type = "host.degraded",
+                    EventId = Guid.NewGuid().ToString(),
+                    Vmm = root.VmmId,
+                    Severity = "critical",
+                    OccurredAt = DateTimeOffset.UtcNow,
+                };
+                Say($"external event: host.degraded (critical) on {root.VmmId}");
+                await bus.Publish(external, timeout.Token);
+            }
+
+            var summary = await AwaitOutcomeAsync(host.Services, observer, root.VmmId, timeout.Token);
+            Report(summary);
+            return summary.Verified ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            var summary = new RunSummary
+            {
+                Mode = options.IsDeadlineRun ? "duplicate" : "broadcast",
+                State = "TimedOut",
+                Root = root.VmmId,
+                ElapsedMs = _clock.ElapsedMilliseconds,
+                FailureReason = $"no final state within --timeout-seconds {options.TimeoutSeconds}",
+            };
+            Report(summary);
+            return 1;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<RunSummary> AwaitOutcomeAsync(IServiceProvider services, RunObserver observer, string rootVmmId, CancellationToken cancellationToken)
+    {
+        using var progress = new CancellationTokenSource();
+        var drawing = DrawProgressAsync(observer, progress.Token);
+        try
+        {
+            if (options.IsDeadlineRun)
+            {
+                var first = await Task.WhenAny(observer.Requested, observer.WorkloadCompletedTask).WaitAsync(cancellationToken);
+                if (first == observer.WorkloadCompletedTask)
+                {
+                    return new RunSummary
+                    {
+                        Mode = "duplicate",
+                        State = "CompletedInTime",
+                        Root = rootVmmId,
+                        ElapsedMs = _clock.ElapsedMilliseconds,
+                        Verified = true,
+                    };
+                }
+            }
+
+            var finished = await observer.Finished.WaitAsync(cancellationToken);
+            return OutcomeCheck.Summarize(finished, AgentStates.Read(services), observer.TransferStartedAt);
+        }
+        finally
+        {
+            await progress.CancelAsync();
+            await drawing;
+        }
+    }
+
+    private async Task DrawProgressAsync(RunObserver observer, CancellationToken cancellationToken)
+    {
+        long lastBytes = 0;
+        var lastAt = _clock.Elapsed;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                var (bytes, total) = observer.Progress();
+                if (total == 0 || bytes == lastBytes)
+                {
+                    continue;
+                }
+
+                var now = _clock.Elapsed;
+                var rate = Format.Rate(bytes - lastBytes, now - lastAt);
+                var tree = observer.Tree?.Nodes.Count - 1 ?? 0;
+                Say($"transfer {100.0 * bytes / total,5:0.0}%  {Format.Bytes(bytes)} of {Format.Bytes(total)}  {rate}  verified {observer.VerifiedCount}/{tree} VMMs");
+                lastBytes = bytes;
+                lastAt = now;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The outcome arrived; stop drawing.
+        }
+    }
+
+    private void Report(RunSummary summary)
+    {
+        if (options.Json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
+        }
+
+        Say($"{summary.State}: {summary.Mode} from {summary.Root} in {summary.ElapsedMs} ms"
+            + (summary.TransferMiBPerSecond is { } rate ? $", {rate:0.0} MiB/s delivered" : string.Empty)
+            + (summary.FailureReason is { } reason ? $" — {reason}" : string.Empty));
+        foreach (var host in summary.Hosts)
+        {
+            Say($"  {host.Vmm,-10} " + string.Join("  ", host.Vms.Select(v => $"{v.Vm} {v.State} {v.Sha256?[..12]}")));
+        }
+
+        foreach (var problem in summary.Problems)
+        {
+            Say("  problem: " + problem);
+        }
+
+        Say(summary.Verified ? "every copy verified" : "NOT verified");
+    }
+
+    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory) =>
+        fleet.Select((host, i) => new AgentOptions
+        {
+            VmmId = host.VmmId,
+            Location = host.Location,
+            GrpcPort = 0,
+            VmCount = i == 0 ? options.VmsPerHost : 0,
+            ImageMiB = options.ImageMiB,
+            WorkDirectory = Path.Combine(runDirectory, host.VmmId),
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+        }).ToArray();
+
+    private void Say(string line)
+    {
+        var seconds = _clock.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture);
+        lock (_console)
+        {
+            _console.WriteLine($"[{seconds,7}s] {line}");
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp directory is harmless; the run's result is what matters.
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Treecast.Contracts;
+
+namespace Treecast.Standalone;
+
+/// <summary>Draws a VMM tree as indented lines, children under their parent.</summary>
+public static class TreeDrawing
+{
+    public static IEnumerable<string> Lines(VmmTree tree)
+    {
+        var children = tree.Nodes.Where(n => n.ParentVmmId is not null).ToLookup(n => n.ParentVmmId!);
+        var root = tree.Find(tree.RootVmmId);
+        if (root is null)
+        {
+            yield break;
+        }
+
+        var stack = new Stack<(TreeNode Node, int Depth)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, depth) = stack.Pop();
+            yield return $"{new string(' ', depth * 2)}{(depth == 0 ? "" : "└ ")}{node.VmmId}  [{node.Location}]";
+            foreach (var child in children[node.VmmId].Reverse())
+            {
+                stack.Push((child, depth + 1));
+            }
+        }
+    }
+}
