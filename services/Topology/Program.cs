@@ -1,5 +1,6 @@
-using Treecast.Topology;
 using Treecast.Hosting;
+using Treecast.Topology;
+using Treecast.Topology.Endpoints;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -8,4 +9,5 @@ builder.AddTreecastBus();
 
 var app = builder.Build();
 app.MapServiceDefaults();
+app.MapTopologyEndpoints();
 app.Run();

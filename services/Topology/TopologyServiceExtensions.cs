@@ -1,4 +1,11 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.Topology.Consumers;
+using Treecast.Topology.Liveness;
+using Treecast.Topology.Registry;
+using Treecast.Topology.Trees;
 
 namespace Treecast.Topology;
 
@@ -7,7 +14,32 @@ public static class TopologyServiceExtensions
     /// <summary>Registers the topology service: its stores, workers and bus consumers.</summary>
     public static IHostApplicationBuilder AddTopologyService(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddBusParticipant(new BusParticipant("topology", _ => { }));
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<TopologyOptions>()
+            .Bind(builder.Configuration.GetSection(TopologyOptions.Section))
+            .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")
+            .Validate(o => o.LivenessCheckInterval > TimeSpan.Zero, "Topology:LivenessCheckInterval must be positive, for example 00:00:01.")
+            .Validate(o => o.DefaultFanOut >= 1, "Topology:DefaultFanOut must be 1 or more.")
+            .ValidateOnStart();
+
+        // TryAdd: the standalone host runs every service in one container, and others may bring their own clock.
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<IVmmRegistry, InMemoryVmmRegistry>();
+        builder.Services.TryAddSingleton<ITreeVersions, InMemoryTreeVersions>();
+        builder.Services.TryAddSingleton<TreeBuilder>();
+        builder.Services.AddHostedService<LivenessMonitor>();
+        builder.Services.AddBusParticipant(new BusParticipant("topology", AddTopologyConsumers));
         return builder;
+    }
+
+    /// <summary>
+    /// The topology consumers on their one queue: tree requests are sent to <c>queue:topology</c>, and the
+    /// queue subscribes to published heartbeats. Public so tests register exactly what the service runs.
+    /// </summary>
+    public static void AddTopologyConsumers(IBusRegistrationConfigurator configurator)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+        configurator.AddConsumer<VmmHeartbeatConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
+        configurator.AddConsumer<ResolveTreeConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
     }
 }

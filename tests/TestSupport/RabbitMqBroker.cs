@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Testcontainers.RabbitMq;
 using Xunit;
 
@@ -7,6 +8,8 @@ namespace Treecast.TestSupport;
 /// A real RabbitMQ broker for integration tests: the one at <c>RABBITMQ_URI</c> when set (CI starts
 /// Debian's rabbitmq-server and sets it), otherwise a Testcontainers.RabbitMq container where a Docker
 /// engine answers. Where neither exists, <see cref="Uri"/> is null and tests skip with <see cref="Unavailable"/>.
+/// On a shared broker each fixture gets a virtual host of its own (when <c>rabbitmqctl</c> can make one),
+/// so test assemblies running side by side never consume each other's messages.
 /// </summary>
 public sealed class RabbitMqBroker : IAsyncLifetime
 {
@@ -14,6 +17,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     private const string Image = "rabbitmq:3.13-management";
 
     private RabbitMqContainer? _container;
+    private string? _virtualHost;
 
     public Uri? Uri { get; private set; }
 
@@ -24,7 +28,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         var fromEnvironment = Environment.GetEnvironmentVariable("RABBITMQ_URI");
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
         {
-            Uri = new Uri(fromEnvironment);
+            Uri = await IsolateAsync(new Uri(fromEnvironment));
             return;
         }
 
@@ -52,9 +56,59 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (_virtualHost is not null)
+        {
+            await RabbitMqCtlAsync("delete_vhost", _virtualHost);
+        }
+
         if (_container is not null)
         {
             await _container.DisposeAsync();
+        }
+    }
+
+    private async Task<Uri> IsolateAsync(Uri shared)
+    {
+        if (!shared.IsLoopback)
+        {
+            return shared;
+        }
+
+        var name = "treecast-test-" + Guid.NewGuid().ToString("N")[..12];
+        var user = Uri.UnescapeDataString(shared.UserInfo.Split(':')[0] is { Length: > 0 } u ? u : "guest");
+        if (!await RabbitMqCtlAsync("add_vhost", name)
+            || !await RabbitMqCtlAsync("set_permissions", "-p", name, user, ".*", ".*", ".*"))
+        {
+            // No rabbitmqctl here (not root, or a remote broker): share the default virtual host.
+            return shared;
+        }
+
+        _virtualHost = name;
+        return new UriBuilder(shared) { Path = "/" + name }.Uri;
+    }
+
+    private static async Task<bool> RabbitMqCtlAsync(params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-q");
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var error = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            await Task.WhenAll(output, error);
+            return process.ExitCode == 0;
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or OperationCanceledException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

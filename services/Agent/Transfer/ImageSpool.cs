@@ -1,0 +1,202 @@
+using System.Security.Cryptography;
+using Treecast.Contracts;
+
+namespace Treecast.Agent.Transfer;
+
+/// <summary>
+/// One VM image of one operation as a receiver writes it: a file that grows in order, readable by
+/// forwarders while it grows. Only verified chunks count towards <see cref="CommittedLength"/>.
+/// </summary>
+public sealed class ImageSpool : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private FileStream? _writer;
+    private long _committedLength;
+    private TaskCompletionSource _changed = NewSignal();
+    private string? _sha256Hex;
+    private Exception? _failure;
+
+    public ImageSpool(int vmIndex, VmImage image, string path)
+    {
+        VmIndex = vmIndex;
+        Image = image;
+        Path = path;
+        // Unbuffered (bufferSize 0): every append reaches the OS at once, so a reader's handle sees it;
+        // there is deliberately no fsync per chunk (the spool only matters while this process lives).
+        _writer = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0,
+            Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+            PreallocationSize = image.Bytes,
+        });
+    }
+
+    public int VmIndex { get; }
+
+    public VmImage Image { get; }
+
+    public string Path { get; }
+
+    /// <summary>Bytes stored and checked by their chunk checksum; a resumed stream continues here.</summary>
+    public long CommittedLength => Interlocked.Read(ref _committedLength);
+
+    /// <summary>True once the whole image arrived and matched the announced SHA-256.</summary>
+    public bool IsCompleted => Volatile.Read(ref _sha256Hex) is not null;
+
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Appends bytes that start exactly at <see cref="CommittedLength"/> and were already checked.</summary>
+    public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ThrowIfFailed();
+            if (_writer is null || IsCompleted)
+            {
+                throw new InvalidOperationException($"The spool of VM {Image.VmId} is already complete.");
+            }
+
+            if (CommittedLength + data.Length > Image.Bytes)
+            {
+                throw new InvalidDataException(
+                    $"VM {Image.VmId}: {data.Length} bytes at offset {CommittedLength} run past the announced size {Image.Bytes}.");
+            }
+
+            // Not cancellable once started: a half-written chunk would leave the file ahead of the committed length.
+            await _writer.WriteAsync(data, CancellationToken.None);
+            _sha256.AppendData(data.Span);
+            Interlocked.Add(ref _committedLength, data.Length);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        Signal();
+    }
+
+    /// <summary>
+    /// Checks the whole image against the manifest and the sender's end marker. Returns why it does not
+    /// match (the caller fails the operation), or null once complete; a repeated end marker is answered again.
+    /// </summary>
+    public async ValueTask<string?> CompleteAsync(long bytes, string sha256, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ThrowIfFailed();
+            if (bytes != Image.Bytes || CommittedLength != Image.Bytes)
+            {
+                return $"VM {Image.VmId}: the image ended at {bytes} bytes (stored {CommittedLength}), the manifest says {Image.Bytes}";
+            }
+
+            if (_sha256Hex is null)
+            {
+                var digest = Convert.ToHexStringLower(_sha256.GetHashAndReset());
+                if (!SameDigest(digest, Image.Sha256))
+                {
+                    return $"VM {Image.VmId}: the received image has SHA-256 {digest}, the manifest says {Image.Sha256}";
+                }
+
+                await _writer!.DisposeAsync();
+                _writer = null;
+                Volatile.Write(ref _sha256Hex, digest);
+            }
+
+            if (!SameDigest(sha256, _sha256Hex))
+            {
+                return $"VM {Image.VmId}: the sender's end marker names SHA-256 {sha256}, the manifest says {Image.Sha256}";
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        Signal();
+        return null;
+    }
+
+    /// <summary>Fails the spool; readers waiting for more bytes get <paramref name="reason"/>.</summary>
+    public void Fail(Exception reason)
+    {
+        if (Interlocked.CompareExchange(ref _failure, reason, null) is null)
+        {
+            Signal();
+        }
+    }
+
+    /// <summary>
+    /// Waits until more than <paramref name="offset"/> bytes are committed or the image is complete.
+    /// Returns the committed length; throws the spool's failure.
+    /// </summary>
+    public async ValueTask<long> WaitForMoreThanAsync(long offset, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                changed = _changed.Task;
+            }
+
+            ThrowIfFailed();
+            var committed = CommittedLength;
+            if (committed > offset || IsCompleted)
+            {
+                return committed;
+            }
+
+            await changed.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>A read handle that survives the file being moved (adopted) while it is open.</summary>
+    public FileStream OpenRead() => new(Path, new FileStreamOptions
+    {
+        Mode = FileMode.Open,
+        Access = FileAccess.Read,
+        Share = FileShare.ReadWrite | FileShare.Delete,
+        BufferSize = 0,
+        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+    });
+
+    public void Dispose()
+    {
+        Fail(new ObjectDisposedException(nameof(ImageSpool)));
+        _writer?.Dispose();
+        _writer = null;
+        _sha256.Dispose();
+    }
+
+    private static bool SameDigest(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+    private void ThrowIfFailed()
+    {
+        var failure = Failure;
+        if (failure is not null)
+        {
+            throw new InvalidOperationException($"The spool of VM {Image.VmId} failed: {failure.Message}", failure);
+        }
+    }
+
+    private void Signal()
+    {
+        TaskCompletionSource previous;
+        lock (_gate)
+        {
+            previous = _changed;
+            _changed = NewSignal();
+        }
+
+        previous.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

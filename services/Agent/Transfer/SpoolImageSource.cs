@@ -1,0 +1,42 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Treecast.Agent.Transfer;
+
+/// <summary>
+/// Tails a relay's spool while it grows: each child's forwarder owns one, so a slow child only slows its
+/// own reads, never the receive from the parent or a sibling's forward.
+/// </summary>
+public sealed class SpoolImageSource : ImageSource
+{
+    private readonly ImageSpool _spool;
+    private readonly FileStream _file;
+    private readonly SafeFileHandle _handle;
+
+    public SpoolImageSource(ImageSpool spool)
+    {
+        _spool = spool;
+        // Opened now, before the spool can be adopted (moved) into the VMM: the handle keeps reading the same file.
+        _file = spool.OpenRead();
+        _handle = _file.SafeFileHandle;
+    }
+
+    public override async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var committed = await _spool.WaitForMoreThanAsync(offset, cancellationToken);
+        var available = (int)Math.Min(buffer.Length, committed - offset);
+        if (available <= 0)
+        {
+            return 0;
+        }
+
+        return await RandomAccess.ReadAsync(_handle, buffer[..available], offset, cancellationToken);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _file.Dispose();
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace Treecast.Agent.Transfer;
+
+/// <summary>Sizes the client and the server of the chunk stream agree on.</summary>
+public static class TransferLimits
+{
+    public const int DefaultChunkSizeBytes = 1024 * 1024;
+
+    public const int MinChunkSizeBytes = 4 * 1024;
+
+    /// <summary>Larger announced chunks are cut to this; a chunk is held in memory twice per forwarder.</summary>
+    public const int MaxChunkSizeBytes = 16 * 1024 * 1024;
+
+    /// <summary>A chunk frame plus its protobuf framing must fit in one gRPC message.</summary>
+    public const int MaxMessageBytes = MaxChunkSizeBytes + (1024 * 1024);
+
+    /// <summary>HTTP/2 flow-control windows: large enough that a 1 MiB chunk never waits for a window update.</summary>
+    public const int StreamWindowBytes = 32 * 1024 * 1024;
+
+    public const int ConnectionWindowBytes = 64 * 1024 * 1024;
+
+    public static int ClampChunkSize(int requested) =>
+        requested <= 0 ? DefaultChunkSizeBytes : Math.Clamp(requested, MinChunkSizeBytes, MaxChunkSizeBytes);
+}

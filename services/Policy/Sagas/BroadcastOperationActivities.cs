@@ -1,0 +1,125 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Sagas;
+
+/// <summary>The steps every transition of <see cref="BroadcastOperationStateMachine"/> is built from.</summary>
+public static class BroadcastOperationActivities
+{
+    /// <summary>
+    /// Moves to a non-final step: the previous step's timer is cancelled, the transition recorded, and a new
+    /// timer scheduled so a step that never answers fails the operation instead of leaving it hanging.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> EnterStep<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        State step,
+        TimeSpan timeout,
+        TimeProvider clock,
+        ILogger logger,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder
+            .CancelStepTimer()
+            .TransitionTo(step)
+            .RecordTransition(clock, logger, note)
+            .ScheduleStepTimer(timeout, clock);
+
+    /// <summary>Moves to a final state and tells the rest of the system how the operation ended.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> Finish<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        State final,
+        TimeProvider clock,
+        ILogger logger,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder
+            .CancelStepTimer()
+            .TransitionTo(final)
+            .RecordTransition(clock, logger, note)
+            .Then(context => context.Saga.FinishedAt = clock.GetUtcNow())
+            .Publish(context => Finished(context.Saga));
+
+    public static EventActivityBinder<BroadcastOperationState, T> Fail<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        State failed,
+        TimeProvider clock,
+        ILogger logger,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> reason)
+        where T : class =>
+        binder
+            .Then(context => context.Saga.FailureReason = reason(context))
+            .Finish(failed, clock, logger, context => context.Saga.FailureReason!);
+
+    /// <summary>Must follow the transition: the timer's purpose names the step it guards.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> ScheduleStepTimer<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        TimeSpan timeout,
+        TimeProvider clock)
+        where T : class =>
+        binder
+            .Then(context => context.Saga.StepTimerId = NewId.NextGuid())
+            .Send(Addresses.Scheduler, context => new ScheduleTimer(
+                context.Saga.StepTimerId!.Value,
+                context.Saga.CorrelationId,
+                $"broadcast:{context.Saga.CurrentState}",
+                clock.GetUtcNow() + timeout));
+
+    public static EventActivityBinder<BroadcastOperationState, T> CancelStepTimer<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder)
+        where T : class =>
+        binder.If(
+            context => context.Saga.StepTimerId.HasValue,
+            pending => pending
+                .Send(Addresses.Scheduler, context => new CancelTimer(context.Saga.StepTimerId!.Value))
+                .Then(context => context.Saga.StepTimerId = null));
+
+    public static EventActivityBinder<BroadcastOperationState, T> RecordTransition<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        TimeProvider clock,
+        ILogger logger,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder.Then(context =>
+        {
+            var text = note(context);
+            context.Saga.History.Add(new StateTransition(context.Saga.CurrentState, clock.GetUtcNow(), text));
+            logger.LogInformation(
+                "Operation {OperationId} {State}: {Note}",
+                context.Saga.CorrelationId,
+                context.Saga.CurrentState,
+                text);
+        });
+
+    /// <summary>
+    /// Sends <see cref="ResumeVms"/> to every VMM of the tree. One activity, not one per VMM, because the
+    /// tree is only known at run time.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> ResumeOnEveryVmm<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder)
+        where T : class =>
+        binder.ThenAsync(async context =>
+        {
+            foreach (var host in context.Saga.Hosts)
+            {
+                var endpoint = await context.GetSendEndpoint(Addresses.Agent(host.VmmId));
+                var isRoot = host.VmmId == context.Saga.RootVmmId;
+                await endpoint.Send(
+                    new ResumeVms(context.Saga.CorrelationId, host.VmmId, isRoot),
+                    context.CancellationToken);
+            }
+        });
+
+    private static BroadcastOperationFinished Finished(BroadcastOperationState state) =>
+        new BroadcastOperationFinished(
+            state.CorrelationId,
+            state.Mode,
+            state.CurrentState,
+            state.RootVmmId,
+            state.Tree,
+            state.Vms.ToArray(),
+            state.Hosts.Select(h => new HostCopies(h.VmmId, h.Copies.ToArray())).ToArray(),
+            state.FailureReason,
+            state.RequestedAt,
+            state.FinishedAt ?? state.RequestedAt);
+}

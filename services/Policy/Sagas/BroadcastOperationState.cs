@@ -1,0 +1,74 @@
+using MassTransit;
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Sagas;
+
+/// <summary>
+/// What the broadcast operation saga knows about one operation. Plain settable members only: the state is
+/// persisted as a document and inspected by operators, and final states are kept rather than deleted.
+/// </summary>
+public sealed class BroadcastOperationState : SagaStateMachineInstance, ISagaVersion
+{
+    /// <summary>The operation id (<see cref="BroadcastRequested.OperationId"/>).</summary>
+    public Guid CorrelationId { get; set; }
+
+    public string CurrentState { get; set; } = string.Empty;
+
+    public int Version { get; set; }
+
+    public BroadcastMode Mode { get; set; }
+
+    public string RootVmmId { get; set; } = string.Empty;
+
+    public int FanOut { get; set; }
+
+    public int ChunkSizeBytes { get; set; }
+
+    public string PolicyName { get; set; } = string.Empty;
+
+    public string Reason { get; set; } = string.Empty;
+
+    public DateTimeOffset RequestedAt { get; set; }
+
+    public VmmTree? Tree { get; set; }
+
+    public long? TreeVersion { get; set; }
+
+    /// <summary>The root's VM images as paused and announced.</summary>
+    public List<VmImage> Vms { get; set; } = [];
+
+    /// <summary>One entry per VMM of the tree, the root included, in tree order.</summary>
+    public List<VmmProgress> Hosts { get; set; } = [];
+
+    /// <summary>The scheduler timer guarding the current step; a <see cref="TimerFired"/> with another id is stale.</summary>
+    public Guid? StepTimerId { get; set; }
+
+    public string? FailureReason { get; set; }
+
+    public List<StateTransition> History { get; set; } = [];
+
+    public DateTimeOffset? FinishedAt { get; set; }
+}
+
+/// <summary>How far one VMM of the tree has got in the operation.</summary>
+public sealed class VmmProgress
+{
+    public string VmmId { get; set; } = string.Empty;
+
+    public string Location { get; set; } = string.Empty;
+
+    public string? ParentVmmId { get; set; }
+
+    public bool Ready { get; set; }
+
+    public long BytesReceived { get; set; }
+
+    public long TotalBytes { get; set; }
+
+    public bool Verified { get; set; }
+
+    /// <summary>The VMs this VMM holds: verified copies, or (for the root) its own paused or resumed VMs.</summary>
+    public List<VmCopy> Copies { get; set; } = [];
+
+    public bool Resumed { get; set; }
+}

@@ -1,0 +1,264 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Sagas;
+
+/// <summary>
+/// The one place that knows the order of a broadcast operation: resolve the tree, pause the root's VMs,
+/// announce the pending transfer, stream down the tree, and in duplicate mode resume the copies everywhere.
+/// </summary>
+public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<BroadcastOperationState>
+{
+    private readonly BroadcastTimeouts _timeouts;
+
+    public BroadcastOperationStateMachine(
+        IOptions<BroadcastTimeouts> timeouts,
+        TimeProvider clock,
+        ILogger<BroadcastOperationStateMachine> logger)
+    {
+        _timeouts = timeouts.Value;
+
+        InstanceState(x => x.CurrentState);
+
+        Event(() => BroadcastRequested, x => x.CorrelateById(context => context.Message.OperationId));
+        Event(() => TreeResolved, x => Existing(x, context => context.Message.OperationId));
+        Event(() => TreeResolutionFailed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => VmsPaused, x => Existing(x, context => context.Message.OperationId));
+        Event(() => ReadyToReceive, x => Existing(x, context => context.Message.OperationId));
+        Event(() => TransferProgressed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => VmsReceived, x => Existing(x, context => context.Message.OperationId));
+        Event(() => VmsResumed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => OperationStepFailed, x => Existing(x, context => context.Message.OperationId));
+
+        // The deadline watch's timers arrive here too; they find no operation and are discarded.
+        Event(() => TimerFired, x => Existing(x, context => context.Message.CorrelationId));
+
+        // Messages are delivered at least once and agents report concurrently, so a duplicate or late event
+        // (a second request, a report after the operation ended) is expected and must not fault.
+        OnUnhandledEvent(context =>
+        {
+            logger.LogDebug(
+                "Operation {OperationId} ignored {Event} in {State}",
+                context.Saga.CorrelationId,
+                context.Event.Name,
+                context.CurrentState.Name);
+            return context.Ignore();
+        });
+
+        Initially(
+            When(BroadcastRequested)
+                .Then(context => Start(context.Saga, context.Message))
+                .Send(Addresses.Topology, context => new ResolveTree(
+                    context.Saga.CorrelationId,
+                    context.Saga.RootVmmId,
+                    context.Saga.FanOut))
+                .EnterStep(ResolvingTree, _timeouts.ResolveTree, clock, logger, context =>
+                    $"{context.Saga.Mode} of {context.Saga.RootVmmId} requested by policy {context.Saga.PolicyName}: {context.Saga.Reason}"));
+
+        During(ResolvingTree,
+            When(TreeResolved)
+                .Then(context => StoreTree(context.Saga, context.Message.Tree))
+                .Send(RootAgent, context => new PauseVms(context.Saga.CorrelationId, context.Saga.RootVmmId))
+                .EnterStep(Pausing, _timeouts.Pause, clock, logger, context =>
+                    $"tree v{context.Saga.TreeVersion} over {context.Saga.Hosts.Count} VMMs"),
+            When(TreeResolutionFailed)
+                .Fail(Failed, clock, logger, context =>
+                    $"ResolveTree failed for {context.Message.RootVmmId}: {context.Message.Reason}"));
+
+        During(Pausing,
+            When(VmsPaused, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => StorePausedVms(context.Saga, context.Message.Vms))
+                .IfElse(
+                    context => context.Saga.Hosts.Count <= 1,
+                    rootOnly => rootOnly.IfElse(
+                        context => context.Saga.Mode == BroadcastMode.Broadcast,
+                        broadcast => broadcast.Finish(Completed, clock, logger, context =>
+                            $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}; the tree has no other VMM"),
+                        duplicate => duplicate
+                            .ResumeOnEveryVmm()
+                            .EnterStep(Duplicating, _timeouts.Resume, clock, logger, context =>
+                                $"{context.Saga.Vms.Count} VMs paused; the tree has no other VMM, resuming on the root")),
+                    tree => tree
+                        .Send(RootAgent, context => new AnnouncePendingTransfer(
+                            context.Saga.CorrelationId,
+                            context.Saga.RootVmmId,
+                            context.Saga.Tree!,
+                            context.Saga.Vms.ToArray(),
+                            context.Saga.ChunkSizeBytes,
+                            context.Saga.Mode))
+                        .EnterStep(Announcing, _timeouts.Announce, clock, logger, context =>
+                            $"{context.Saga.Vms.Count} VMs ({context.Saga.Vms.Sum(v => v.Bytes)} bytes) paused on {context.Saga.RootVmmId}")));
+
+        During(Announcing,
+            When(ReadyToReceive)
+                .Then(context => Receiver(context.Saga, context.Message.VmmId)?.Ready = true)
+                .If(
+                    context => Receivers(context.Saga).All(h => h.Ready),
+                    allReady => allReady
+                        .Send(RootAgent, context => new StartTransfer(context.Saga.CorrelationId, context.Saga.RootVmmId))
+                        .EnterStep(Transferring, _timeouts.Transfer, clock, logger, context =>
+                            $"{Receivers(context.Saga).Count()} VMMs ready to receive")));
+
+        During(Transferring,
+            When(TransferProgressed)
+                .Then(context => RecordProgress(context.Saga, context.Message)),
+            When(VmsReceived)
+                .Then(context => StoreReceivedCopies(context.Saga, context.Message))
+                .If(
+                    context => Receivers(context.Saga).All(h => h.Verified),
+                    allVerified => allVerified.IfElse(
+                        context => context.Saga.Mode == BroadcastMode.Broadcast,
+                        broadcast => broadcast.Finish(Completed, clock, logger, context =>
+                            $"{context.Saga.Vms.Count} VMs verified on {Receivers(context.Saga).Count()} VMMs"),
+                        duplicate => duplicate
+                            .ResumeOnEveryVmm()
+                            .EnterStep(Duplicating, _timeouts.Resume, clock, logger, context =>
+                                $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count} VMMs"))));
+
+        During(Duplicating,
+            When(VmsResumed)
+                .Then(context => StoreResumedCopies(context.Saga, context.Message))
+                .If(
+                    context => context.Saga.Hosts.All(h => h.Resumed),
+                    allResumed => allResumed.Finish(Duplicated, clock, logger, context =>
+                        $"{context.Saga.Vms.Count} VMs running on {context.Saga.Hosts.Count} VMMs")));
+
+        During(ResolvingTree, Pausing, Announcing, Transferring, Duplicating,
+            When(OperationStepFailed)
+                .Fail(Failed, clock, logger, context =>
+                    $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"),
+            When(TimerFired, context => context.Message.TimerId == context.Saga.StepTimerId)
+                // The timer has fired: nothing is left for the scheduler to cancel.
+                .Then(context => context.Saga.StepTimerId = null)
+                .Fail(Failed, clock, logger, context =>
+                    $"step {context.Saga.CurrentState} timed out after {StepTimeout(context.Saga.CurrentState)}"));
+    }
+
+    public State ResolvingTree { get; } = null!;
+    public State Pausing { get; } = null!;
+    public State Announcing { get; } = null!;
+    public State Transferring { get; } = null!;
+    public State Duplicating { get; } = null!;
+    public State Completed { get; } = null!;
+    public State Duplicated { get; } = null!;
+    public State Failed { get; } = null!;
+
+    public Event<BroadcastRequested> BroadcastRequested { get; } = null!;
+    public Event<TreeResolved> TreeResolved { get; } = null!;
+    public Event<TreeResolutionFailed> TreeResolutionFailed { get; } = null!;
+    public Event<VmsPaused> VmsPaused { get; } = null!;
+    public Event<ReadyToReceive> ReadyToReceive { get; } = null!;
+    public Event<TransferProgressed> TransferProgressed { get; } = null!;
+    public Event<VmsReceived> VmsReceived { get; } = null!;
+    public Event<VmsResumed> VmsResumed { get; } = null!;
+    public Event<OperationStepFailed> OperationStepFailed { get; } = null!;
+    public Event<TimerFired> TimerFired { get; } = null!;
+
+    private static void Existing<T>(IEventCorrelationConfigurator<BroadcastOperationState, T> x, Func<ConsumeContext<T>, Guid> operationId)
+        where T : class
+    {
+        x.CorrelateById(operationId);
+        x.OnMissingInstance(m => m.Discard());
+    }
+
+    private static Uri RootAgent<T>(BehaviorContext<BroadcastOperationState, T> context)
+        where T : class =>
+        Addresses.Agent(context.Saga.RootVmmId);
+
+    private TimeSpan StepTimeout(string state) => state switch
+    {
+        nameof(ResolvingTree) => _timeouts.ResolveTree,
+        nameof(Pausing) => _timeouts.Pause,
+        nameof(Announcing) => _timeouts.Announce,
+        nameof(Transferring) => _timeouts.Transfer,
+        _ => _timeouts.Resume,
+    };
+
+    private static void Start(BroadcastOperationState state, BroadcastRequested request)
+    {
+        state.Mode = request.Mode;
+        state.RootVmmId = request.RootVmmId;
+        state.FanOut = request.FanOut;
+        state.ChunkSizeBytes = request.ChunkSizeBytes;
+        state.PolicyName = request.PolicyName;
+        state.Reason = request.Reason;
+        state.RequestedAt = request.RequestedAt;
+    }
+
+    private static void StoreTree(BroadcastOperationState state, VmmTree tree)
+    {
+        state.Tree = tree;
+        state.TreeVersion = tree.Version;
+        state.Hosts = tree.Nodes
+            .Select(n => new VmmProgress { VmmId = n.VmmId, Location = n.Location, ParentVmmId = n.ParentVmmId })
+            .ToList();
+    }
+
+    private static void StorePausedVms(BroadcastOperationState state, IReadOnlyList<VmImage> vms)
+    {
+        state.Vms = vms.ToList();
+        var totalBytes = vms.Sum(v => v.Bytes);
+        foreach (var host in state.Hosts)
+        {
+            host.TotalBytes = totalBytes;
+            if (host.VmmId == state.RootVmmId)
+            {
+                // The root holds the originals: nothing to receive, and its copies are the paused VMs.
+                host.Ready = true;
+                host.Verified = true;
+                host.BytesReceived = totalBytes;
+                host.Copies = vms.Select(v => new VmCopy(v.VmId, v.Sha256, VmState.Paused)).ToList();
+            }
+        }
+    }
+
+    private static void RecordProgress(BroadcastOperationState state, TransferProgressed progress)
+    {
+        var host = Receiver(state, progress.VmmId);
+        if (host is null)
+        {
+            return;
+        }
+
+        // Progress reports may be reordered on the bus; the furthest offset wins.
+        host.BytesReceived = Math.Max(host.BytesReceived, progress.BytesReceived);
+        if (progress.TotalBytes > 0)
+        {
+            host.TotalBytes = progress.TotalBytes;
+        }
+    }
+
+    private static void StoreReceivedCopies(BroadcastOperationState state, VmsReceived received)
+    {
+        var host = Receiver(state, received.VmmId);
+        if (host is null)
+        {
+            return;
+        }
+
+        host.Verified = true;
+        host.BytesReceived = Math.Max(host.BytesReceived, host.TotalBytes);
+        host.Copies = received.Vms.ToList();
+    }
+
+    private static void StoreResumedCopies(BroadcastOperationState state, VmsResumed resumed)
+    {
+        var host = state.Hosts.Find(h => h.VmmId == resumed.VmmId);
+        if (host is null)
+        {
+            return;
+        }
+
+        host.Resumed = true;
+        host.Copies = resumed.Vms.ToList();
+    }
+
+    /// <summary>A non-root VMM of the tree, or null for the root or a VMM the tree does not name.</summary>
+    private static VmmProgress? Receiver(BroadcastOperationState state, string vmmId) =>
+        vmmId == state.RootVmmId ? null : state.Hosts.Find(h => h.VmmId == vmmId);
+
+    private static IEnumerable<VmmProgress> Receivers(BroadcastOperationState state) =>
+        state.Hosts.Where(h => h.VmmId != state.RootVmmId);
+}
