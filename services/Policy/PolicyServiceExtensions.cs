@@ -1,13 +1,72 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.Policy.Events;
+using Treecast.Policy.Policies;
+using Treecast.Policy.Sagas;
 
 namespace Treecast.Policy;
 
 public static class PolicyServiceExtensions
 {
-    /// <summary>Registers the policy service: its stores, workers and bus consumers.</summary>
+    /// <summary>Registers the policy service: its policies, their file watcher, the event ingress and the sagas.</summary>
     public static IHostApplicationBuilder AddPolicyService(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddBusParticipant(new BusParticipant("policy", _ => { }));
+        builder.Services.Configure<PolicyOptions>(builder.Configuration.GetSection(PolicyOptions.Section));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IPolicyStore, InMemoryPolicyStore>();
+        builder.Services.AddSingleton<PolicyFileReader>();
+        builder.Services.AddSingleton<PolicyLoader>();
+        builder.Services.AddSingleton<PolicyReloader>();
+        builder.Services.AddSingleton<PolicyEvaluator>();
+        builder.Services.AddSingleton<ObservedEventDispatcher>();
+
+        // Before AddTreecastBus adds the bus: hosted services start in order, so policies are in force
+        // (or the start refused) before the first event is consumed.
+        builder.Services.AddHostedService<PolicyFileWatcher>();
+
+        builder.Services.AddBusParticipant(new BusParticipant("policy", RegisterConsumers, ConfigureExternalEventsEndpoint));
         return builder;
+    }
+
+    private static void RegisterConsumers(IBusRegistrationConfigurator x)
+    {
+        x.AddTreecastSagas();
+
+        // Named for the service: the standalone host puts every service's endpoints on one bus.
+        x.AddConsumer<WorkloadStartedConsumer>().Endpoint(e => e.Name = "policy-workload-started");
+        x.AddConsumer<WorkloadCompletedConsumer>().Endpoint(e => e.Name = "policy-workload-completed");
+        x.AddConsumer<ExternalEventConsumer>().ExcludeFromConfigureEndpoints();
+    }
+
+    private static void ConfigureExternalEventsEndpoint(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
+    {
+        cfg.ReceiveEndpoint(Addresses.PolicyExternalEventsQueue, e =>
+        {
+            // Monitoring systems send plain JSON without MassTransit's envelope; MassTransit's own
+            // envelope (an ExternalEvent published on the bus) is still recognised by its content type.
+            e.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+
+            // Inside the bus-wide retry: a malformed event fails the same way every time, so it goes to
+            // the _error queue at once instead of being retried.
+            e.UseMessageRetry(r =>
+            {
+                r.Ignore<MalformedExternalEventException>();
+                r.Intervals(50, 200, 500, 1000, 2000);
+            });
+
+            if (e is IRabbitMqReceiveEndpointConfigurator rabbit)
+            {
+                // The exchange is named by the published contract (README), not by a .NET type.
+                rabbit.ConfigureConsumeTopology = false;
+                rabbit.Bind(Addresses.ExternalEventsExchange, b => b.ExchangeType = "fanout");
+                rabbit.Bind<ExternalEvent>();
+            }
+
+            // In memory the default consume topology subscribes the queue to published ExternalEvents,
+            // which is how the standalone host injects them.
+            e.ConfigureConsumer<ExternalEventConsumer>(context);
+        });
     }
 }

@@ -1,5 +1,6 @@
-using Treecast.Policy;
 using Treecast.Hosting;
+using Treecast.Policy;
+using Treecast.Policy.Api;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -8,4 +9,5 @@ builder.AddTreecastBus();
 
 var app = builder.Build();
 app.MapServiceDefaults();
+app.MapPolicyEndpoints();
 app.Run();

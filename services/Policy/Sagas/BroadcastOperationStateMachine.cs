@@ -125,7 +125,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     allResumed => allResumed.Finish(Duplicated, clock, logger, context =>
                         $"{context.Saga.Vms.Count} VMs running on {context.Saga.Hosts.Count} VMMs")));
 
-        During(ResolvingTree, Pausing, Announcing, Transferring, Duplicating,
+        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
             When(OperationStepFailed)
                 .Fail(Failed, clock, logger, context =>
                     $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"),

@@ -1,4 +1,7 @@
 using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Treecast.Policy.Sagas;
 
@@ -7,7 +10,19 @@ public static class SagaRegistration
 {
     public static IBusRegistrationConfigurator AddTreecastSagas(this IBusRegistrationConfigurator bus)
     {
-        // Filled in by the saga work: AddSagaStateMachine<...>().InMemoryRepository().
+        // The state machines are singletons built from DI; these are their constructor dependencies.
+        bus.TryAddSingleton(TimeProvider.System);
+        bus.AddOptions<BroadcastTimeouts>()
+            .Configure<IServiceProvider>((timeouts, services) =>
+                services.GetService<IConfiguration>()?.GetSection(BroadcastTimeouts.Section).Bind(timeouts));
+
+        // The repository choice lives here alone: in memory until the MongoDB repository arrives.
+        bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(
+                typeof(OutboxSagaDefinition<BroadcastOperationState>))
+            .InMemoryRepository();
+        bus.AddSagaStateMachine<DeadlineWatchStateMachine, DeadlineWatchState>(
+                typeof(OutboxSagaDefinition<DeadlineWatchState>))
+            .InMemoryRepository();
         return bus;
     }
 }

@@ -1,0 +1,128 @@
+using MassTransit;
+using Treecast.Contracts;
+
+namespace Treecast.Topology.Tests.Consumers;
+
+public sealed class When_a_tree_is_requested : IAsyncLifetime
+{
+    private TopologyHarness _topology = null!;
+
+    public async Task InitializeAsync()
+    {
+        _topology = await TopologyHarness.StartAsync();
+        await _topology.Beat("host-01", "site-1/pod-1/rack-1");
+        await _topology.Beat("host-02", "site-1/pod-1/rack-1");
+        await _topology.Beat("host-03", "site-1/pod-1/rack-1");
+        await _topology.Beat("host-04", "site-1/pod-1/rack-2");
+        await _topology.Beat("host-05", "site-1/pod-1/rack-2");
+    }
+
+    public async Task DisposeAsync() => await _topology.DisposeAsync();
+
+    [Fact]
+    public async Task Should_publish_a_tree_over_every_live_vmm_rooted_where_asked()
+    {
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-04", 2));
+
+        var tree = await Resolved(operationId);
+        Assert.Equal("host-04", tree.RootVmmId);
+        Assert.Equal("host-04", tree.Nodes[0].VmmId);
+        Assert.Equal(["host-01", "host-02", "host-03", "host-04", "host-05"], tree.Nodes.Select(n => n.VmmId).Order());
+        Assert.Equal("host-04", tree.Find("host-05")!.ParentVmmId);
+        Assert.Equal("http://host-02:5001", tree.Find("host-02")!.GrpcEndpoint);
+        Assert.Equal(1, tree.Nodes.Count(n => n.ParentVmmId is { } p && tree.Find(p)!.Location != n.Location));
+        Assert.Equal(tree, await _topology.Versions.LatestAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Should_give_each_new_tree_a_higher_version()
+    {
+        var first = Guid.NewGuid();
+        var second = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(first, "host-01", 2));
+        var firstTree = await Resolved(first);
+        await _topology.SendAsync(new ResolveTree(second, "host-01", 2));
+        var secondTree = await Resolved(second);
+
+        Assert.True(secondTree.Version > firstTree.Version, $"{secondTree.Version} should be above {firstTree.Version}");
+        Assert.Equal(secondTree.Version, (await _topology.Versions.LatestAsync(CancellationToken.None))!.Version);
+    }
+
+    [Fact]
+    public async Task Should_leave_lost_vmms_out_of_the_tree()
+    {
+        _topology.Time.Advance(TimeSpan.FromSeconds(10));
+        await _topology.Beat("host-01", "site-1/pod-1/rack-1");
+        await _topology.Beat("host-05", "site-1/pod-1/rack-2");
+        await _topology.Monitor().CheckAsync(CancellationToken.None);
+
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-01", 2));
+
+        var tree = await Resolved(operationId);
+        Assert.Equal(["host-01", "host-05"], tree.Nodes.Select(n => n.VmmId));
+    }
+
+    [Fact]
+    public async Task Should_use_the_configured_fan_out_when_the_request_leaves_it_unset()
+    {
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-01", 0));
+
+        var tree = await Resolved(operationId);
+        Assert.Equal(_topology.Options.DefaultFanOut, tree.FanOut);
+        Assert.Equal(2, tree.ChildrenOf("host-01").Count());
+    }
+
+    [Fact]
+    public async Task Should_answer_an_unknown_root_with_a_failure_that_names_it()
+    {
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-99", 2));
+
+        var failed = await Failed(operationId);
+        Assert.Equal("host-99", failed.RootVmmId);
+        Assert.Contains("'host-99' is not registered", failed.Reason);
+        Assert.Contains("heartbeat", failed.Reason);
+        Assert.False(await _topology.Harness.Published.Any<TreeResolved>());
+        Assert.False(await _topology.Harness.Published.Any<Fault<ResolveTree>>());
+    }
+
+    [Fact]
+    public async Task Should_answer_a_lost_root_with_a_failure_that_says_how_to_recover()
+    {
+        _topology.Time.Advance(TimeSpan.FromSeconds(10));
+        await _topology.Beat("host-01", "site-1/pod-1/rack-1");
+        await _topology.Monitor().CheckAsync(CancellationToken.None);
+
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-03", 2));
+
+        var failed = await Failed(operationId);
+        Assert.Contains("'host-03' is lost", failed.Reason);
+        Assert.Contains("Restart the agent", failed.Reason);
+    }
+
+    [Fact]
+    public async Task Should_answer_a_negative_fan_out_with_a_failure()
+    {
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-01", -1));
+
+        var failed = await Failed(operationId);
+        Assert.Contains("Fan-out -1", failed.Reason);
+    }
+
+    private async Task<VmmTree> Resolved(Guid operationId)
+    {
+        Assert.True(await _topology.Harness.Published.Any<TreeResolved>(p => p.Context.Message.OperationId == operationId));
+        return _topology.Published<TreeResolved>().Single(r => r.OperationId == operationId).Tree;
+    }
+
+    private async Task<TreeResolutionFailed> Failed(Guid operationId)
+    {
+        Assert.True(await _topology.Harness.Published.Any<TreeResolutionFailed>(p => p.Context.Message.OperationId == operationId));
+        return _topology.Published<TreeResolutionFailed>().Single(r => r.OperationId == operationId);
+    }
+}

@@ -1,0 +1,80 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Treecast.Contracts;
+using Treecast.Topology.Liveness;
+using Treecast.Topology.Registry;
+using Treecast.Topology.Trees;
+
+namespace Treecast.Topology.Tests;
+
+/// <summary>The topology consumers on the MassTransit test harness, with a clock the test moves.</summary>
+internal sealed class TopologyHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private TopologyHarness(ServiceProvider provider)
+    {
+        _provider = provider;
+        Harness = provider.GetRequiredService<ITestHarness>();
+    }
+
+    public static DateTimeOffset Start { get; } = new(2025, 3, 1, 8, 0, 0, TimeSpan.Zero);
+
+    public ITestHarness Harness { get; }
+
+    public FakeTimeProvider Time => _provider.GetRequiredService<FakeTimeProvider>();
+
+    public IVmmRegistry Registry => _provider.GetRequiredService<IVmmRegistry>();
+
+    public ITreeVersions Versions => _provider.GetRequiredService<ITreeVersions>();
+
+    public TopologyOptions Options => _provider.GetRequiredService<IOptions<TopologyOptions>>().Value;
+
+    public static async Task<TopologyHarness> StartAsync(TopologyOptions? options = null)
+    {
+        var services = new ServiceCollection();
+        var time = new FakeTimeProvider(Start);
+        services.AddSingleton(time);
+        services.AddSingleton<TimeProvider>(time);
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options ?? new TopologyOptions()));
+        services.AddSingleton<IVmmRegistry, InMemoryVmmRegistry>();
+        services.AddSingleton<ITreeVersions, InMemoryTreeVersions>();
+        services.AddSingleton<TreeBuilder>();
+        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        services.AddMassTransitTestHarness(TopologyServiceExtensions.AddTopologyConsumers);
+        var provider = services.BuildServiceProvider(true);
+        var harness = new TopologyHarness(provider);
+        await harness.Harness.Start();
+        return harness;
+    }
+
+    public LivenessMonitor Monitor() => ActivatorUtilities.CreateInstance<LivenessMonitor>(_provider);
+
+    public static VmmHeartbeat Heartbeat(string vmmId, string location = "site-1/pod-1/rack-1", double intervalSeconds = 1) =>
+        new(vmmId, $"http://{vmmId}:5001", location, [$"{vmmId}-vm-1"], Start.AddYears(-1), TimeSpan.FromSeconds(intervalSeconds));
+
+    /// <summary>Records a heartbeat as received now, without going through the bus.</summary>
+    public Task Beat(string vmmId, string location = "site-1/pod-1/rack-1", double intervalSeconds = 1) =>
+        Registry.RecordHeartbeatAsync(Heartbeat(vmmId, location, intervalSeconds), Time.GetUtcNow(), CancellationToken.None);
+
+    public async Task SendAsync<T>(T message)
+        where T : class
+    {
+        var endpoint = await Harness.Bus.GetSendEndpoint(Addresses.Topology);
+        await endpoint.Send(message);
+    }
+
+    public IReadOnlyList<T> Published<T>()
+        where T : class =>
+        Harness.Published.Select<T>().Select(p => p.Context.Message).ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Harness.Stop();
+        await _provider.DisposeAsync();
+    }
+}
