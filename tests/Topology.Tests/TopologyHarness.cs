@@ -72,6 +72,27 @@ internal sealed class TopologyHarness : IAsyncDisposable
         where T : class =>
         Harness.Published.Select<T>().Select(p => p.Context.Message).ToList();
 
+    /// <summary>
+    /// Waits for a published message by polling, because the harness's own <c>Any</c> returns at once when a
+    /// second request follows a first one the harness already saw go quiet.
+    /// </summary>
+    public async Task<T> WaitForPublished<T>(Func<T, bool> match, TimeSpan? timeout = null)
+        where T : class
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Published<T>().FirstOrDefault(match) is { } message)
+            {
+                return message;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException($"No {typeof(T).Name} matching the test's condition was published within the timeout.");
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Harness.Stop();

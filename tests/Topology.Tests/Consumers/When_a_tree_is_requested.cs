@@ -85,8 +85,9 @@ public sealed class When_a_tree_is_requested : IAsyncLifetime
         Assert.Equal("host-99", failed.RootVmmId);
         Assert.Contains("'host-99' is not registered", failed.Reason);
         Assert.Contains("heartbeat", failed.Reason);
-        Assert.False(await _topology.Harness.Published.Any<TreeResolved>());
-        Assert.False(await _topology.Harness.Published.Any<Fault<ResolveTree>>());
+        await _topology.Harness.InactivityTask;
+        Assert.Empty(_topology.Published<TreeResolved>());
+        Assert.Empty(_topology.Published<Fault<ResolveTree>>());
     }
 
     [Fact]
@@ -114,15 +115,9 @@ public sealed class When_a_tree_is_requested : IAsyncLifetime
         Assert.Contains("Fan-out -1", failed.Reason);
     }
 
-    private async Task<VmmTree> Resolved(Guid operationId)
-    {
-        Assert.True(await _topology.Harness.Published.Any<TreeResolved>(p => p.Context.Message.OperationId == operationId));
-        return _topology.Published<TreeResolved>().Single(r => r.OperationId == operationId).Tree;
-    }
+    private async Task<VmmTree> Resolved(Guid operationId) =>
+        (await _topology.WaitForPublished<TreeResolved>(r => r.OperationId == operationId)).Tree;
 
-    private async Task<TreeResolutionFailed> Failed(Guid operationId)
-    {
-        Assert.True(await _topology.Harness.Published.Any<TreeResolutionFailed>(p => p.Context.Message.OperationId == operationId));
-        return _topology.Published<TreeResolutionFailed>().Single(r => r.OperationId == operationId);
-    }
+    private Task<TreeResolutionFailed> Failed(Guid operationId) =>
+        _topology.WaitForPublished<TreeResolutionFailed>(r => r.OperationId == operationId);
 }

@@ -1,3 +1,4 @@
+using Treecast.Topology.Registry;
 using Treecast.Topology.Trees;
 using static Treecast.Topology.Tests.Trees.Fleet;
 
@@ -5,7 +6,7 @@ namespace Treecast.Topology.Tests.Trees;
 
 public sealed class When_building_a_tree_over_two_racks
 {
-    private static readonly IReadOnlyList<Registry.RegisteredVmm> Vmms =
+    private static readonly IReadOnlyList<RegisteredVmm> Vmms =
     [
         Vmm("a4", "site-1/pod-1/rack-1"),
         Vmm("b2", "site-1/pod-1/rack-2"),

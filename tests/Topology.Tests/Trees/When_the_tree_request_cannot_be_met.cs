@@ -1,3 +1,4 @@
+using Treecast.Topology.Registry;
 using Treecast.Topology.Trees;
 using static Treecast.Topology.Tests.Trees.Fleet;
 
@@ -5,7 +6,7 @@ namespace Treecast.Topology.Tests.Trees;
 
 public sealed class When_the_tree_request_cannot_be_met
 {
-    private static readonly IReadOnlyList<Registry.RegisteredVmm> Vmms =
+    private static readonly IReadOnlyList<RegisteredVmm> Vmms =
     [
         Vmm("host-01", "site-1/pod-1/rack-1"),
         Vmm("host-02", "site-1/pod-1/rack-1", lost: true),
