@@ -1,5 +1,5 @@
-using Treecast.Scheduler;
 using Treecast.Hosting;
+using Treecast.Scheduler;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
