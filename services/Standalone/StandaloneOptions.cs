@@ -75,7 +75,7 @@ public sealed record StandaloneOptions
                     "--chunk-kib" => options with { ChunkKiB = Int(name, Value(), 4, 16 * 1024) },
                     "--workload-seconds" => options with { WorkloadSeconds = Seconds(name, Value()) },
                     "--deadline-seconds" => options with { DeadlineSeconds = Seconds(name, Value()) },
-                    "--vmm" => options with { Vmm = Vmm(Value()) },
+                    "--vmm" => options with { Vmm = VmmDriver(Value()) },
                     "--policies" => options with { PoliciesPath = Value() },
                     "--timeout-seconds" => options with { TimeoutSeconds = Int(name, Value(), 10, 86_400) },
                     "--json" => options with { Json = true },
@@ -131,7 +131,7 @@ public sealed record StandaloneOptions
         return value;
     }
 
-    private static string Vmm(string text) => text == "simulated"
+    private static string VmmDriver(string text) => text == "simulated"
         ? text
         : throw new ArgumentException($"--vmm '{text}' is not a VMM driver this build has; use 'simulated'");
 }

@@ -61,8 +61,12 @@ public static class BusHostingExtensions
         where TEndpoint : IReceiveEndpointConfigurator
     {
         // Transient faults (a broker hiccup, an optimistic-concurrency conflict) are retried; a message
-        // that still fails goes to the endpoint's _error queue, never lost.
-        cfg.UseMessageRetry(r => r.Intervals(50, 200, 500, 1000, 2000));
+        // that still fails goes to the endpoint's _error queue, never lost. Bad input is not retried.
+        cfg.UseMessageRetry(r =>
+        {
+            r.Ignore<InvalidMessageException>();
+            r.Intervals(50, 200, 500, 1000, 2000);
+        });
         foreach (var participant in participants)
         {
             participant.ConfigureEndpoints?.Invoke(context, cfg);
