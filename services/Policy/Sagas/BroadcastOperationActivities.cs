@@ -4,7 +4,10 @@ using Treecast.Contracts;
 
 namespace Treecast.Policy.Sagas;
 
-/// <summary>The steps every transition of <see cref="BroadcastOperationStateMachine"/> is built from.</summary>
+/// <summary>
+/// The steps every transition of <see cref="BroadcastOperationStateMachine"/> is built from. The state changes
+/// last, so whoever sees the new state (an operator, a test) sees the instance complete.
+/// </summary>
 public static class BroadcastOperationActivities
 {
     /// <summary>
@@ -21,9 +24,9 @@ public static class BroadcastOperationActivities
         where T : class =>
         binder
             .CancelStepTimer()
-            .TransitionTo(step)
-            .RecordTransition(clock, logger, note)
-            .ScheduleStepTimer(timeout, clock);
+            .RecordTransition(step, clock, logger, note)
+            .ScheduleStepTimer(step, timeout, clock)
+            .TransitionTo(step);
 
     /// <summary>Moves to a final state and tells the rest of the system how the operation ended.</summary>
     public static EventActivityBinder<BroadcastOperationState, T> Finish<T>(
@@ -35,10 +38,10 @@ public static class BroadcastOperationActivities
         where T : class =>
         binder
             .CancelStepTimer()
-            .TransitionTo(final)
-            .RecordTransition(clock, logger, note)
+            .RecordTransition(final, clock, logger, note)
             .Then(context => context.Saga.FinishedAt = clock.GetUtcNow())
-            .Publish(context => Finished(context.Saga));
+            .Publish(context => Finished(context.Saga, final))
+            .TransitionTo(final);
 
     public static EventActivityBinder<BroadcastOperationState, T> Fail<T>(
         this EventActivityBinder<BroadcastOperationState, T> binder,
@@ -51,9 +54,9 @@ public static class BroadcastOperationActivities
             .Then(context => context.Saga.FailureReason = reason(context))
             .Finish(failed, clock, logger, context => context.Saga.FailureReason!);
 
-    /// <summary>Must follow the transition: the timer's purpose names the step it guards.</summary>
     public static EventActivityBinder<BroadcastOperationState, T> ScheduleStepTimer<T>(
         this EventActivityBinder<BroadcastOperationState, T> binder,
+        State step,
         TimeSpan timeout,
         TimeProvider clock)
         where T : class =>
@@ -62,7 +65,7 @@ public static class BroadcastOperationActivities
             .Send(Addresses.Scheduler, context => new ScheduleTimer(
                 context.Saga.StepTimerId!.Value,
                 context.Saga.CorrelationId,
-                $"broadcast:{context.Saga.CurrentState}",
+                $"broadcast:{step.Name}",
                 clock.GetUtcNow() + timeout));
 
     public static EventActivityBinder<BroadcastOperationState, T> CancelStepTimer<T>(
@@ -76,6 +79,7 @@ public static class BroadcastOperationActivities
 
     public static EventActivityBinder<BroadcastOperationState, T> RecordTransition<T>(
         this EventActivityBinder<BroadcastOperationState, T> binder,
+        State state,
         TimeProvider clock,
         ILogger logger,
         Func<BehaviorContext<BroadcastOperationState, T>, string> note)
@@ -83,11 +87,11 @@ public static class BroadcastOperationActivities
         binder.Then(context =>
         {
             var text = note(context);
-            context.Saga.History.Add(new StateTransition(context.Saga.CurrentState, clock.GetUtcNow(), text));
+            context.Saga.History.Add(new StateTransition(state.Name, clock.GetUtcNow(), text));
             logger.LogInformation(
                 "Operation {OperationId} {State}: {Note}",
                 context.Saga.CorrelationId,
-                context.Saga.CurrentState,
+                state.Name,
                 text);
         });
 
@@ -110,11 +114,11 @@ public static class BroadcastOperationActivities
             }
         });
 
-    private static BroadcastOperationFinished Finished(BroadcastOperationState state) =>
+    private static BroadcastOperationFinished Finished(BroadcastOperationState state, State final) =>
         new BroadcastOperationFinished(
             state.CorrelationId,
             state.Mode,
-            state.CurrentState,
+            final.Name,
             state.RootVmmId,
             state.Tree,
             state.Vms.ToArray(),

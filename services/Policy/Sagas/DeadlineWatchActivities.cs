@@ -4,7 +4,10 @@ using Treecast.Contracts;
 
 namespace Treecast.Policy.Sagas;
 
-/// <summary>The steps every transition of <see cref="DeadlineWatchStateMachine"/> is built from.</summary>
+/// <summary>
+/// The steps every transition of <see cref="DeadlineWatchStateMachine"/> is built from. As for broadcast
+/// operations, the state changes last so that whoever sees the new state sees the instance complete.
+/// </summary>
 public static class DeadlineWatchActivities
 {
     public static EventActivityBinder<DeadlineWatchState, T> ScheduleDeadline<T>(
@@ -27,6 +30,7 @@ public static class DeadlineWatchActivities
                 .Send(Addresses.Scheduler, context => new CancelTimer(context.Saga.TimerId!.Value))
                 .Then(context => context.Saga.TimerId = null));
 
+    /// <summary>Records the transition in the history and the log, then makes it.</summary>
     public static EventActivityBinder<DeadlineWatchState, T> Enter<T>(
         this EventActivityBinder<DeadlineWatchState, T> binder,
         State state,
@@ -35,17 +39,13 @@ public static class DeadlineWatchActivities
         Func<BehaviorContext<DeadlineWatchState, T>, string> note)
         where T : class =>
         binder
-            .TransitionTo(state)
             .Then(context =>
             {
                 var text = note(context);
-                context.Saga.History.Add(new StateTransition(context.Saga.CurrentState, clock.GetUtcNow(), text));
-                logger.LogInformation(
-                    "Watch {WatchId} {State}: {Note}",
-                    context.Saga.CorrelationId,
-                    context.Saga.CurrentState,
-                    text);
-            });
+                context.Saga.History.Add(new StateTransition(state.Name, clock.GetUtcNow(), text));
+                logger.LogInformation("Watch {WatchId} {State}: {Note}", context.Saga.CorrelationId, state.Name, text);
+            })
+            .TransitionTo(state);
 
     /// <summary>Moves to a final state; the watch no longer needs its timer.</summary>
     public static EventActivityBinder<DeadlineWatchState, T> Finish<T>(
@@ -57,6 +57,6 @@ public static class DeadlineWatchActivities
         where T : class =>
         binder
             .CancelDeadline()
-            .Enter(final, clock, logger, note)
-            .Then(context => context.Saga.FinishedAt = clock.GetUtcNow());
+            .Then(context => context.Saga.FinishedAt = clock.GetUtcNow())
+            .Enter(final, clock, logger, note);
 }

@@ -14,9 +14,9 @@ public sealed class OutboxSagaDefinition<TSaga> : SagaDefinition<TSaga>
         ISagaConfigurator<TSaga> sagaConfigurator,
         IRegistrationContext context)
     {
-        // The retry sits outside the outbox so each attempt starts with an empty outbox. Treecast.Hosting
-        // already retries on every endpoint; this one keeps the order right where the sagas are hosted alone.
-        endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 500, 1000));
+        // No retry of our own: Treecast.Hosting configures one on the bus, before any endpoint's filters,
+        // so it already sits outside this outbox (each attempt starts with an empty outbox). A second retry here
+        // would multiply the attempts before a message reaches the error queue.
         endpointConfigurator.UseInMemoryOutbox(context);
     }
 }

@@ -1,0 +1,68 @@
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Tests.Sagas;
+
+public sealed class When_a_step_fails : SagaSpecification
+{
+    [Fact]
+    public async Task Should_fail_naming_the_step_the_vmm_and_the_reason()
+    {
+        var id = await RequestBroadcast(BroadcastMode.Broadcast);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+        await ReadyEveryReceiver(id);
+        var transferTimer = (await OperationIn(id, m => m.Transferring)).StepTimerId;
+
+        await Publish(new OperationStepFailed(id, "vmm-3", "receive", "disk full"));
+
+        var operation = await OperationIn(id, m => m.Failed);
+        Assert.Equal("receive failed on vmm-3: disk full", operation.FailureReason);
+        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Failed"], operation.History.Select(h => h.State));
+        var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+        Assert.Equal("Failed", finished.State);
+        Assert.Equal("receive failed on vmm-3: disk full", finished.FailureReason);
+        Assert.Equal(4, finished.Hosts.Count);
+        await SentTo<CancelTimer>(Addresses.SchedulerQueue, m => m.TimerId == transferTimer);
+    }
+
+    [Fact]
+    public async Task Should_ignore_reports_that_arrive_after_it_failed()
+    {
+        var id = await RequestBroadcast(BroadcastMode.Broadcast);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+        await ReadyEveryReceiver(id);
+        await Publish(new OperationStepFailed(id, "vmm-1", "relay", "connection reset by vmm-3"));
+        await OperationIn(id, m => m.Failed);
+        await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+
+        foreach (var vmm in TestTree.Receivers)
+        {
+            await PublishToOperations(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
+        }
+
+        await PublishToOperations(new OperationStepFailed(id, "vmm-2", "receive", "late"));
+
+        var operation = await OperationIn(id, m => m.Failed);
+        Assert.Equal(5, operation.History.Count);
+        Assert.Equal("relay failed on vmm-1: connection reset by vmm-3", operation.FailureReason);
+        Assert.Single(Harness.Published.Select<BroadcastOperationFinished>());
+        await AssertNoFaults();
+    }
+
+    [Fact]
+    public async Task Should_fail_when_no_tree_can_be_resolved()
+    {
+        var id = await RequestBroadcast(BroadcastMode.Duplicate);
+
+        await Publish(new TreeResolutionFailed(id, TestTree.Root, "VMM vmm-0 is not registered"));
+
+        var operation = await OperationIn(id, m => m.Failed);
+        Assert.Contains("VMM vmm-0 is not registered", operation.FailureReason);
+        var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+        Assert.Equal("Failed", finished.State);
+        Assert.Null(finished.Tree);
+        Assert.Empty(finished.Hosts);
+        Assert.Empty(Harness.Sent.Select<PauseVms>());
+    }
+}
