@@ -48,12 +48,14 @@ public static class PolicyServiceExtensions
             // envelope (an ExternalEvent published on the bus) is still recognised by its content type.
             e.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
 
-            // Inside the bus-wide retry: a malformed event fails the same way every time, so it goes to
-            // the _error queue at once instead of being retried.
+            // A malformed event fails the same way every time: it goes to the _error queue at once. An
+            // Ignore here would not do: the bus-wide retry around this one would still retry it. A retry
+            // that handles the exception with no attempts marks it as retried, which the outer one respects.
+            // Every other exception is left to the bus-wide retry.
             e.UseMessageRetry(r =>
             {
-                r.Ignore<MalformedExternalEventException>();
-                r.Intervals(50, 200, 500, 1000, 2000);
+                r.Handle<MalformedExternalEventException>();
+                r.None();
             });
 
             if (e is IRabbitMqReceiveEndpointConfigurator rabbit)

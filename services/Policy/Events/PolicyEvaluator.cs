@@ -40,7 +40,7 @@ public sealed class PolicyEvaluator
                             now));
                         break;
 
-                    case DuplicateIfNotCompletedWithinAction duplicate when observed.WorkloadId is null:
+                    case DuplicateIfNotCompletedWithinAction when observed.WorkloadId is null:
                         skipped.Add($"{policy.Name}: {PolicyActionNames.DuplicateIfNotCompletedWithin} needs the event's workloadId");
                         break;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Treecast.Policy.Events;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Treecast.Policy.Policies;
@@ -31,6 +32,8 @@ namespace Treecast.Policy.Policies;
 /// </remarks>
 public sealed partial class PolicyFileReader
 {
+    private const string SyntaxFix = "fix the YAML here: indent with spaces, close brackets and quotes, put a space after each colon";
+
     private static readonly string[] PolicyKeys = ["name", "on", "actions"];
     private static readonly string[] TriggerKeys = ["type", "match"];
     private static readonly string[] BroadcastKeys = ["fanOut", "chunkSizeKiB"];
@@ -44,14 +47,21 @@ public sealed partial class PolicyFileReader
         var text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetString(content).TrimStart('\uFEFF');
 
         var stream = new YamlStream();
+        var parser = new PositionTrackingParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
-            context.Error(ex.Start, $"YAML syntax error: {SyntaxReason(ex)} (fix the YAML at this position; "
-                + "indent with spaces and check quotes, colons and list dashes)");
+            context.Error(ex.Start, $"YAML syntax error: {SyntaxReason(ex)} ({SyntaxFix})");
+            return context.Result();
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's scanner fails this way on some unterminated flow collections; the last event parsed
+            // is the closest position we have.
+            context.Error(parser.LastPosition, $"YAML syntax error after this position: {ex.Message} ({SyntaxFix})");
             return context.Result();
         }
 
@@ -446,6 +456,24 @@ public sealed partial class PolicyFileReader
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*")]
     private static partial Regex MarkPrefix();
+
+    private sealed class PositionTrackingParser(IParser inner) : IParser
+    {
+        public Mark LastPosition { get; private set; } = Mark.Empty;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var moved = inner.MoveNext();
+            if (inner.Current is not null)
+            {
+                LastPosition = inner.Current.End;
+            }
+
+            return moved;
+        }
+    }
 
     private sealed class ReadContext(string file, string sha256)
     {

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using MassTransit;
+using MassTransit.Testing;
+using Treecast.Contracts;
+using Treecast.Policy.Events;
+using Treecast.Policy.Tests.Support;
+
+namespace Treecast.Policy.Tests.Events;
+
+public sealed class ExternalEventConsumerTests : IAsyncLifetime
+{
+    private PolicyServiceHarness _service = null!;
+
+    public async Task InitializeAsync() => _service = await PolicyServiceHarness.StartAsync(Yaml.Both);
+
+    public async Task DisposeAsync() => await _service.DisposeAsync();
+
+    [Fact]
+    public async Task A_degraded_host_starts_a_broadcast_rooted_at_it()
+    {
+        await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "Critical", EventId = "e-1" });
+
+        var broadcast = await PublishedAsync<BroadcastRequested>();
+        Assert.Equal("host-07", broadcast.RootVmmId);
+        Assert.Equal(BroadcastMode.Broadcast, broadcast.Mode);
+        Assert.Equal(3, broadcast.FanOut);
+        Assert.Equal(256 * 1024, broadcast.ChunkSizeBytes);
+        Assert.Equal("broadcast-on-degraded-host", broadcast.PolicyName);
+        Assert.Equal(DeterministicGuid.ForBroadcast("broadcast-on-degraded-host", "e-1", 0), broadcast.OperationId);
+    }
+
+    [Fact]
+    public async Task A_published_external_event_reaches_the_endpoint_in_memory()
+    {
+        // The standalone host injects external events by publishing the contract.
+        await _service.Bus.Bus.Publish(new ExternalEvent { Type = "host.degraded", Vmm = "host-08", Severity = "major" });
+
+        var broadcast = await PublishedAsync<BroadcastRequested>();
+        Assert.Equal("host-08", broadcast.RootVmmId);
+    }
+
+    [Fact]
+    public async Task A_started_workload_starts_a_deadline_watch()
+    {
+        await SendAsync(new ExternalEvent { Type = "workload.started", Vmm = "host-02", WorkloadId = "w-9" });
+
+        var watch = await PublishedAsync<DeadlineWatchRequested>();
+        Assert.Equal("w-9", watch.WorkloadId);
+        Assert.Equal("host-02", watch.RootVmmId);
+        Assert.Equal(TimeSpan.FromSeconds(30), watch.Deadline);
+        Assert.Equal(4, watch.FanOut);
+        Assert.Equal(512 * 1024, watch.ChunkSizeBytes);
+        Assert.Equal(DeterministicGuid.ForDeadlineWatch("duplicate-stragglers", "w-9", 0), watch.WatchId);
+    }
+
+    [Fact]
+    public async Task An_agents_workload_started_starts_a_deadline_watch_too()
+    {
+        await _service.Bus.Bus.Publish(new WorkloadStarted("w-10", "host-04", DateTimeOffset.UtcNow));
+
+        var watch = await PublishedAsync<DeadlineWatchRequested>();
+        Assert.Equal("w-10", watch.WorkloadId);
+        Assert.Equal("host-04", watch.RootVmmId);
+    }
+
+    [Fact]
+    public async Task An_external_completion_is_republished_as_the_agents_contract()
+    {
+        var completedAt = new DateTimeOffset(2025, 11, 25, 9, 0, 0, TimeSpan.Zero);
+        await SendAsync(new ExternalEvent { Type = "workload.completed", Vmm = "host-02", WorkloadId = "w-9", OccurredAt = completedAt });
+
+        var completed = await PublishedAsync<WorkloadCompleted>();
+        Assert.Equal(new WorkloadCompleted("w-9", "host-02", completedAt), completed);
+    }
+
+    [Theory]
+    [InlineData("host.exploded", "host-01", "unknown event type 'host.exploded'")]
+    [InlineData(null, "host-01", "the event has no 'type'")]
+    [InlineData("host.degraded", null, "a 'host.degraded' event has no 'vmm'")]
+    public async Task A_malformed_event_faults_once_and_publishes_nothing(string? type, string? vmm, string reason)
+    {
+        var sent = Stopwatch.StartNew();
+        await SendAsync(new ExternalEvent { Type = type, Vmm = vmm, Severity = "critical", EventId = "bad-1" });
+
+        Assert.True(await _service.Bus.Published.Any<Fault<ExternalEvent>>());
+
+        // Not retried: a malformed event fails the same way every time. The bus-wide retry would take
+        // 3.75 s (50 + 200 + 500 + 1000 + 2000 ms) before the fault.
+        Assert.True(sent.Elapsed < TimeSpan.FromSeconds(2), $"the fault took {sent.Elapsed}: the event was retried");
+        var fault = _service.Bus.Published.Select<Fault<ExternalEvent>>().Single().Context.Message;
+        var exception = Assert.Single(fault.Exceptions);
+        Assert.Equal(typeof(MalformedExternalEventException).FullName, exception.ExceptionType);
+        Assert.Contains(reason, exception.Message, StringComparison.Ordinal);
+        Assert.False(await _service.Bus.Published.Any<BroadcastRequested>());
+    }
+
+    [Fact]
+    public async Task A_redelivered_event_requests_the_same_operation()
+    {
+        var degraded = new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "critical", EventId = "e-42" };
+        await SendAsync(degraded);
+        await SendAsync(degraded);
+        await SendAsync(degraded with { EventId = "e-43" });
+
+        await _service.Bus.InactivityTask;
+        var ids = _service.Bus.Published.Select<BroadcastRequested>().Select(m => m.Context.Message.OperationId).ToList();
+        Assert.Equal(3, ids.Count);
+        Assert.Equal(2, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task An_event_no_policy_matches_publishes_nothing()
+    {
+        await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "minor" });
+
+        Assert.True(await _service.Bus.Consumed.Any<ExternalEvent>());
+        Assert.False(await _service.Bus.Published.Any<BroadcastRequested>());
+    }
+
+    private async Task SendAsync(ExternalEvent external)
+    {
+        var endpoint = await _service.Bus.Bus.GetSendEndpoint(new Uri($"queue:{Addresses.PolicyExternalEventsQueue}"));
+        await endpoint.Send(external);
+    }
+
+    private async Task<T> PublishedAsync<T>()
+        where T : class
+    {
+        Assert.True(await _service.Bus.Published.Any<T>(), $"no {typeof(T).Name} was published");
+        return _service.Bus.Published.Select<T>().First().Context.Message;
+    }
+}
