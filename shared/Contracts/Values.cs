@@ -17,7 +17,13 @@ public enum VmState
 }
 
 /// <summary>One VM image as announced by the root: its size and whole-image SHA-256 (lower-case hex).</summary>
-public sealed record VmImage(string VmId, long Bytes, string Sha256);
+/// <param name="Definition">How a receiving VMM recreates the VM (QEMU needs it; the simulated VMM does not).</param>
+public sealed record VmImage(string VmId, long Bytes, string Sha256, VmDefinition? Definition = null);
+
+/// <summary>What a VMM needs to recreate a VM before loading its state: the hypervisor-level description.</summary>
+/// <param name="Kind"><c>simulated</c> or <c>qemu</c>.</param>
+/// <param name="BootImage">A guest image path every host has (QEMU), or null.</param>
+public sealed record VmDefinition(string Kind, int MemoryMiB, string MachineType, string? BootImage);
 
 /// <summary>A VM as held by one VMM after an operation.</summary>
 public sealed record VmCopy(string VmId, string Sha256, VmState State, string? MacAddress = null);

@@ -1,3 +1,5 @@
+using Treecast.Hosting;
+
 namespace Treecast.Policy.Events;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Treecast.Policy.Events;
 /// endpoint's <c>_error</c> queue, where an operator can read this message next to it.
 /// </summary>
 public sealed class MalformedExternalEventException(string field, string reason)
-    : Exception($"malformed external event: {reason}")
+    : InvalidMessageException($"malformed external event: {reason}")
 {
     /// <summary>The JSON field that is missing or wrong.</summary>
     public string Field { get; } = field;
