@@ -26,7 +26,7 @@ public static class OutcomeCheck
         foreach (var node in nodes)
         {
             var held = vmms.TryGetValue(node.VmmId, out var copies) ? copies : [];
-            hosts.Add(new SummaryHost(node.VmmId, held.Select(c => new SummaryHostVm(c.VmId, c.Sha256, c.State.ToString())).ToList()));
+            hosts.Add(new SummaryHost(node.VmmId, held.Select(c => new SummaryHostVm(c.VmId, c.Sha256, c.State.ToString(), c.MacAddress)).ToList()));
             foreach (var vm in finished.Vms)
             {
                 var copy = held.FirstOrDefault(c => c.VmId == vm.VmId);

@@ -39,4 +39,4 @@ public sealed record SummaryVm(string Vm, long Bytes, string Sha256);
 
 public sealed record SummaryHost(string Vmm, IReadOnlyList<SummaryHostVm> Vms);
 
-public sealed record SummaryHostVm(string Vm, string? Sha256, string State);
+public sealed record SummaryHostVm(string Vm, string? Sha256, string State, string? Mac);

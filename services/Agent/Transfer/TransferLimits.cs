@@ -14,9 +14,9 @@ public static class TransferLimits
     public const int MaxMessageBytes = MaxChunkSizeBytes + (1024 * 1024);
 
     /// <summary>HTTP/2 flow-control windows: large enough that a 1 MiB chunk never waits for a window update.</summary>
-    public const int StreamWindowBytes = 32 * 1024 * 1024;
+    public const int StreamWindowBytes = 16 * 1024 * 1024;
 
-    public const int ConnectionWindowBytes = 64 * 1024 * 1024;
+    public const int ConnectionWindowBytes = 32 * 1024 * 1024;
 
     public static int ClampChunkSize(int requested) =>
         requested <= 0 ? DefaultChunkSizeBytes : Math.Clamp(requested, MinChunkSizeBytes, MaxChunkSizeBytes);

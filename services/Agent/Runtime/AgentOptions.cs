@@ -1,0 +1,35 @@
+namespace Treecast.Agent.Runtime;
+
+/// <summary>One hosted agent (one host, one VMM); bound from the <c>Agent</c> section, or built by the standalone host.</summary>
+public sealed class AgentOptions
+{
+    public const string Section = "Agent";
+
+    public string VmmId { get; set; } = $"vmm-{Environment.MachineName.ToLowerInvariant()}";
+
+    /// <summary>Network location, most general first: <c>site/pod/rack</c>.</summary>
+    public string Location { get; set; } = "site-1/pod-1/rack-1";
+
+    /// <summary>Port of the agent's gRPC transfer server; 0 picks a free one.</summary>
+    public int GrpcPort { get; set; }
+
+    /// <summary>Host name or address other agents use to reach this one: heartbeats advertise <c>http://{AdvertisedHost}:{port}</c>.</summary>
+    public string AdvertisedHost { get; set; } = "127.0.0.1";
+
+    /// <summary>Address the gRPC server listens on; <c>0.0.0.0</c> in containers.</summary>
+    public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Where VM images and spools live; empty means a fresh temporary directory, removed on shutdown.</summary>
+    public string? WorkDirectory { get; set; }
+
+    /// <summary>The VMM driver: <c>simulated</c>.</summary>
+    public string Vmm { get; set; } = "simulated";
+
+    /// <summary>VMs the simulated VMM starts with.</summary>
+    public int VmCount { get; set; } = 2;
+
+    /// <summary>Size of each simulated VM image.</summary>
+    public int ImageMiB { get; set; } = 64;
+
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+}

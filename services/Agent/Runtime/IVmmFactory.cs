@@ -1,0 +1,9 @@
+using Treecast.Agent.Vmm;
+
+namespace Treecast.Agent.Runtime;
+
+/// <summary>Creates the VMM driver an agent's options name.</summary>
+public interface IVmmFactory
+{
+    IVmm Create(AgentOptions options, string workDirectory);
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.IO.Hashing;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Treecast.Transfer.Protocol;
+
+namespace Treecast.Agent.Transfer;
+
+/// <summary>
+/// Pushes one operation's VM images to ONE child over a gRPC stream, resuming where the child's stored bytes
+/// end when the stream breaks. Each child has its own forwarder reading its own sources at its own pace.
+/// </summary>
+public sealed class ChunkForwarder(
+    ForwardTarget target,
+    IReadOnlyList<ImageSource> sources,
+    GrpcChannel channel,
+    ILogger<ChunkForwarder> logger,
+    TimeProvider timeProvider)
+{
+    public static IReadOnlyList<TimeSpan> DefaultRetryDelays { get; } =
+        [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
+
+    /// <summary>Waits between attempts after a broken stream; its length bounds the attempts.</summary>
+    public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = DefaultRetryDelays;
+
+    /// <summary>Bytes actually sent (a resumed stream skips what the child already holds).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    private long _bytesSent;
+    private int _vmIndex;
+    private long _offset;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (sources.Count != target.Vms.Count)
+        {
+            throw new ArgumentException($"{sources.Count} sources for {target.Vms.Count} VMs.", nameof(sources));
+        }
+
+        var chunkSize = TransferLimits.ClampChunkSize(target.ChunkSizeBytes);
+        // Two buffers: the next chunk is read while the previous one is being written to the child.
+        byte[][] buffers = [GC.AllocateUninitializedArray<byte>(chunkSize), GC.AllocateUninitializedArray<byte>(chunkSize)];
+        var started = Stopwatch.GetTimestamp();
+        logger.LogInformation(
+            "Forwarding operation {OperationId} to {ChildVmmId} at {Endpoint}: {VmCount} VMs, {TotalBytes} bytes in chunks of {ChunkSizeBytes}",
+            target.OperationId, target.Child.VmmId, target.Child.GrpcEndpoint, target.Vms.Count, target.Vms.Sum(v => v.Bytes), chunkSize);
+
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await PushOnceAsync(buffers, cancellationToken);
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                logger.LogInformation(
+                    "Forwarded operation {OperationId} to {ChildVmmId}: {BytesSent} bytes sent in {ElapsedMs} ms ({MiBPerSecond:F0} MiB/s)",
+                    target.OperationId, target.Child.VmmId, BytesSent, (long)elapsed.TotalMilliseconds, BytesSent / 1048576.0 / Math.Max(elapsed.TotalSeconds, 1e-6));
+                return;
+            }
+            catch (RpcException e) when (IsTransient(e.StatusCode) && !cancellationToken.IsCancellationRequested && attempt < RetryDelays.Count)
+            {
+                logger.LogWarning(
+                    "Push of operation {OperationId} to {ChildVmmId} broke at VM {VmIndex} offset {Offset} ({Status}: {Detail}); resuming in {DelayMs} ms",
+                    target.OperationId, target.Child.VmmId, Volatile.Read(ref _vmIndex), Interlocked.Read(ref _offset), e.StatusCode, e.Status.Detail, (long)RetryDelays[attempt].TotalMilliseconds);
+                await Task.Delay(RetryDelays[attempt], timeProvider, cancellationToken);
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Failure($"{e.StatusCode}: {e.Status.Detail}", e.StatusCode, e);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Failure(e.Message, StatusCode.Unknown, e);
+            }
+        }
+    }
+
+    private async Task PushOnceAsync(byte[][] buffers, CancellationToken cancellationToken)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var client = new VmTransfer.VmTransferClient(channel);
+        using var call = client.Push(cancellationToken: attempt.Token);
+        await call.RequestStream.WriteAsync(new PushFrame
+        {
+            Header = new PushHeader
+            {
+                OperationId = target.OperationId.ToString(),
+                Token = target.Token,
+                SenderVmmId = target.SenderVmmId,
+                ReceiverVmmId = target.Child.VmmId,
+            },
+        }, attempt.Token);
+
+        if (!await call.ResponseStream.MoveNext(attempt.Token) || call.ResponseStream.Current.ReplyCase != PushReply.ReplyOneofCase.Accepted)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "the child did not accept the stream"));
+        }
+
+        var resume = new long[target.Vms.Count];
+        foreach (var point in call.ResponseStream.Current.Accepted.Resume)
+        {
+            if (point.VmIndex < resume.Length)
+            {
+                resume[point.VmIndex] = Math.Clamp(point.Offset, 0, target.Vms[(int)point.VmIndex].Bytes);
+            }
+        }
+
+        var verified = ReadVerifiedAsync(call.ResponseStream, attempt.Token);
+        try
+        {
+            for (var vm = 0; vm < target.Vms.Count; vm++)
+            {
+                await SendImageAsync(call.RequestStream, vm, resume[vm], buffers, attempt.Token);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (Exception) when (!verified.IsCompletedSuccessfully)
+        {
+            // A write fails when the child ended the call; the child's status says why, so prefer it.
+            attempt.CancelAfter(TimeSpan.FromSeconds(5));
+            var answer = await ChildAnswerAsync(verified);
+            if (answer is not null)
+            {
+                throw answer;
+            }
+
+            throw;
+        }
+
+        var confirmed = await verified;
+        var missing = Enumerable.Range(0, target.Vms.Count).FirstOrDefault(i => !confirmed.Contains(i), -1);
+        if (missing >= 0)
+        {
+            Volatile.Write(ref _vmIndex, missing);
+            throw new RpcException(new Status(StatusCode.Unavailable, "the child ended the stream before verifying every VM"));
+        }
+    }
+
+    private async Task SendImageAsync(IClientStreamWriter<PushFrame> requests, int vm, long offset, byte[][] buffers, CancellationToken cancellationToken)
+    {
+        var image = target.Vms[vm];
+        var source = sources[vm];
+        Volatile.Write(ref _vmIndex, vm);
+        Interlocked.Exchange(ref _offset, offset);
+        var current = 0;
+        var pending = offset < image.Bytes ? ReadAsync(source, offset, image.Bytes, buffers[current], cancellationToken) : null;
+        try
+        {
+            while (pending is not null)
+            {
+                var read = await pending;
+                pending = null;
+                if (read <= 0)
+                {
+                    throw new EndOfStreamException($"the source image ended at offset {offset} of {image.Bytes}");
+                }
+
+                var next = offset + read;
+                var buffer = buffers[current];
+                current ^= 1;
+                if (next < image.Bytes)
+                {
+                    pending = ReadAsync(source, next, image.Bytes, buffers[current], cancellationToken);
+                }
+
+                var data = buffer.AsMemory(0, read);
+                // Wrapped, not copied: the buffer is refilled only after this write completed.
+                await requests.WriteAsync(new PushFrame
+                {
+                    Chunk = new Chunk
+                    {
+                        VmIndex = (uint)vm,
+                        Offset = offset,
+                        Data = UnsafeByteOperations.UnsafeWrap(data),
+                        Xxhash3 = XxHash3.HashToUInt64(data.Span),
+                    },
+                }, cancellationToken);
+                offset = next;
+                Interlocked.Exchange(ref _offset, offset);
+                Interlocked.Add(ref _bytesSent, read);
+            }
+        }
+        finally
+        {
+            if (pending is not null)
+            {
+                // The read into the other buffer must end before the buffer is used again.
+                await Task.WhenAny(pending);
+            }
+        }
+
+        await requests.WriteAsync(new PushFrame
+        {
+            VmEnd = new VmEnd { VmIndex = (uint)vm, Bytes = image.Bytes, Sha256 = image.Sha256 },
+        }, cancellationToken);
+    }
+
+    private static async Task<RpcException?> ChildAnswerAsync(Task<HashSet<int>> verified)
+    {
+        try
+        {
+            await verified;
+            return null;
+        }
+        catch (RpcException answer) when (answer.StatusCode != StatusCode.Cancelled)
+        {
+            return answer;
+        }
+        catch (Exception)
+        {
+            // No better answer from the child; the caller reports its own failure.
+            return null;
+        }
+    }
+
+    private static Task<int> ReadAsync(ImageSource source, long offset, long size, byte[] buffer, CancellationToken cancellationToken) =>
+        source.ReadAsync(offset, buffer.AsMemory(0, (int)Math.Min(buffer.Length, size - offset)), cancellationToken).AsTask();
+
+    private static async Task<HashSet<int>> ReadVerifiedAsync(IAsyncStreamReader<PushReply> replies, CancellationToken cancellationToken)
+    {
+        var verified = new HashSet<int>();
+        while (await replies.MoveNext(cancellationToken))
+        {
+            if (replies.Current.ReplyCase == PushReply.ReplyOneofCase.Verified)
+            {
+                verified.Add((int)replies.Current.Verified.VmIndex);
+            }
+        }
+
+        return verified;
+    }
+
+    private TransferFailedException Failure(string reason, StatusCode status, Exception inner)
+    {
+        var vm = Volatile.Read(ref _vmIndex);
+        var vmId = vm < target.Vms.Count ? target.Vms[vm].VmId : "?";
+        return new TransferFailedException(
+            $"Push of operation {target.OperationId} to {target.Child.VmmId} ({target.Child.GrpcEndpoint}) failed at VM {vmId} offset {Interlocked.Read(ref _offset)}: {reason}",
+            status,
+            inner);
+    }
+
+    // A stream that broke (network, a restarted child, a stale offset) resumes; a refusal or corrupt data does not.
+    private static bool IsTransient(StatusCode status) => status is StatusCode.Unavailable or StatusCode.Internal
+        or StatusCode.Unknown or StatusCode.Cancelled or StatusCode.DeadlineExceeded
+        or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted;
+}

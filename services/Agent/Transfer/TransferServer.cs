@@ -1,0 +1,104 @@
+using System.Net;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Treecast.Agent.Transfer;
+
+/// <summary>
+/// One agent's own gRPC server for <see cref="VmTransferService"/>: a small Kestrel app (HTTP/2 cleartext)
+/// separate from the process's host, so several agents can live in one process, each on its own port.
+/// </summary>
+public sealed class TransferServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TransferServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    /// <summary>The port actually bound (the one asked for, or a free one when 0 was asked).</summary>
+    public int Port { get; }
+
+    /// <param name="bindAddress">An IP address, <c>localhost</c>, or <c>0.0.0.0</c>/<c>*</c> for every interface.</param>
+    public static async Task<TransferServer> StartAsync(
+        TransferEngine engine,
+        string bindAddress,
+        int port,
+        ILoggerFactory loggerFactory,
+        Action<GrpcServiceOptions>? configureGrpc = null,
+        CancellationToken cancellationToken = default)
+    {
+        // The empty builder reads no appsettings or environment: the process's Kestrel settings are not this server's.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(TransferServer).Assembly.GetName().Name });
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
+        builder.Services.AddSingleton(engine);
+        builder.Services.AddRoutingCore();
+        builder.Services.AddGrpc(options =>
+        {
+            options.MaxReceiveMessageSize = TransferLimits.MaxMessageBytes;
+            options.MaxSendMessageSize = TransferLimits.MaxMessageBytes;
+            configureGrpc?.Invoke(options);
+        });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null;
+            // A stream legitimately idles while a relay waits for its parent's next chunk.
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = TransferLimits.ConnectionWindowBytes;
+            kestrel.Limits.Http2.InitialStreamWindowSize = TransferLimits.StreamWindowBytes;
+            kestrel.Limits.Http2.MaxFrameSize = 1024 * 1024;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+            Listen(kestrel, bindAddress, port);
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<VmTransferService>();
+        await app.StartAsync(cancellationToken);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        return new TransferServer(app, new Uri(addresses.First()).Port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _app.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string bindAddress, int port)
+    {
+        static void Http2(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
+
+        if (bindAddress is "0.0.0.0" or "*" or "+")
+        {
+            kestrel.ListenAnyIP(port, Http2);
+        }
+        else if (string.Equals(bindAddress, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(port, Http2);
+        }
+        else if (IPAddress.TryParse(bindAddress, out var address))
+        {
+            kestrel.Listen(address, port, Http2);
+        }
+        else
+        {
+            throw new ArgumentException(
+                $"Agent bind address '{bindAddress}' is not an IP address; use 127.0.0.1, 0.0.0.0 or localhost.",
+                nameof(bindAddress));
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Treecast.Agent.Runtime;
+using Treecast.Agent.Tests.Support;
+using Treecast.Contracts;
+using Treecast.Hosting;
+
+namespace Treecast.Agent.Tests.Runtime;
+
+/// <summary>Several agent runtimes in one host on a real in-memory bus, plus a queue that records what they publish.</summary>
+internal sealed class AgentCluster : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private HostReceiveEndpointHandle? _observer;
+
+    private AgentCluster(IHost host) => _host = host;
+
+    public RecordingEventSink Events { get; } = new();
+
+    public AgentDirectory Agents => _host.Services.GetRequiredService<AgentDirectory>();
+
+    public IBus Bus => _host.Services.GetRequiredService<IBus>();
+
+    public static async Task<AgentCluster> StartAsync(params string[] vmmIds)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.AddAgentService(vmmIds.Select(id => new AgentOptions
+        {
+            VmmId = id,
+            Location = "site-a/pod-1/rack-1",
+            VmCount = 2,
+            ImageMiB = 1,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+        }).ToArray());
+        builder.AddTreecastBus();
+        var cluster = new AgentCluster(builder.Build());
+        await cluster._host.StartAsync();
+        foreach (var agent in cluster.Agents.Runtimes)
+        {
+            await agent.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        cluster._observer = cluster.Bus.ConnectReceiveEndpoint($"agent-tests-{Guid.NewGuid():N}", e =>
+        {
+            e.Handler<VmsPaused>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<PendingTransferAnnounced>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<ReadyToReceive>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<VmsReceived>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<TransferProgressed>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<VmsResumed>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<OperationStepFailed>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<VmmHeartbeat>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<WorkloadStarted>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<WorkloadCompleted>(c => cluster.Events.PublishAsync(c.Message, default));
+        });
+        await cluster._observer.Ready;
+        return cluster;
+    }
+
+    public async Task SendAsync<T>(string vmmId, T command)
+        where T : class
+    {
+        var endpoint = await Bus.GetSendEndpoint(Addresses.Agent(vmmId));
+        await endpoint.Send(command);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_observer is not null)
+        {
+            await _observer.StopAsync();
+        }
+
+        await _host.StopAsync();
+        if (_host is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+        else
+        {
+            _host.Dispose();
+        }
+    }
+}

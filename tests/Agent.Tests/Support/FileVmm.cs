@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Treecast.Agent.Vmm;
+using Treecast.Contracts;
+
+namespace Treecast.Agent.Tests.Support;
+
+/// <summary>A minimal file-backed VMM for transfer tests: deterministic images, adoption by moving files.</summary>
+internal sealed class FileVmm : IVmm
+{
+    private readonly ConcurrentDictionary<string, VmInfo> _vms = new();
+    private readonly string _directory;
+    private long _bytesRead;
+
+    public FileVmm(string vmmId, string directory, IEnumerable<(string VmId, long Bytes)>? images = null)
+    {
+        VmmId = vmmId;
+        _directory = directory;
+        Directory.CreateDirectory(directory);
+        foreach (var (vmId, bytes) in images ?? [])
+        {
+            var sha = WriteImage(ImagePath(vmId), bytes, vmId.GetHashCode(StringComparison.Ordinal));
+            _vms[vmId] = new VmInfo(vmId, VmState.Running, bytes, sha, NewMac(), 0, 0);
+        }
+    }
+
+    public string VmmId { get; }
+
+    /// <summary>Wraps each image stream the transfer engine opens (a throttle, for instance).</summary>
+    public Func<Stream, Stream> WrapImage { get; set; } = s => s;
+
+    /// <summary>Bytes the transfer engine read from this VMM's images.</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    public IReadOnlyList<VmInfo> Vms => _vms.Values.OrderBy(v => v.VmId, StringComparer.Ordinal).ToList();
+
+    public List<string> Adopted { get; } = [];
+
+    public event Action<string>? WorkloadCompleted;
+
+    public string ImagePath(string vmId) => Path.Combine(_directory, $"{vmId}.img");
+
+    public IReadOnlyList<VmImage> Images => Vms.Select(v => new VmImage(v.VmId, v.Bytes, v.Sha256!)).ToList();
+
+    public Task<IReadOnlyList<VmImage>> PauseAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var vm in _vms.Values)
+        {
+            _vms[vm.VmId] = vm with { State = VmState.Paused };
+        }
+
+        return Task.FromResult(Images);
+    }
+
+    public Stream OpenImage(string vmId) =>
+        WrapImage(new CountingStream(File.OpenRead(ImagePath(vmId)), n => Interlocked.Add(ref _bytesRead, n)));
+
+    public Task AdoptAsync(string vmId, string imagePath, string sha256, CancellationToken cancellationToken)
+    {
+        File.Move(imagePath, ImagePath(vmId), overwrite: true);
+        _vms[vmId] = new VmInfo(vmId, VmState.Paused, new FileInfo(ImagePath(vmId)).Length, sha256, NewMac(), 0, 0);
+        lock (Adopted)
+        {
+            Adopted.Add(vmId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<VmCopy> ResumeAsync(string vmId, bool newIdentity, CancellationToken cancellationToken)
+    {
+        var vm = _vms[vmId];
+        vm = vm with { State = VmState.Running, MacAddress = newIdentity ? NewMac() : vm.MacAddress };
+        _vms[vmId] = vm;
+        return Task.FromResult(new VmCopy(vmId, vm.Sha256!, VmState.Running, vm.MacAddress));
+    }
+
+    public Task StartWorkloadAsync(string workloadId, TimeSpan work, CancellationToken cancellationToken)
+    {
+        _ = Task.Delay(work, CancellationToken.None).ContinueWith(_ => WorkloadCompleted?.Invoke(workloadId), TaskScheduler.Default);
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    public static string Sha256Of(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+
+    private static string WriteImage(string path, long bytes, int seed)
+    {
+        var random = new Random(seed);
+        var block = new byte[1024 * 1024];
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var file = File.Create(path);
+        for (long written = 0; written < bytes; written += block.Length)
+        {
+            var span = block.AsSpan(0, (int)Math.Min(block.Length, bytes - written));
+            random.NextBytes(span);
+            file.Write(span);
+            sha.AppendData(span);
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    private static string NewMac() => "52:54:00:" + Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant().Insert(4, ":").Insert(2, ":");
+}
