@@ -1,8 +1,11 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.Persistence;
 using Treecast.Policy.Events;
+using Treecast.Policy.Operations;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Sagas;
 
@@ -10,12 +13,33 @@ namespace Treecast.Policy;
 
 public static class PolicyServiceExtensions
 {
-    /// <summary>Registers the policy service: its policies, their file watcher, the event ingress and the sagas.</summary>
+    /// <summary>The policy service's own MongoDB database unless <c>Mongo:Database</c> names another.</summary>
+    public const string DefaultDatabase = "treecast-policy";
+
+    /// <summary>
+    /// Registers the policy service: its policies, their file watcher, the event ingress and the sagas. With
+    /// <c>Mongo:ConnectionString</c> set, the sagas and the record of loaded policy files live in MongoDB;
+    /// without it, in memory.
+    /// </summary>
     public static IHostApplicationBuilder AddPolicyService(this IHostApplicationBuilder builder)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Configure<PolicyOptions>(builder.Configuration.GetSection(PolicyOptions.Section));
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IPolicyStore, InMemoryPolicyStore>();
+        var useMongo = builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase);
+        if (useMongo)
+        {
+            builder.Services.AddSingleton<IPolicyStore>(provider => new MongoPolicyStore(
+                provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase),
+                provider.GetRequiredService<ILogger<MongoPolicyStore>>()));
+            builder.Services.AddSingleton<IOperationReadModel, MongoOperationReadModel>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IPolicyStore, InMemoryPolicyStore>();
+            builder.Services.AddSingleton<IOperationReadModel, SagaRepositoryOperationReadModel>();
+        }
+
         builder.Services.AddSingleton<PolicyFileReader>();
         builder.Services.AddSingleton<PolicyLoader>();
         builder.Services.AddSingleton<PolicyReloader>();
@@ -26,13 +50,13 @@ public static class PolicyServiceExtensions
         // (or the start refused) before the first event is consumed.
         builder.Services.AddHostedService<PolicyFileWatcher>();
 
-        builder.Services.AddBusParticipant(new BusParticipant("policy", RegisterConsumers, ConfigureExternalEventsEndpoint));
+        builder.Services.AddBusParticipant(new BusParticipant("policy", x => RegisterConsumers(x, useMongo), ConfigureExternalEventsEndpoint));
         return builder;
     }
 
-    private static void RegisterConsumers(IBusRegistrationConfigurator x)
+    private static void RegisterConsumers(IBusRegistrationConfigurator x, bool useMongo)
     {
-        x.AddTreecastSagas();
+        x.AddTreecastSagas(useMongo);
 
         // Named for the service: the standalone host puts every service's endpoints on one bus.
         x.AddConsumer<WorkloadStartedConsumer>().Endpoint(e => e.Name = "policy-workload-started");

@@ -10,4 +10,5 @@ builder.AddTreecastBus();
 var app = builder.Build();
 app.MapServiceDefaults();
 app.MapPolicyEndpoints();
+app.MapOperationEndpoints();
 app.Run();

@@ -1,7 +1,9 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.Persistence;
 using Treecast.Topology.Consumers;
 using Treecast.Topology.Liveness;
 using Treecast.Topology.Registry;
@@ -11,6 +13,9 @@ namespace Treecast.Topology;
 
 public static class TopologyServiceExtensions
 {
+    /// <summary>The topology service's own MongoDB database unless <c>Mongo:Database</c> names another.</summary>
+    public const string DefaultDatabase = "treecast-topology";
+
     /// <summary>Registers the topology service: its stores, workers and bus consumers.</summary>
     public static IHostApplicationBuilder AddTopologyService(this IHostApplicationBuilder builder)
     {
@@ -24,6 +29,16 @@ public static class TopologyServiceExtensions
 
         // TryAdd: the standalone host runs every service in one container, and others may bring their own clock.
         builder.Services.TryAddSingleton(TimeProvider.System);
+        if (builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase))
+        {
+            // Added before the TryAdds below, which then keep these: MongoDB when a connection string is given.
+            builder.Services.TryAddSingleton<IVmmRegistry>(provider =>
+                new MongoVmmRegistry(provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase)));
+            builder.Services.TryAddSingleton<ITreeVersions>(provider => new MongoTreeVersions(
+                provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase),
+                provider.GetRequiredService<TimeProvider>()));
+        }
+
         builder.Services.TryAddSingleton<IVmmRegistry, InMemoryVmmRegistry>();
         builder.Services.TryAddSingleton<ITreeVersions, InMemoryTreeVersions>();
         builder.Services.TryAddSingleton<TreeBuilder>();

@@ -8,8 +8,11 @@ public sealed class MongoOptions
 {
     public const string Section = "Mongo";
 
+    /// <summary>The database when neither the configuration nor the service names one.</summary>
+    public const string DefaultDatabase = "treecast";
+
     /// <summary>For example <c>mongodb://treecast:secret@mongo:27017/?authSource=admin</c>.</summary>
     public string? ConnectionString { get; set; }
 
-    public string Database { get; set; } = "treecast";
+    public string Database { get; set; } = DefaultDatabase;
 }

@@ -1,8 +1,8 @@
 using MongoDB.Driver;
 using Testcontainers.MongoDb;
-using Treecast.Persistence.Bson;
+using Xunit;
 
-namespace Treecast.Persistence.Tests.Support;
+namespace Treecast.TestSupport;
 
 /// <summary>
 /// A real MongoDB server for integration tests: the one at <c>MONGODB_URI</c> when set, otherwise a
@@ -25,9 +25,11 @@ public sealed class MongoDbServer : IAsyncLifetime
 
     public string? Unavailable { get; private set; }
 
+    /// <summary>The server's connection string, for a service started as its own process; null when unavailable.</summary>
+    public string? ConnectionString { get; private set; }
+
     public async Task InitializeAsync()
     {
-        TreecastBsonConventions.Register();
         var fromEnvironment = Environment.GetEnvironmentVariable("MONGODB_URI");
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
         {
@@ -98,6 +100,7 @@ public sealed class MongoDbServer : IAsyncLifetime
         var settings = MongoClientSettings.FromConnectionString(connectionString);
         settings.ServerSelectionTimeout = TimeSpan.FromSeconds(10);
         _client = new MongoClient(settings);
+        ConnectionString = connectionString;
         var database = _client.GetDatabase(DatabaseName);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await database.RunCommandAsync<MongoDB.Bson.BsonDocument>(new MongoDB.Bson.BsonDocument("ping", 1), cancellationToken: timeout.Token);

@@ -8,4 +8,7 @@ public sealed class InMemoryPolicyStore : IPolicyStore
     public PolicySet Current => _current;
 
     public void Replace(PolicySet policies) => _current = policies;
+
+    public Task<IReadOnlyList<PolicyFileRecord>> RecordedFilesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(PolicyFileRecord.Of(_current));
 }

@@ -2,13 +2,26 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Treecast.Persistence.Sagas;
 
 namespace Treecast.Policy.Sagas;
 
 /// <summary>Registers both sagas (broadcast operation, deadline watch) with their repositories.</summary>
 public static class SagaRegistration
 {
-    public static IBusRegistrationConfigurator AddTreecastSagas(this IBusRegistrationConfigurator bus)
+    /// <summary>The collection of broadcast operation sagas, one document per operation.</summary>
+    public const string OperationsCollection = "broadcast_operations";
+
+    /// <summary>The collection of deadline watch sagas, one document per watch.</summary>
+    public const string WatchesCollection = "deadline_watches";
+
+    /// <param name="bus">The bus being configured.</param>
+    /// <param name="useMongo">
+    /// True to keep both sagas in the policy service's MongoDB database (the keyed database
+    /// <see cref="PolicyServiceExtensions.DefaultDatabase"/> that <c>AddTreecastMongo</c> registered), so operations
+    /// survive a restart of the policy service; false for MassTransit's in-memory repositories (the embedded default).
+    /// </param>
+    public static IBusRegistrationConfigurator AddTreecastSagas(this IBusRegistrationConfigurator bus, bool useMongo = false)
     {
         // The state machines are singletons built from DI; these are their constructor dependencies.
         bus.TryAddSingleton(TimeProvider.System);
@@ -16,13 +29,31 @@ public static class SagaRegistration
             .Configure<IServiceProvider>((timeouts, services) =>
                 services.GetService<IConfiguration>()?.GetSection(BroadcastTimeouts.Section).Bind(timeouts));
 
-        // The repository choice lives here alone: in memory until the MongoDB repository arrives.
-        bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(
-                typeof(OutboxSagaDefinition<BroadcastOperationState>))
-            .InMemoryRepository();
-        bus.AddSagaStateMachine<DeadlineWatchStateMachine, DeadlineWatchState>(
-                typeof(OutboxSagaDefinition<DeadlineWatchState>))
-            .InMemoryRepository();
+        // The repository choice lives here alone.
+        var operations = bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(
+            typeof(OutboxSagaDefinition<BroadcastOperationState>));
+        var watches = bus.AddSagaStateMachine<DeadlineWatchStateMachine, DeadlineWatchState>(
+            typeof(OutboxSagaDefinition<DeadlineWatchState>));
+        if (!useMongo)
+        {
+            operations.InMemoryRepository();
+            watches.InMemoryRepository();
+            return bus;
+        }
+
+        // The operators' queries: by state (indexed by the repository), by root, newest first.
+        operations.MongoRepository(OperationsCollection, r =>
+        {
+            r.DatabaseKey = PolicyServiceExtensions.DefaultDatabase;
+            r.Index(k => k.Ascending(x => x.RootVmmId), "root")
+                .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at");
+        });
+        watches.MongoRepository(WatchesCollection, r =>
+        {
+            r.DatabaseKey = PolicyServiceExtensions.DefaultDatabase;
+            r.Index(k => k.Ascending(x => x.RootVmmId), "root")
+                .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at");
+        });
         return bus;
     }
 }

@@ -24,6 +24,12 @@ public sealed class MongoSagaRepositoryOptions<TSaga>
     /// </summary>
     public IMongoDatabase? Database { get; set; }
 
+    /// <summary>
+    /// When set (and <see cref="Database"/> is not), the repository uses the keyed <see cref="IMongoDatabase"/>
+    /// registered under this key by <c>AddTreecastMongo(configuration, serviceDatabase)</c>: the service's own database.
+    /// </summary>
+    public object? DatabaseKey { get; set; }
+
     /// <summary>An ascending index on <c>CurrentState</c>, for "which operations are in state X" (on by default).</summary>
     public bool IndexCurrentState { get; set; } = true;
 

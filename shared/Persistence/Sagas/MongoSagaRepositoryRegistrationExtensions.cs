@@ -52,7 +52,7 @@ public static class MongoSagaRepositoryRegistrationExtensions
         registration.TryAddSingleton(provider =>
         {
             var database = options.Database
-                ?? provider.GetService<IMongoDatabase>()
+                ?? (options.DatabaseKey is { } key ? provider.GetKeyedService<IMongoDatabase>(key) : provider.GetService<IMongoDatabase>())
                 ?? throw new InvalidOperationException(
                     $"The MongoDB repository of saga {typeof(TSaga).Name} has no database: set Mongo:ConnectionString "
                     + "and call services.AddTreecastMongo(configuration), or pass a database to MongoRepository(...).");

@@ -54,6 +54,17 @@ public sealed class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>
+    /// The HTTP address the service reports listening on (ASP.NET Core's "Now listening on:" line, which a service
+    /// started with <c>ASPNETCORE_URLS=http://127.0.0.1:0</c> prints with the port it got), or null before it does.
+    /// </summary>
+    public Uri? ListeningAddress()
+    {
+        const string Marker = "Now listening on: ";
+        var line = _output.FirstOrDefault(l => l.Contains(Marker, StringComparison.Ordinal));
+        return line is null ? null : new Uri(line[(line.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length)..].Trim());
+    }
+
     /// <summary>The last lines the process printed, prefixed with its name.</summary>
     public string Tail(int lines = 60) =>
         string.Join(Environment.NewLine, _output.TakeLast(lines).Select(l => $"[{Name}] {l}"));

@@ -4,6 +4,7 @@ using MongoDB.Bson;
 using MongoDB.Driver;
 using Treecast.Persistence.Sagas;
 using Treecast.Persistence.Tests.Support;
+using Treecast.TestSupport;
 
 namespace Treecast.Persistence.Tests.Sagas;
 

@@ -1,0 +1,228 @@
+using System.Net;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Treecast.Contracts;
+using Treecast.Hosting;
+using Treecast.Policy.Api;
+using Treecast.Policy.Operations;
+using Treecast.Policy.Sagas;
+using Treecast.Policy.Tests.Sagas;
+using Treecast.Policy.Tests.Support;
+
+namespace Treecast.Policy.Tests.Api;
+
+/// <summary>
+/// <c>GET /operations</c> and <c>GET /operations/{id}</c> on real Kestrel, after operations driven through the policy
+/// service's own bus as the topology service and the agents would drive them. A subclass names the saga store.
+/// </summary>
+public abstract class OperationEndpointsContract : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Earlier = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Later = new(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
+
+    private readonly TempPolicyDirectory _policies = new();
+    private WebApplication? _app;
+    private HttpClient? _client;
+
+    private HttpClient Client => _client ?? throw new InvalidOperationException("call StartAsync first");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _client?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        _policies.Dispose();
+    }
+
+    /// <summary>Settings that choose the store; skips the test, with the reason, when the store is not reachable here.</summary>
+    protected abstract IReadOnlyDictionary<string, string?> StoreSettings();
+
+    [SkippableFact]
+    public async Task A_completed_operation_reads_back_with_its_tree_progress_and_history()
+    {
+        await StartAsync();
+        var id = await RunToCompletionAsync(Earlier);
+
+        using var response = await Client.GetAsync($"/operations/{id}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var operation = body.RootElement;
+        Assert.Equal(id, operation.GetProperty("correlationId").GetGuid());
+        Assert.Equal("Completed", operation.GetProperty("currentState").GetString());
+        Assert.Equal("Broadcast", operation.GetProperty("mode").GetString());
+        Assert.Equal(3, operation.GetProperty("tree").GetProperty("version").GetInt64());
+        Assert.Equal(4, operation.GetProperty("tree").GetProperty("nodes").GetArrayLength());
+        var hosts = operation.GetProperty("hosts").EnumerateArray().ToList();
+        Assert.Equal(["vmm-0", "vmm-1", "vmm-2", "vmm-3"], hosts.Select(h => h.GetProperty("vmmId").GetString()));
+        Assert.All(hosts, h =>
+        {
+            Assert.True(h.GetProperty("verified").GetBoolean());
+            Assert.Equal(TestTree.TotalBytes, h.GetProperty("bytesReceived").GetInt64());
+            Assert.Equal("Paused", h.GetProperty("copies")[0].GetProperty("state").GetString());
+        });
+        Assert.Equal(
+            ["ResolvingTree", "Pausing", "Announcing", "Transferring", "Completed"],
+            operation.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("state").GetString()));
+    }
+
+    [SkippableFact]
+    public async Task The_list_summarises_each_operation_newest_first()
+    {
+        await StartAsync();
+        var completed = await RunToCompletionAsync(Earlier);
+        var waiting = await RequestAsync(Later);
+
+        using var list = await GetJsonAsync("/operations");
+
+        var operations = list.RootElement.EnumerateArray().ToList();
+        Assert.Equal([waiting, completed], operations.Select(o => o.GetProperty("id").GetGuid()));
+        var done = operations[1];
+        Assert.Equal("Completed", done.GetProperty("state").GetString());
+        Assert.Equal("Broadcast", done.GetProperty("mode").GetString());
+        Assert.Equal(TestTree.Root, done.GetProperty("root").GetString());
+        Assert.Equal(Earlier, done.GetProperty("requestedAt").GetDateTimeOffset());
+        Assert.Equal(JsonValueKind.String, done.GetProperty("finishedAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, done.GetProperty("failureReason").ValueKind);
+        Assert.Equal(4, done.GetProperty("progress").GetProperty("verifiedVmms").GetInt32());
+        Assert.Equal(4, done.GetProperty("progress").GetProperty("totalVmms").GetInt32());
+        Assert.Equal("ResolvingTree", operations[0].GetProperty("state").GetString());
+        Assert.Equal(0, operations[0].GetProperty("progress").GetProperty("totalVmms").GetInt32());
+    }
+
+    [SkippableFact]
+    public async Task Filters_by_state_root_and_time()
+    {
+        await StartAsync();
+        var completed = await RunToCompletionAsync(Earlier);
+        var waiting = await RequestAsync(Later);
+
+        Assert.Equal([completed], await IdsAsync("/operations?state=completed"));
+        Assert.Equal([waiting], await IdsAsync("/operations?state=ResolvingTree&root=vmm-0"));
+        Assert.Empty(await IdsAsync("/operations?root=vmm-9"));
+        Assert.Equal([waiting], await IdsAsync("/operations?since=2026-11-25T08:30:00Z"));
+        Assert.Equal([waiting, completed], await IdsAsync("/operations?since=2026-11-25T09:00:00%2B01:00"));
+        Assert.Equal([waiting], await IdsAsync("/operations?limit=1"));
+    }
+
+    [SkippableFact]
+    public async Task An_unknown_operation_is_a_404_that_says_where_to_look()
+    {
+        await StartAsync();
+        var unknown = Guid.NewGuid();
+
+        using var response = await Client.GetAsync($"/operations/{unknown}");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+        Assert.Contains(unknown.ToString(), error, StringComparison.Ordinal);
+        Assert.Contains("GET /operations", error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Bad_filters_are_a_400_that_names_the_fix()
+    {
+        await StartAsync();
+
+        Assert.Contains("Transferring", await BadRequestAsync("/operations?state=transfering"), StringComparison.Ordinal);
+        Assert.Contains("ISO 8601", await BadRequestAsync("/operations?since=yesterday"), StringComparison.Ordinal);
+        Assert.Contains("1 to 1000", await BadRequestAsync("/operations?limit=0"), StringComparison.Ordinal);
+        Assert.Contains("GUID", await BadRequestAsync("/operations/not-an-id"), StringComparison.Ordinal);
+    }
+
+    private async Task StartAsync()
+    {
+        var settings = StoreSettings();
+        _policies.Write("policies.yaml", Yaml.Degraded);
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration["Policy:PoliciesPath"] = _policies.Path;
+        builder.Configuration["Policy:WatchForChanges"] = "false";
+        foreach (var (key, value) in settings)
+        {
+            builder.Configuration[key] = value;
+        }
+
+        builder.AddPolicyService();
+        builder.AddTreecastBus();
+        _app = builder.Build();
+        _app.MapOperationEndpoints();
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _client = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    private async Task<Guid> RequestAsync(DateTimeOffset requestedAt)
+    {
+        var id = NewId.NextGuid();
+        await Bus.Publish(new BroadcastRequested(id, TestTree.Root, BroadcastMode.Broadcast, 2, 65536, "degraded-host", "host.degraded on vmm-0", requestedAt));
+        await StateAsync(id, "ResolvingTree");
+        return id;
+    }
+
+    /// <summary>One operation over <see cref="TestTree"/>, as the topology service and the agents would drive it.</summary>
+    private async Task<Guid> RunToCompletionAsync(DateTimeOffset requestedAt)
+    {
+        var id = await RequestAsync(requestedAt);
+        await Bus.Publish(new TreeResolved(id, TestTree.Build()));
+        await StateAsync(id, "Pausing");
+        await Bus.Publish(new VmsPaused(id, TestTree.Root, TestTree.Vms));
+        await StateAsync(id, "Announcing");
+        foreach (var vmm in TestTree.Receivers)
+        {
+            await Bus.Publish(new ReadyToReceive(id, vmm));
+        }
+
+        await StateAsync(id, "Transferring");
+        foreach (var vmm in TestTree.Receivers)
+        {
+            await Bus.Publish(new TransferProgressed(id, vmm, TestTree.TotalBytes, TestTree.TotalBytes));
+            await Bus.Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
+        }
+
+        await StateAsync(id, "Completed");
+        return id;
+    }
+
+    private IBus Bus => _app!.Services.GetRequiredService<IBus>();
+
+    /// <summary>Waits, through the read model the endpoints use, until the operation is in <paramref name="state"/>.</summary>
+    private async Task StateAsync(Guid id, string state)
+    {
+        var readModel = _app!.Services.GetRequiredService<IOperationReadModel>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        BroadcastOperationState? operation;
+        while ((operation = await readModel.FindAsync(id, CancellationToken.None))?.CurrentState != state)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), $"operation {id} is {operation?.CurrentState ?? "unknown"}, never reached {state}");
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task<List<Guid>> IdsAsync(string path)
+    {
+        using var list = await GetJsonAsync(path);
+        return list.RootElement.EnumerateArray().Select(o => o.GetProperty("id").GetGuid()).ToList();
+    }
+
+    private async Task<string> BadRequestAsync(string path)
+    {
+        using var response = await Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
+    }
+
+    private async Task<JsonDocument> GetJsonAsync(string path) =>
+        JsonDocument.Parse(await Client.GetStringAsync(path));
+}
