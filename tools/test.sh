@@ -22,10 +22,19 @@ dotnet test Microservices.sln -c Release --no-build -nologo \
   --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13, ...").
+# Sum the per-assembly summaries. The console logger prints, per test assembly, either
+# "Total tests: 13 / Passed: 12 / Skipped: 1 / Failed: 0" on separate lines, or one line
+# "Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13"; read both.
 read -r passed failed skipped < <(
-  grep -E '^(Passed|Failed)! +- +Failed:' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |
-    awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+  awk '
+    /^(Passed|Failed)! +- +Failed:/ {
+      gsub(/,/, ""); for (i = 1; i <= NF; i++) {
+        if ($i == "Failed:") f += $(i + 1); if ($i == "Passed:") p += $(i + 1); if ($i == "Skipped:") s += $(i + 1) }
+      next }
+    /^ *Passed: *[0-9]+ *$/ { p += $2 }
+    /^ *Failed: *[0-9]+ *$/ { f += $2 }
+    /^ *Skipped: *[0-9]+ *$/ { s += $2 }
+    END { print p + 0, f + 0, s + 0 }' "$log")
 rm -f "$log"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the runner itself failed (crash, build error): never report green
