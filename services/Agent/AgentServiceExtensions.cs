@@ -2,6 +2,8 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Treecast.Agent.Runtime;
 using Treecast.Agent.Transfer;
+using Treecast.Agent.Vmm;
+using Treecast.Agent.Vmm.Qemu;
 using Treecast.Hosting;
 
 namespace Treecast.Agent;
@@ -10,7 +12,9 @@ public static class AgentServiceExtensions
 {
     /// <summary>
     /// Registers the agent service: one <see cref="AgentRuntime"/> per host (or one bound from the <c>Agent</c>
-    /// section when none are given), the <see cref="AgentDirectory"/> listing them, and the bus participant.
+    /// section when none are given), the <see cref="AgentDirectory"/> listing them, and the bus participant. Each agent's
+    /// VMM driver is the one its <see cref="AgentOptions.Vmm"/> names (<see cref="ConfiguredVmmFactory"/>); QEMU VMMs take
+    /// their options from <c>Agent:Qemu</c>.
     /// </summary>
     public static IHostApplicationBuilder AddAgentService(this IHostApplicationBuilder builder, params AgentOptions[] hosts)
     {
@@ -28,7 +32,10 @@ public static class AgentServiceExtensions
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GrpcChannelPool>();
-        services.TryAddSingleton<IVmmFactory, SimulatedVmmFactory>();
+        services.TryAddSingleton(builder.Configuration.GetSection($"{AgentOptions.Section}:{QemuOptions.Section}").Get<QemuOptions>() ?? new QemuOptions());
+        services.TryAddSingleton<SimulatedVmmFactory>();
+        services.TryAddSingleton<QemuVmmFactory>();
+        services.TryAddSingleton<IVmmFactory, ConfiguredVmmFactory>();
         services.AddSingleton(sp => new AgentDirectory(hosts
             .Select(options => new AgentRuntime(
                 options,

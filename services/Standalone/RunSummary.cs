@@ -8,7 +8,7 @@ public sealed record RunSummary
     /// <summary><c>broadcast</c> or <c>duplicate</c>.</summary>
     public required string Mode { get; init; }
 
-    /// <summary><c>Completed</c>, <c>Duplicated</c>, <c>Failed</c>, <c>CompletedInTime</c> or <c>TimedOut</c>.</summary>
+    /// <summary><c>Completed</c>, <c>Duplicated</c>, <c>CompletedWithFailures</c>, <c>Failed</c>, <c>CompletedInTime</c> or <c>TimedOut</c>.</summary>
     public required string State { get; init; }
 
     public required string Root { get; init; }

@@ -17,11 +17,17 @@ public sealed record StandaloneOptions
     public bool Json { get; init; }
     public bool Verbose { get; init; }
     public string Vmm { get; init; } = "simulated";
+
+    /// <summary>Guest RAM of each QEMU VM (<c>--vmm qemu</c>); its saved state, not <see cref="ImageMiB"/>, is the image.</summary>
+    public int VmMemoryMiB { get; init; } = 16;
     public string? PoliciesPath { get; init; }
     public int TimeoutSeconds { get; init; } = 900;
 
     /// <summary>True when the run watches a workload's deadline instead of reacting to a degraded host.</summary>
     public bool IsDeadlineRun => WorkloadSeconds is not null || DeadlineSeconds is not null;
+
+    /// <summary>True when the agents run QEMU VMs rather than simulated ones.</summary>
+    public bool IsQemu => Vmm == "qemu";
 
     public const string Usage = """
         Treecast embedded run: the whole system in one process (in-memory bus, Quartz, agents on loopback gRPC).
@@ -32,12 +38,14 @@ public sealed record StandaloneOptions
           --racks N             racks the hosts are spread over                    default 3
           --pods N              pods the racks are spread over                     default 1
           --vms N               VMs on the root host                               default 2
-          --image-mib N         size of each VM image in MiB                       default 64
+          --image-mib N         size of each simulated VM image in MiB             default 64
           --fan-out N           children per VMM in the tree                       default 2
           --chunk-kib N         transfer chunk size in KiB                         default 1024
           --workload-seconds S  run a workload of S seconds in the root's VMs and watch its deadline
           --deadline-seconds D  the deadline; D < S makes it pass and duplication run  default 2xS
-          --vmm simulated       the VMM driver                                     default simulated
+          --vmm simulated|qemu  the VMM driver; qemu runs the counter guest        default simulated
+                                (infra/guest/build.sh) and images are its saved state
+          --vm-memory-mib N     guest RAM of each QEMU VM in MiB                   default 16
           --policies PATH       use these policy files instead of the generated ones
           --timeout-seconds N   give up after N seconds                            default 900
           --json                print one JSON summary object on stdout (progress goes to stderr)
@@ -76,6 +84,7 @@ public sealed record StandaloneOptions
                     "--workload-seconds" => options with { WorkloadSeconds = Seconds(name, Value()) },
                     "--deadline-seconds" => options with { DeadlineSeconds = Seconds(name, Value()) },
                     "--vmm" => options with { Vmm = VmmDriver(Value()) },
+                    "--vm-memory-mib" => options with { VmMemoryMiB = Int(name, Value(), 1, 64 * 1024) },
                     "--policies" => options with { PoliciesPath = Value() },
                     "--timeout-seconds" => options with { TimeoutSeconds = Int(name, Value(), 10, 86_400) },
                     "--json" => options with { Json = true },
@@ -131,7 +140,9 @@ public sealed record StandaloneOptions
         return value;
     }
 
-    private static string VmmDriver(string text) => text == "simulated"
-        ? text
-        : throw new ArgumentException($"--vmm '{text}' is not a VMM driver this build has; use 'simulated'");
+    private static string VmmDriver(string text) => text.ToLowerInvariant() switch
+    {
+        "simulated" or "qemu" => text.ToLowerInvariant(),
+        _ => throw new ArgumentException($"--vmm '{text}' is not a VMM driver this build has; use 'simulated' or 'qemu'"),
+    };
 }

@@ -32,6 +32,12 @@ public sealed class StandaloneRun(StandaloneOptions options)
 
     public async Task<int> ExecuteAsync()
     {
+        if (options.IsQemu && QemuPrerequisites.Missing() is { } missing)
+        {
+            Console.Error.WriteLine($"treecast: --vmm qemu cannot run here: {missing}");
+            return 2;
+        }
+
         var runDirectory = Directory.CreateTempSubdirectory("treecast-run-").FullName;
         try
         {
@@ -55,9 +61,16 @@ public sealed class StandaloneRun(StandaloneOptions options)
             ["Bus:Transport"] = nameof(BusTransport.InMemory),
             ["Policy:PoliciesPath"] = policiesPath,
             ["Topology:DefaultFanOut"] = options.FanOut.ToString(CultureInfo.InvariantCulture),
+            ["Agent:Qemu:MemoryMiB"] = options.VmMemoryMiB.ToString(CultureInfo.InvariantCulture),
         });
         builder.AddServiceDefaults();
         builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Information : LogLevel.Warning);
+        if (options.Json)
+        {
+            // stdout carries the one JSON summary; a warning logged during the run (a failed VMM) must not corrupt it.
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
         builder.AddTopologyService();
         builder.AddPolicyService();
         builder.AddSchedulerService();
@@ -70,12 +83,14 @@ public sealed class StandaloneRun(StandaloneOptions options)
             x => x.AddConsumer<RunObserverConsumer>().Endpoint(e => e.Name = "standalone-observer")));
         builder.AddTreecastBus();
 
-        using var host = builder.Build();
+        var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.TimeoutSeconds));
-        Say($"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} VMs of {options.ImageMiB} MiB on {root.VmmId})");
-        await host.StartAsync(timeout.Token);
+        Say(options.IsQemu
+            ? $"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} QEMU VMs of {options.VmMemoryMiB} MiB RAM on {root.VmmId})"
+            : $"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} VMs of {options.ImageMiB} MiB on {root.VmmId})");
         try
         {
+            await host.StartAsync(timeout.Token);
             observer.Expect(fleet.Count);
             await observer.AllRegistered.WaitAsync(timeout.Token);
             Say($"all {fleet.Count} VMMs registered with the topology service");
@@ -120,7 +135,10 @@ public sealed class StandaloneRun(StandaloneOptions options)
         }
         finally
         {
+            // Stopping alone leaves the VMMs (and their QEMU processes) to disposal: dispose here, before the run's
+            // directory goes, so no QEMU outlives the run.
             await host.StopAsync(CancellationToken.None);
+            await ((IAsyncDisposable)host).DisposeAsync();
         }
     }
 
@@ -214,6 +232,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
             VmmId = host.VmmId,
             Location = host.Location,
             GrpcPort = 0,
+            Vmm = options.Vmm,
             VmCount = i == 0 ? options.VmsPerHost : 0,
             ImageMiB = options.ImageMiB,
             WorkDirectory = Path.Combine(runDirectory, host.VmmId),

@@ -22,13 +22,16 @@ public sealed class AgentOptions
     /// <summary>Where VM images and spools live; empty means a fresh temporary directory, removed on shutdown.</summary>
     public string? WorkDirectory { get; set; }
 
-    /// <summary>The VMM driver: <c>simulated</c>.</summary>
+    /// <summary>
+    /// The VMM driver, case-insensitive: <c>simulated</c> (deterministic images on disk) or <c>qemu</c> (QEMU through QMP,
+    /// configured by the <c>Agent:Qemu</c> section, <see cref="Treecast.Agent.Vmm.Qemu.QemuOptions"/>). Any other value fails the agent's start.
+    /// </summary>
     public string Vmm { get; set; } = "simulated";
 
-    /// <summary>VMs the simulated VMM starts with.</summary>
+    /// <summary>VMs the VMM starts with (running); 0 for a host that only receives copies.</summary>
     public int VmCount { get; set; } = 2;
 
-    /// <summary>Size of each simulated VM image.</summary>
+    /// <summary>Size of each simulated VM image; a QEMU VM's image is its saved state, sized by the guest (see <c>Agent:Qemu:MemoryMiB</c>).</summary>
     public int ImageMiB { get; set; } = 64;
 
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);

@@ -22,6 +22,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _startup;
     private IVmm? _vmm;
+    private bool _vmmStopped;
     private TransferEngine? _transfers;
     private TransferServer? _server;
     private HostReceiveEndpointHandle? _endpoint;
@@ -137,6 +138,10 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
             await _transfers.DisposeAsync();
             _transfers = null;
         }
+
+        // The VMM goes with the agent's stop, not only with its disposal: a QEMU VMM's VMs are processes that must
+        // not outlive a host that stopped without being disposed. What it held stays readable (Vms) afterwards.
+        await StopVmmAsync();
     }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -144,11 +149,6 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);
-        if (_vmm is not null)
-        {
-            await _vmm.DisposeAsync();
-            _vmm = null;
-        }
 
         var leftover = _ownsWorkDirectory ? WorkDirectory : Path.Combine(WorkDirectory, "spool");
         try
@@ -164,6 +164,15 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    private async Task StopVmmAsync()
+    {
+        if (_vmm is not null && !_vmmStopped)
+        {
+            _vmmStopped = true;
+            await _vmm.DisposeAsync();
+        }
     }
 
     private async Task StartTransferSideAsync(CancellationToken cancellationToken)

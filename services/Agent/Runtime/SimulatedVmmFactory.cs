@@ -2,6 +2,7 @@ using Treecast.Agent.Vmm;
 
 namespace Treecast.Agent.Runtime;
 
+/// <summary>Creates a <see cref="SimulatedVmm"/> for an agent whose options name the <c>simulated</c> driver.</summary>
 public sealed class SimulatedVmmFactory(TimeProvider timeProvider, ILoggerFactory loggerFactory) : IVmmFactory
 {
     public IVmm Create(AgentOptions options, string workDirectory)
@@ -9,7 +10,7 @@ public sealed class SimulatedVmmFactory(TimeProvider timeProvider, ILoggerFactor
         if (!string.Equals(options.Vmm, "simulated", StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException(
-                $"Agent {options.VmmId}: VMM driver '{options.Vmm}' is not available; set Agent:Vmm to 'simulated'.");
+                $"Agent {options.VmmId}: this factory creates simulated VMMs, not '{options.Vmm}'; set Agent:Vmm to 'simulated' or use the factory of that driver.");
         }
 
         return new SimulatedVmm(

@@ -4,7 +4,7 @@ namespace Treecast.Agent.Vmm;
 
 /// <summary>
 /// The hypervisor on one host as the agent drives it. Implementations: <see cref="SimulatedVmm"/>
-/// (deterministic images on disk) and, later, a QEMU driver through QMP.
+/// (deterministic images on disk) and <see cref="Qemu.QemuVmm"/> (QEMU through QMP).
 /// </summary>
 public interface IVmm : IAsyncDisposable
 {

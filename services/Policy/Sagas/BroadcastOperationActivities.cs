@@ -95,16 +95,103 @@ public static class BroadcastOperationActivities
                 text);
         });
 
+    /// <summary>Every VMM still in the operation is ready: start streaming down the tree.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> StartTransferWhenReady<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.If(
+            context => BroadcastOperationStateMachine.LiveReceivers(context.Saga).All(h => h.Ready),
+            allReady => allReady
+                .Send(BroadcastOperationStateMachine.RootAgent, context => new StartTransfer(context.Saga.CorrelationId, context.Saga.RootVmmId))
+                .EnterStep(machine.Transferring, machine.Timeouts.Transfer, machine.Clock, machine.Logger, context =>
+                    $"{BroadcastOperationStateMachine.LiveReceivers(context.Saga).Count()} VMMs ready to receive"
+                    + BroadcastOperationStateMachine.WithoutFailed(context.Saga)));
+
     /// <summary>
-    /// Sends <see cref="ResumeVms"/> to every VMM of the tree. One activity, not one per VMM, because the
-    /// tree is only known at run time.
+    /// After a receiver verified its copies or dropped out: fail when none is left; when every one left is verified,
+    /// finish (broadcast) or resume the verified copies (duplicate); else wait.
     /// </summary>
-    public static EventActivityBinder<BroadcastOperationState, T> ResumeOnEveryVmm<T>(
+    public static EventActivityBinder<BroadcastOperationState, T> ContinueAfterReceive<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.IfElse(
+            context => !BroadcastOperationStateMachine.LiveReceivers(context.Saga).Any(),
+            none => none.Fail(machine.Failed, machine.Clock, machine.Logger, context => BroadcastOperationStateMachine.EveryReceiverFailed(context.Saga)),
+            some => some.If(
+                context => BroadcastOperationStateMachine.LiveReceivers(context.Saga).All(h => h.Verified),
+                allVerified => allVerified.IfElse(
+                    context => context.Saga.Mode == BroadcastMode.Broadcast,
+                    broadcast => broadcast.FinishWithOutcome(machine, machine.Completed, context =>
+                        $"{context.Saga.Vms.Count} VMs verified on {BroadcastOperationStateMachine.LiveReceivers(context.Saga).Count()} VMMs"),
+                    duplicate => duplicate
+                        .ResumeOnVerifiedVmms()
+                        .EnterStep(machine.Duplicating, machine.Timeouts.Resume, machine.Clock, machine.Logger, context =>
+                            $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs"
+                            + BroadcastOperationStateMachine.WithoutFailed(context.Saga)))));
+
+    /// <summary>Every VMM that holds verified copies has resumed them: the duplication is done.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishWhenResumed<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.If(
+            context => context.Saga.Hosts.Where(h => !h.Failed).All(h => h.Resumed),
+            allResumed => allResumed.FinishWithOutcome(machine, machine.Duplicated, context =>
+                $"{context.Saga.Vms.Count} VMs running on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs"));
+
+    /// <summary>
+    /// Ends in <paramref name="success"/>, or in <see cref="BroadcastOperationStateMachine.CompletedWithFailures"/> with the
+    /// failed VMMs as the reason when some dropped out.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishWithOutcome<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine,
+        State success,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder.IfElse(
+            context => BroadcastOperationStateMachine.Receivers(context.Saga).Any(h => h.Failed),
+            partial => partial
+                .Then(context =>
+                {
+                    var receivers = BroadcastOperationStateMachine.Receivers(context.Saga).ToList();
+                    context.Saga.FailureReason =
+                        $"{receivers.Count(h => h.Failed)} of {receivers.Count} receiving VMMs failed: {BroadcastOperationStateMachine.FailedVmms(context.Saga)}";
+                })
+                .Finish(machine.CompletedWithFailures, machine.Clock, machine.Logger, context => $"{note(context)}; {context.Saga.FailureReason}"),
+            complete => complete.Finish(success, machine.Clock, machine.Logger, note));
+
+    /// <summary>Takes the failed receiver (and the VMMs it was to feed) out of the operation; the operation goes on.</summary>
+    public static EventActivityBinder<BroadcastOperationState, OperationStepFailed> DropReceiver(
+        this EventActivityBinder<BroadcastOperationState, OperationStepFailed> binder,
+        BroadcastOperationStateMachine machine) =>
+        binder.Then(context =>
+        {
+            var dropped = BroadcastOperationStateMachine.MarkFailed(context.Saga, context.Message);
+            if (dropped.Count > 0)
+            {
+                machine.Logger.LogWarning(
+                    "Operation {OperationId} goes on without {FailedVmms}: {Step} failed on {VmmId}: {Reason}",
+                    context.Saga.CorrelationId,
+                    string.Join(", ", dropped.Select(h => h.VmmId)),
+                    context.Message.Step,
+                    context.Message.VmmId,
+                    context.Message.Reason);
+            }
+        });
+
+    /// <summary>
+    /// Sends <see cref="ResumeVms"/> to every VMM that holds verified copies (the root always does) and has not failed.
+    /// One activity, not one per VMM, because the tree is only known at run time.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> ResumeOnVerifiedVmms<T>(
         this EventActivityBinder<BroadcastOperationState, T> binder)
         where T : class =>
         binder.ThenAsync(async context =>
         {
-            foreach (var host in context.Saga.Hosts)
+            foreach (var host in context.Saga.Hosts.Where(h => h.Verified && !h.Failed))
             {
                 var endpoint = await context.GetSendEndpoint(Addresses.Agent(host.VmmId));
                 var isRoot = host.VmmId == context.Saga.RootVmmId;
@@ -122,7 +209,8 @@ public static class BroadcastOperationActivities
             state.RootVmmId,
             state.Tree,
             state.Vms.ToArray(),
-            state.Hosts.Select(h => new HostCopies(h.VmmId, h.Copies.ToArray())).ToArray(),
+            // A failed VMM is vouched for by nothing: it carries no copies, whatever it may hold.
+            state.Hosts.Select(h => new HostCopies(h.VmmId, h.Failed ? [] : h.Copies.ToArray())).ToArray(),
             state.FailureReason,
             state.RequestedAt,
             state.FinishedAt ?? state.RequestedAt);

@@ -67,8 +67,17 @@ public sealed class VmmProgress
 
     public bool Verified { get; set; }
 
-    /// <summary>The VMs this VMM holds: verified copies, or (for the root) its own paused or resumed VMs.</summary>
+    /// <summary>The VMs this VMM holds: verified copies, or (for the root) its own paused or resumed VMs; empty once it failed.</summary>
     public List<VmCopy> Copies { get; set; } = [];
 
     public bool Resumed { get; set; }
+
+    /// <summary>
+    /// True when this (non-root) VMM dropped out of the operation: its receive, adoption, relay or resume failed, or its
+    /// parent failed before it was fed. The operation goes on without it.
+    /// </summary>
+    public bool Failed { get; set; }
+
+    /// <summary>Why it failed: <c>{step} failed: {agent's reason}</c>, or <c>parent {vmm} failed</c>.</summary>
+    public string? FailureReason { get; set; }
 }

@@ -19,6 +19,8 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         ILogger<BroadcastOperationStateMachine> logger)
     {
         _timeouts = timeouts.Value;
+        Clock = clock;
+        Logger = logger;
 
         InstanceState(x => x.CurrentState);
 
@@ -77,7 +79,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                         broadcast => broadcast.Finish(Completed, clock, logger, context =>
                             $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}; the tree has no other VMM"),
                         duplicate => duplicate
-                            .ResumeOnEveryVmm()
+                            .ResumeOnVerifiedVmms()
                             .EnterStep(Duplicating, _timeouts.Resume, clock, logger, context =>
                                 $"{context.Saga.Vms.Count} VMs paused; the tree has no other VMM, resuming on the root")),
                     tree => tree
@@ -94,47 +96,59 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         During(Announcing,
             When(ReadyToReceive)
                 .Then(context => Receiver(context.Saga, context.Message.VmmId)?.Ready = true)
-                .If(
-                    context => Receivers(context.Saga).All(h => h.Ready),
-                    allReady => allReady
-                        .Send(RootAgent, context => new StartTransfer(context.Saga.CorrelationId, context.Saga.RootVmmId))
-                        .EnterStep(Transferring, _timeouts.Transfer, clock, logger, context =>
-                            $"{Receivers(context.Saga).Count()} VMMs ready to receive")));
+                .StartTransferWhenReady(this),
+            When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
+                .DropReceiver(this)
+                .IfElse(
+                    context => !LiveReceivers(context.Saga).Any(),
+                    none => none.Fail(Failed, clock, logger, context => EveryReceiverFailed(context.Saga)),
+                    some => some.StartTransferWhenReady(this)));
 
         During(Transferring,
             When(TransferProgressed)
                 .Then(context => RecordProgress(context.Saga, context.Message)),
             When(VmsReceived)
                 .Then(context => StoreReceivedCopies(context.Saga, context.Message))
-                .If(
-                    context => Receivers(context.Saga).All(h => h.Verified),
-                    allVerified => allVerified.IfElse(
-                        context => context.Saga.Mode == BroadcastMode.Broadcast,
-                        broadcast => broadcast.Finish(Completed, clock, logger, context =>
-                            $"{context.Saga.Vms.Count} VMs verified on {Receivers(context.Saga).Count()} VMMs"),
-                        duplicate => duplicate
-                            .ResumeOnEveryVmm()
-                            .EnterStep(Duplicating, _timeouts.Resume, clock, logger, context =>
-                                $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count} VMMs"))));
+                .ContinueAfterReceive(this),
+            When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
+                .DropReceiver(this)
+                .ContinueAfterReceive(this));
 
         During(Duplicating,
             When(VmsResumed)
                 .Then(context => StoreResumedCopies(context.Saga, context.Message))
-                .If(
-                    context => context.Saga.Hosts.All(h => h.Resumed),
-                    allResumed => allResumed.Finish(Duplicated, clock, logger, context =>
-                        $"{context.Saga.Vms.Count} VMs running on {context.Saga.Hosts.Count} VMMs")));
+                .FinishWhenResumed(this),
+            When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
+                .DropReceiver(this)
+                .IfElse(
+                    context => !LiveReceivers(context.Saga).Any(),
+                    none => none.Fail(Failed, clock, logger, context => EveryReceiverFailed(context.Saga)),
+                    some => some.FinishWhenResumed(this)));
 
-        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
+        // A failure of the root (pause, announce, its own relay or resume) or of a VMM outside the tree ends the
+        // operation: without the root's images there is nothing left to copy.
+        During(new[] { ResolvingTree, Pausing },
             When(OperationStepFailed)
                 .Fail(Failed, clock, logger, context =>
-                    $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"),
+                    $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"));
+        During(new[] { Announcing, Transferring, Duplicating },
+            When(OperationStepFailed, context => !IsReceiverFailure(context.Saga, context.Message))
+                .Fail(Failed, clock, logger, context =>
+                    $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"));
+
+        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
             When(TimerFired, context => context.Message.TimerId == context.Saga.StepTimerId)
                 // The timer has fired: nothing is left for the scheduler to cancel.
                 .Then(context => context.Saga.StepTimerId = null)
                 .Fail(Failed, clock, logger, context =>
                     $"step {context.Saga.CurrentState} timed out after {StepTimeout(context.Saga.CurrentState)}"));
     }
+
+    internal BroadcastTimeouts Timeouts => _timeouts;
+
+    internal TimeProvider Clock { get; }
+
+    internal ILogger Logger { get; }
 
     public State ResolvingTree { get; } = null!;
     public State Pausing { get; } = null!;
@@ -143,6 +157,9 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     public State Duplicating { get; } = null!;
     public State Completed { get; } = null!;
     public State Duplicated { get; } = null!;
+
+    /// <summary>Final: every VMM that did not fail holds verified copies (running, in duplicate mode); some receivers failed.</summary>
+    public State CompletedWithFailures { get; } = null!;
     public State Failed { get; } = null!;
 
     public Event<BroadcastRequested> BroadcastRequested { get; } = null!;
@@ -163,7 +180,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         x.OnMissingInstance(m => m.Discard());
     }
 
-    private static Uri RootAgent<T>(BehaviorContext<BroadcastOperationState, T> context)
+    internal static Uri RootAgent<T>(BehaviorContext<BroadcastOperationState, T> context)
         where T : class =>
         Addresses.Agent(context.Saga.RootVmmId);
 
@@ -238,6 +255,19 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             return;
         }
 
+        if (host.Failed)
+        {
+            // A VMM failed only because its parent did was a prediction: the parent may have finished feeding it
+            // first. Its verified copies prove otherwise. A VMM whose own step failed stays failed.
+            if (host.FailureReason != ParentFailed(host.ParentVmmId))
+            {
+                return;
+            }
+
+            host.Failed = false;
+            host.FailureReason = null;
+        }
+
         host.Verified = true;
         host.BytesReceived = Math.Max(host.BytesReceived, host.TotalBytes);
         host.Copies = received.Vms.ToList();
@@ -246,7 +276,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     private static void StoreResumedCopies(BroadcastOperationState state, VmsResumed resumed)
     {
         var host = state.Hosts.Find(h => h.VmmId == resumed.VmmId);
-        if (host is null)
+        if (host is null || host.Failed)
         {
             return;
         }
@@ -259,6 +289,58 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     private static VmmProgress? Receiver(BroadcastOperationState state, string vmmId) =>
         vmmId == state.RootVmmId ? null : state.Hosts.Find(h => h.VmmId == vmmId);
 
-    private static IEnumerable<VmmProgress> Receivers(BroadcastOperationState state) =>
+    internal static IEnumerable<VmmProgress> Receivers(BroadcastOperationState state) =>
         state.Hosts.Where(h => h.VmmId != state.RootVmmId);
+
+    /// <summary>The receivers still in the operation.</summary>
+    internal static IEnumerable<VmmProgress> LiveReceivers(BroadcastOperationState state) =>
+        Receivers(state).Where(h => !h.Failed);
+
+    /// <summary>
+    /// A failure one receiving VMM can absorb alone: a step of a non-root VMM of the tree (its receive, adoption,
+    /// the relay that feeds it, its resume). Failures of the root, or of a VMM the tree does not name, are the operation's.
+    /// </summary>
+    private static bool IsReceiverFailure(BroadcastOperationState state, OperationStepFailed failure) =>
+        Receiver(state, failure.VmmId) is not null;
+
+    /// <summary>
+    /// Marks the VMM failed, and with it every VMM below it that has no verified copies yet: those were to be fed
+    /// through it. A VMM below that is verified already feeds its own subtree from its spool, so the walk stops there.
+    /// </summary>
+    internal static IReadOnlyList<VmmProgress> MarkFailed(BroadcastOperationState state, OperationStepFailed failure)
+    {
+        var host = Receiver(state, failure.VmmId);
+        if (host is null || host.Failed)
+        {
+            return [];
+        }
+
+        var dropped = new List<VmmProgress>();
+        Drop(host, $"{failure.Step} failed: {failure.Reason}");
+        return dropped;
+
+        void Drop(VmmProgress vmm, string reason)
+        {
+            vmm.Failed = true;
+            vmm.FailureReason = reason;
+            vmm.Resumed = false;
+            vmm.Copies = [];
+            dropped.Add(vmm);
+            foreach (var child in state.Hosts.Where(h => h.ParentVmmId == vmm.VmmId && !h.Failed && !h.Verified).ToList())
+            {
+                Drop(child, ParentFailed(vmm.VmmId));
+            }
+        }
+    }
+
+    private static string ParentFailed(string? parentVmmId) => $"parent {parentVmmId} failed";
+
+    internal static string FailedVmms(BroadcastOperationState state) =>
+        string.Join("; ", Receivers(state).Where(h => h.Failed).Select(h => $"{h.VmmId} ({h.FailureReason})"));
+
+    internal static string EveryReceiverFailed(BroadcastOperationState state) =>
+        $"every receiving VMM failed: {FailedVmms(state)}";
+
+    internal static string WithoutFailed(BroadcastOperationState state) =>
+        Receivers(state).Any(h => h.Failed) ? $", going on without {string.Join(", ", Receivers(state).Where(h => h.Failed).Select(h => h.VmmId))}" : string.Empty;
 }

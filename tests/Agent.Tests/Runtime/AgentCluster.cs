@@ -23,11 +23,8 @@ internal sealed class AgentCluster : IAsyncDisposable
 
     public IBus Bus => _host.Services.GetRequiredService<IBus>();
 
-    public static async Task<AgentCluster> StartAsync(params string[] vmmIds)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.AddAgentService(vmmIds.Select(id => new AgentOptions
+    public static Task<AgentCluster> StartAsync(params string[] vmmIds) =>
+        StartAsync(vmmIds.Select(id => new AgentOptions
         {
             VmmId = id,
             Location = "site-a/pod-1/rack-1",
@@ -35,12 +32,29 @@ internal sealed class AgentCluster : IAsyncDisposable
             ImageMiB = 1,
             HeartbeatInterval = TimeSpan.FromMilliseconds(200),
         }).ToArray());
+
+    /// <summary>Agents as <paramref name="hosts"/> say; <paramref name="configure"/> may register services first (a VMM factory, loggers).</summary>
+    public static async Task<AgentCluster> StartAsync(IReadOnlyList<AgentOptions> hosts, Action<IHostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        configure?.Invoke(builder);
+        builder.AddAgentService([.. hosts]);
         builder.AddTreecastBus();
         var cluster = new AgentCluster(builder.Build());
-        await cluster._host.StartAsync();
-        foreach (var agent in cluster.Agents.Runtimes)
+        try
         {
-            await agent.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+            await cluster._host.StartAsync();
+            foreach (var agent in cluster.Agents.Runtimes)
+            {
+                await agent.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+        }
+        catch
+        {
+            // Agents that did start own VMMs (QEMU processes): stop them before the failure reaches the test.
+            await cluster.DisposeAsync();
+            throw;
         }
 
         cluster._observer = cluster.Bus.ConnectReceiveEndpoint($"agent-tests-{Guid.NewGuid():N}", e =>

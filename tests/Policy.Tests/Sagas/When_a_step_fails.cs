@@ -5,7 +5,7 @@ namespace Treecast.Policy.Tests.Sagas;
 public sealed class When_a_step_fails : SagaSpecification
 {
     [Fact]
-    public async Task Should_fail_naming_the_step_the_vmm_and_the_reason()
+    public async Task Should_fail_naming_the_step_the_vmm_and_the_reason_when_the_root_fails()
     {
         var id = await RequestBroadcast(BroadcastMode.Broadcast);
         await ResolveTree(id, TestTree.Build());
@@ -13,16 +13,43 @@ public sealed class When_a_step_fails : SagaSpecification
         await ReadyEveryReceiver(id);
         var transferTimer = (await OperationIn(id, m => m.Transferring)).StepTimerId;
 
-        await Publish(new OperationStepFailed(id, "vmm-3", "receive", "disk full"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, "relay", "Operation was never announced by vmm-0"));
 
         var operation = await OperationIn(id, m => m.Failed);
-        Assert.Equal("receive failed on vmm-3: disk full", operation.FailureReason);
+        Assert.Equal("relay failed on vmm-0: Operation was never announced by vmm-0", operation.FailureReason);
         Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Failed"], operation.History.Select(h => h.State));
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
         Assert.Equal("Failed", finished.State);
-        Assert.Equal("receive failed on vmm-3: disk full", finished.FailureReason);
+        Assert.Equal("relay failed on vmm-0: Operation was never announced by vmm-0", finished.FailureReason);
         Assert.Equal(4, finished.Hosts.Count);
         await SentTo<CancelTimer>(Addresses.SchedulerQueue, m => m.TimerId == transferTimer);
+    }
+
+    [Fact]
+    public async Task Should_fail_when_the_root_cannot_pause()
+    {
+        var id = await RequestBroadcast(BroadcastMode.Duplicate);
+        await ResolveTree(id, TestTree.Build());
+
+        await Publish(new OperationStepFailed(id, TestTree.Root, "pause", "VM vm-a on vmm-0 is stopped"));
+
+        var operation = await OperationIn(id, m => m.Failed);
+        Assert.Equal("pause failed on vmm-0: VM vm-a on vmm-0 is stopped", operation.FailureReason);
+        Assert.Empty(Harness.Sent.Select<AnnouncePendingTransfer>());
+    }
+
+    [Fact]
+    public async Task Should_fail_when_the_root_cannot_announce_even_if_a_receiver_failed_first()
+    {
+        var id = await RequestBroadcast(BroadcastMode.Broadcast);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+        await PublishToOperations(new OperationStepFailed(id, "vmm-2", "receive", "no space for spools"));
+
+        await Publish(new OperationStepFailed(id, TestTree.Root, "announce", "the tree is rooted elsewhere"));
+
+        var operation = await OperationIn(id, m => m.Failed);
+        Assert.Equal("announce failed on vmm-0: the tree is rooted elsewhere", operation.FailureReason);
     }
 
     [Fact]
@@ -32,7 +59,7 @@ public sealed class When_a_step_fails : SagaSpecification
         await ResolveTree(id, TestTree.Build());
         await Announce(id);
         await ReadyEveryReceiver(id);
-        await Publish(new OperationStepFailed(id, "vmm-1", "relay", "connection reset by vmm-3"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, "relay", "connection reset by vmm-1"));
         await OperationIn(id, m => m.Failed);
         await Published<BroadcastOperationFinished>(m => m.OperationId == id);
 
@@ -45,7 +72,7 @@ public sealed class When_a_step_fails : SagaSpecification
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal(5, operation.History.Count);
-        Assert.Equal("relay failed on vmm-1: connection reset by vmm-3", operation.FailureReason);
+        Assert.Equal("relay failed on vmm-0: connection reset by vmm-1", operation.FailureReason);
         Assert.Single(Harness.Published.Select<BroadcastOperationFinished>());
         await AssertNoFaults();
     }

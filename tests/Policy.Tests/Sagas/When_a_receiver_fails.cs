@@ -1,0 +1,190 @@
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Tests.Sagas;
+
+/// <summary>
+/// A receiving VMM whose receive, adoption, feeding relay or resume fails drops out alone (with the VMMs it was to
+/// feed); the operation goes on with the others. Over <see cref="TestTree"/>: vmm-0 feeds vmm-1 and vmm-2, vmm-1 feeds vmm-3.
+/// </summary>
+public sealed class When_a_receiver_fails : SagaSpecification
+{
+    [Fact]
+    public async Task Should_complete_with_failures_when_a_leaf_cannot_adopt_its_copies()
+    {
+        var id = await Transferring(BroadcastMode.Broadcast);
+
+        await Publish(new OperationStepFailed(id, "vmm-2", "receive", "VM vm-a on vmm-2: its state did not load"));
+        await Receive(id, "vmm-1", "vmm-3");
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+        var failed = operation.Hosts.Single(h => h.VmmId == "vmm-2");
+        Assert.True(failed.Failed);
+        Assert.Equal("receive failed: VM vm-a on vmm-2: its state did not load", failed.FailureReason);
+        Assert.Empty(failed.Copies);
+        Assert.All(operation.Hosts.Where(h => h.VmmId != "vmm-2"), h => Assert.False(h.Failed));
+        Assert.Equal("1 of 3 receiving VMMs failed: vmm-2 (receive failed: VM vm-a on vmm-2: its state did not load)", operation.FailureReason);
+        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "CompletedWithFailures"], operation.History.Select(h => h.State));
+        Assert.Null(operation.StepTimerId);
+
+        var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+        Assert.Equal("CompletedWithFailures", finished.State);
+        Assert.Equal(operation.FailureReason, finished.FailureReason);
+        Assert.Empty(finished.Hosts.Single(h => h.VmmId == "vmm-2").Vms);
+        Assert.All(finished.Hosts.Where(h => h.VmmId != "vmm-2"), h => Assert.Equal(TestTree.Copies(VmState.Paused), h.Vms));
+    }
+
+    [Fact]
+    public async Task Should_not_wait_for_the_vmms_a_failed_relay_was_to_feed()
+    {
+        var id = await Transferring(BroadcastMode.Broadcast);
+
+        await Publish(new OperationStepFailed(id, "vmm-1", "receive", "QEMU was killed by signal 9"));
+        await Receive(id, "vmm-2");
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+        Assert.Equal("receive failed: QEMU was killed by signal 9", operation.Hosts.Single(h => h.VmmId == "vmm-1").FailureReason);
+        Assert.Equal("parent vmm-1 failed", operation.Hosts.Single(h => h.VmmId == "vmm-3").FailureReason);
+        Assert.Equal(
+            "2 of 3 receiving VMMs failed: vmm-1 (receive failed: QEMU was killed by signal 9); vmm-3 (parent vmm-1 failed)",
+            operation.FailureReason);
+        var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+        Assert.Equal(["vmm-0", "vmm-2"], finished.Hosts.Where(h => h.Vms.Count > 0).Select(h => h.VmmId));
+    }
+
+    [Fact]
+    public async Task Should_keep_a_vmm_below_a_failed_relay_that_was_verified_before_the_failure()
+    {
+        var id = await Transferring(BroadcastMode.Broadcast);
+        await Receive(id, "vmm-3");
+
+        await Publish(new OperationStepFailed(id, "vmm-1", "receive", "disk full"));
+        await Receive(id, "vmm-2");
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+        Assert.Equal(["vmm-1"], operation.Hosts.Where(h => h.Failed).Select(h => h.VmmId));
+        Assert.True(operation.Hosts.Single(h => h.VmmId == "vmm-3").Verified);
+    }
+
+    [Fact]
+    public async Task Should_take_back_a_vmm_below_a_failed_relay_that_reports_verified_copies_after_all()
+    {
+        var id = await Transferring(BroadcastMode.Broadcast);
+        await PublishToOperations(new OperationStepFailed(id, "vmm-1", "receive", "disk full"));
+
+        // vmm-1 had relayed every chunk before its own adoption failed: vmm-3 holds verified copies.
+        await Receive(id, "vmm-3", "vmm-2");
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+        Assert.Equal(["vmm-1"], operation.Hosts.Where(h => h.Failed).Select(h => h.VmmId));
+        Assert.Equal("1 of 3 receiving VMMs failed: vmm-1 (receive failed: disk full)", operation.FailureReason);
+    }
+
+    [Fact]
+    public async Task Should_ignore_copies_reported_by_a_vmm_whose_own_step_failed()
+    {
+        var id = await Transferring(BroadcastMode.Broadcast);
+        await PublishToOperations(new OperationStepFailed(id, "vmm-2", "receive", "disk full"));
+        await PublishToOperations(new VmsReceived(id, "vmm-2", TestTree.Copies(VmState.Paused)));
+
+        await Receive(id, "vmm-1", "vmm-3");
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+        Assert.True(operation.Hosts.Single(h => h.VmmId == "vmm-2").Failed);
+        Assert.Empty(operation.Hosts.Single(h => h.VmmId == "vmm-2").Copies);
+    }
+
+    [Fact]
+    public async Task Should_fail_when_every_receiver_failed()
+    {
+        var id = await Transferring(BroadcastMode.Duplicate);
+
+        await Publish(new OperationStepFailed(id, "vmm-2", "relay", "vmm-2 refused the stream"));
+        await Publish(new OperationStepFailed(id, "vmm-1", "receive", "disk full"));
+
+        var operation = await OperationIn(id, m => m.Failed);
+        Assert.Equal(
+            "every receiving VMM failed: vmm-1 (receive failed: disk full); vmm-2 (relay failed: vmm-2 refused the stream); vmm-3 (parent vmm-1 failed)",
+            operation.FailureReason);
+        var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+        Assert.Equal("Failed", finished.State);
+        Assert.Empty(Harness.Sent.Select<ResumeVms>());
+    }
+
+    [Fact]
+    public async Task Should_start_the_transfer_without_a_vmm_that_failed_to_prepare()
+    {
+        var id = await RequestBroadcast(BroadcastMode.Broadcast);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+
+        await Publish(new ReadyToReceive(id, "vmm-1"));
+        await Publish(new OperationStepFailed(id, "vmm-2", "receive", "no space for spools"));
+        await Publish(new ReadyToReceive(id, "vmm-3"));
+
+        var operation = await OperationIn(id, m => m.Transferring);
+        Assert.Equal(new StartTransfer(id, TestTree.Root), await SentTo<StartTransfer>(Addresses.AgentQueue(TestTree.Root), m => m.OperationId == id));
+        Assert.Contains("going on without vmm-2", operation.History.Last().Note);
+        await Receive(id, "vmm-1", "vmm-3");
+        await OperationIn(id, m => m.CompletedWithFailures);
+    }
+
+    [Fact]
+    public async Task Should_resume_only_the_vmms_that_hold_verified_copies()
+    {
+        var id = await Transferring(BroadcastMode.Duplicate);
+
+        await Publish(new OperationStepFailed(id, "vmm-2", "receive", "disk full"));
+        await Receive(id, "vmm-1", "vmm-3");
+        await OperationIn(id, m => m.Duplicating);
+        foreach (var vmm in new[] { TestTree.Root, "vmm-1", "vmm-3" })
+        {
+            await SentTo<ResumeVms>(Addresses.AgentQueue(vmm), m => m.OperationId == id);
+            await Publish(new VmsResumed(id, vmm, TestTree.RunningCopiesOn(vmm)));
+        }
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+        Assert.Empty(SentTo<ResumeVms>(Addresses.AgentQueue("vmm-2")));
+        Assert.Equal(3, Harness.Sent.Select<ResumeVms>().Count());
+        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Duplicating", "CompletedWithFailures"], operation.History.Select(h => h.State));
+        var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
+        Assert.Equal("CompletedWithFailures", finished.State);
+        Assert.Empty(finished.Hosts.Single(h => h.VmmId == "vmm-2").Vms);
+        Assert.All(finished.Hosts.Where(h => h.VmmId != "vmm-2"), h => Assert.Equal(TestTree.RunningCopiesOn(h.VmmId), h.Vms));
+    }
+
+    [Fact]
+    public async Task Should_complete_with_failures_when_a_receiver_cannot_resume()
+    {
+        var id = await Transferring(BroadcastMode.Duplicate);
+        await Receive(id, TestTree.Receivers);
+        await OperationIn(id, m => m.Duplicating);
+
+        await Publish(new VmsResumed(id, TestTree.Root, TestTree.RunningCopiesOn(TestTree.Root)));
+        await Publish(new OperationStepFailed(id, "vmm-1", "resume", "VM vm-a on vmm-1 is stopped"));
+        await Publish(new VmsResumed(id, "vmm-2", TestTree.RunningCopiesOn("vmm-2")));
+        await Publish(new VmsResumed(id, "vmm-3", TestTree.RunningCopiesOn("vmm-3")));
+
+        var operation = await OperationIn(id, m => m.CompletedWithFailures);
+
+        // vmm-3 already held its verified copies: its parent's failure to resume takes nothing from it.
+        Assert.Equal(["vmm-1"], operation.Hosts.Where(h => h.Failed).Select(h => h.VmmId));
+        Assert.Equal("1 of 3 receiving VMMs failed: vmm-1 (resume failed: VM vm-a on vmm-1 is stopped)", operation.FailureReason);
+    }
+
+    private async Task<Guid> Transferring(BroadcastMode mode)
+    {
+        var id = await RequestBroadcast(mode);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+        await ReadyEveryReceiver(id);
+        return id;
+    }
+
+    private async Task Receive(Guid id, params string[] vmms)
+    {
+        foreach (var vmm in vmms)
+        {
+            await Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
+        }
+    }
+}
