@@ -88,8 +88,11 @@ public sealed class RunObserver
 
     internal void OnPaused(VmsPaused message)
     {
-        var bytes = message.Vms.Sum(v => v.Bytes);
-        Said?.Invoke($"paused {message.Vms.Count} VMs on {message.VmmId} ({Format.Bytes(bytes)})");
+        // A QEMU image still being saved has no size yet: it is streamed as it is written.
+        var size = message.Vms.All(v => v.IsSealed)
+            ? Format.Bytes(message.Vms.Sum(v => v.Bytes))
+            : $"{message.Vms.Count(v => !v.IsSealed)} images still being saved";
+        Said?.Invoke($"paused {message.Vms.Count} VMs on {message.VmmId} ({size})");
     }
 
     internal void OnProgress(TransferProgressed message)

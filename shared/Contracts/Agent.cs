@@ -5,7 +5,14 @@ namespace Treecast.Contracts;
 /// <summary>Pause every VM on the named VMM and report their images.</summary>
 public sealed record PauseVms(Guid OperationId, string VmmId);
 
+/// <summary>The root's VMs are paused; an image whose stream is still being written is unsealed (see <see cref="VmImage"/>).</summary>
 public sealed record VmsPaused(Guid OperationId, string VmmId, IReadOnlyList<VmImage> Vms);
+
+/// <summary>
+/// The root's image streams have ended: every VM of the operation with its final size and SHA-256. Published only when
+/// <see cref="VmsPaused"/> carried unsealed images; copies are checked against these digests.
+/// </summary>
+public sealed record VmImagesSealed(Guid OperationId, string VmmId, IReadOnlyList<VmImage> Vms);
 
 /// <summary>Tell the root agent to announce the pending transfer to the other VMMs of the tree.</summary>
 public sealed record AnnouncePendingTransfer(

@@ -17,8 +17,23 @@ public enum VmState
 }
 
 /// <summary>One VM image as announced by the root: its size and whole-image SHA-256 (lower-case hex).</summary>
+/// <remarks>
+/// An image still being written when it is announced (a QEMU migration stream) is <em>unsealed</em>: <see cref="Bytes"/> is
+/// <see cref="UnknownBytes"/> and <see cref="Sha256"/> empty. Its size and digest travel with the stream's end marker and,
+/// once the root's stream ended, in <see cref="VmImagesSealed"/>.
+/// </remarks>
 /// <param name="Definition">How a receiving VMM recreates the VM (QEMU needs it; the simulated VMM does not).</param>
-public sealed record VmImage(string VmId, long Bytes, string Sha256, VmDefinition? Definition = null);
+public sealed record VmImage(string VmId, long Bytes, string Sha256, VmDefinition? Definition = null)
+{
+    /// <summary>The size of an image whose stream has not ended yet.</summary>
+    public const long UnknownBytes = -1;
+
+    /// <summary>True when the size and SHA-256 are known (the image's stream has ended).</summary>
+    public bool IsSealed => Bytes >= 0;
+
+    /// <summary>An image announced before its stream ended: no size, no digest yet.</summary>
+    public static VmImage Unsealed(string vmId, VmDefinition? definition = null) => new(vmId, UnknownBytes, string.Empty, definition);
+}
 
 /// <summary>What a VMM needs to recreate a VM before loading its state: the hypervisor-level description.</summary>
 /// <param name="Kind"><c>simulated</c> or <c>qemu</c>.</param>

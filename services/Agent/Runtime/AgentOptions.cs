@@ -34,5 +34,11 @@ public sealed class AgentOptions
     /// <summary>Size of each simulated VM image; a QEMU VM's image is its saved state, sized by the guest (see <c>Agent:Qemu:MemoryMiB</c>).</summary>
     public int ImageMiB { get; set; } = 64;
 
+    /// <summary>
+    /// The most this agent receives for one VM image announced without a size (a QEMU migration stream still being
+    /// written at the root) before refusing the stream as a runaway.
+    /// </summary>
+    public long MaxStreamedImageMiB { get; set; } = Transfer.TransferLimits.DefaultMaxUnsealedImageBytes / (1024 * 1024);
+
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -179,7 +179,10 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
     {
         _vmm = _vmmFactory.Create(Options, Path.Combine(WorkDirectory, "vms"));
         _transfers = new TransferEngine(
-            VmmId, _vmm, Path.Combine(WorkDirectory, "spool"), new BusEventSink(_bus), _channels, _timeProvider, _loggerFactory);
+            VmmId, _vmm, Path.Combine(WorkDirectory, "spool"), new BusEventSink(_bus), _channels, _timeProvider, _loggerFactory)
+        {
+            MaxUnsealedImageBytes = Options.MaxStreamedImageMiB * 1024 * 1024,
+        };
         _server = await TransferServer.StartAsync(_transfers, Options.BindAddress, Options.GrpcPort, _loggerFactory, cancellationToken: cancellationToken);
     }
 
@@ -217,12 +220,40 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         try
         {
             var images = await Vmm.PauseAllAsync(context.CancellationToken);
-            _logger.LogInformation("Paused {VmCount} VMs on {VmmId} for operation {OperationId}", images.Count, VmmId, command.OperationId);
+            _logger.LogInformation(
+                "Paused {VmCount} VMs on {VmmId} for operation {OperationId}, {UnsealedCount} images still being saved",
+                images.Count, VmmId, command.OperationId, images.Count(i => !i.IsSealed));
             await context.Publish(new VmsPaused(command.OperationId, VmmId, images));
+            if (images.Any(i => !i.IsSealed))
+            {
+                // Announced before their streams ended: the sizes and digests follow when they do.
+                _ = SealAsync(command.OperationId, images);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await StepFailedAsync(context, command.OperationId, "pause", e);
+        }
+    }
+
+    private async Task SealAsync(Guid operationId, IReadOnlyList<VmImage> images)
+    {
+        try
+        {
+            var sealedImages = await Task.WhenAll(images.Select(i => i.IsSealed ? Task.FromResult(i) : Vmm.SealedImageAsync(i.VmId, _stopping.Token)));
+            _logger.LogInformation(
+                "Sealed {VmCount} images on {VmmId} for operation {OperationId}: {TotalBytes} bytes",
+                sealedImages.Length, VmmId, operationId, sealedImages.Sum(i => i.Bytes));
+            await PublishQuietlyAsync(new VmImagesSealed(operationId, VmmId, sealedImages));
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // The root's image is lost: nothing can be verified against it, so the whole operation fails.
+            _logger.LogError("Step {Step} of operation {OperationId} failed on {VmmId}: {Reason}", "pause", operationId, VmmId, e.Message);
+            await PublishQuietlyAsync(new OperationStepFailed(operationId, VmmId, "pause", e.Message));
         }
     }
 

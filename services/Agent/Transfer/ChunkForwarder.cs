@@ -45,7 +45,7 @@ public sealed class ChunkForwarder(
         var started = Stopwatch.GetTimestamp();
         logger.LogInformation(
             "Forwarding operation {OperationId} to {ChildVmmId} at {Endpoint}: {VmCount} VMs, {TotalBytes} bytes in chunks of {ChunkSizeBytes}",
-            target.OperationId, target.Child.VmmId, target.Child.GrpcEndpoint, target.Vms.Count, target.Vms.Sum(v => v.Bytes), chunkSize);
+            target.OperationId, target.Child.VmmId, target.Child.GrpcEndpoint, target.Vms.Count, target.Vms.All(v => v.IsSealed) ? target.Vms.Sum(v => v.Bytes) : -1, chunkSize);
 
         for (var attempt = 0; ; attempt++)
         {
@@ -102,11 +102,20 @@ public sealed class ChunkForwarder(
         {
             if (point.VmIndex < resume.Length)
             {
-                resume[point.VmIndex] = Math.Clamp(point.Offset, 0, target.Vms[(int)point.VmIndex].Bytes);
+                var image = target.Vms[(int)point.VmIndex];
+                resume[point.VmIndex] = image.IsSealed ? Math.Clamp(point.Offset, 0, image.Bytes) : Math.Max(point.Offset, 0);
             }
         }
 
         var verified = ReadVerifiedAsync(call.ResponseStream, attempt.Token);
+        // A child that ends the call (a refusal) may do so while this side waits for a growing image to grow: stop
+        // waiting, so its answer is reported instead of a stalled push.
+        _ = verified.ContinueWith(
+            static (_, state) => CancelQuietly((CancellationTokenSource)state!),
+            attempt,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             for (var vm = 0; vm < target.Vms.Count; vm++)
@@ -142,10 +151,12 @@ public sealed class ChunkForwarder(
     {
         var image = target.Vms[vm];
         var source = sources[vm];
+        // An unsealed image has no size yet: it is read until its source ends, wherever that is.
+        var size = image.IsSealed ? image.Bytes : long.MaxValue;
         Volatile.Write(ref _vmIndex, vm);
         Interlocked.Exchange(ref _offset, offset);
         var current = 0;
-        var pending = offset < image.Bytes ? ReadAsync(source, offset, image.Bytes, buffers[current], cancellationToken) : null;
+        var pending = offset < size ? ReadAsync(source, offset, size, buffers[current], cancellationToken) : null;
         try
         {
             while (pending is not null)
@@ -154,15 +165,20 @@ public sealed class ChunkForwarder(
                 pending = null;
                 if (read <= 0)
                 {
+                    if (!image.IsSealed)
+                    {
+                        break;
+                    }
+
                     throw new EndOfStreamException($"the source image ended at offset {offset} of {image.Bytes}");
                 }
 
                 var next = offset + read;
                 var buffer = buffers[current];
                 current ^= 1;
-                if (next < image.Bytes)
+                if (next < size)
                 {
-                    pending = ReadAsync(source, next, image.Bytes, buffers[current], cancellationToken);
+                    pending = ReadAsync(source, next, size, buffers[current], cancellationToken);
                 }
 
                 var data = buffer.AsMemory(0, read);
@@ -191,10 +207,30 @@ public sealed class ChunkForwarder(
             }
         }
 
+        // The end marker carries the size and digest the child checks the image against: the manifest's, or for an
+        // unsealed image the ones its source sealed it with (the root's, computed as the stream was saved).
+        var end = image.IsSealed ? image : await source.SealedAsync(cancellationToken);
+        if (!image.IsSealed && end.Bytes != offset)
+        {
+            throw new InvalidDataException($"the source image ended at offset {offset}, but was sealed at {end.Bytes} bytes");
+        }
+
         await requests.WriteAsync(new PushFrame
         {
-            VmEnd = new VmEnd { VmIndex = (uint)vm, Bytes = image.Bytes, Sha256 = image.Sha256 },
+            VmEnd = new VmEnd { VmIndex = (uint)vm, Bytes = end.Bytes, Sha256 = end.Sha256 },
         }, cancellationToken);
+    }
+
+    private static void CancelQuietly(CancellationTokenSource attempt)
+    {
+        try
+        {
+            attempt.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt ended on its own meanwhile.
+        }
     }
 
     private static async Task<RpcException?> ChildAnswerAsync(Task<HashSet<int>> verified)

@@ -17,7 +17,13 @@ public sealed class ExpectedTransfer : IDisposable
     private long _lastProgressTicks = long.MinValue;
     private int _lastProgressTenth = -1;
 
-    public ExpectedTransfer(string vmmId, string parentVmmId, PendingTransferAnnounced announcement, string directory)
+    /// <param name="maxUnsealedImageBytes">The bound on an image announced without a size (see <see cref="ImageSpool.MaxBytes"/>).</param>
+    public ExpectedTransfer(
+        string vmmId,
+        string parentVmmId,
+        PendingTransferAnnounced announcement,
+        string directory,
+        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
     {
         VmmId = vmmId;
         ParentVmmId = parentVmmId;
@@ -25,9 +31,8 @@ public sealed class ExpectedTransfer : IDisposable
         Directory = directory;
         System.IO.Directory.CreateDirectory(directory);
         Spools = announcement.Vms
-            .Select((vm, index) => new ImageSpool(index, vm, Path.Combine(directory, $"{index:D3}.img")))
+            .Select((vm, index) => new ImageSpool(index, vm, Path.Combine(directory, $"{index:D3}.img"), maxUnsealedImageBytes))
             .ToList();
-        TotalBytes = announcement.Vms.Sum(vm => vm.Bytes);
         // The result is observed by whoever asks; a failure nobody awaits must not surface as unobserved.
         _received.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
     }
@@ -45,7 +50,10 @@ public sealed class ExpectedTransfer : IDisposable
 
     public IReadOnlyList<ImageSpool> Spools { get; }
 
-    public long TotalBytes { get; }
+    /// <summary>The bytes of every image, or 0 while an image announced unsealed has not ended yet (its size is unknown).</summary>
+    public long TotalBytes => Spools.All(s => s.Image.IsSealed || s.IsCompleted)
+        ? Spools.Sum(s => s.Image.IsSealed ? s.Image.Bytes : s.CommittedLength)
+        : 0;
 
     public long BytesReceived => Spools.Sum(s => s.CommittedLength);
 

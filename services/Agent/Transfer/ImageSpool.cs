@@ -5,7 +5,8 @@ namespace Treecast.Agent.Transfer;
 
 /// <summary>
 /// One VM image of one operation as a receiver writes it: a file that grows in order, readable by
-/// forwarders while it grows. Only verified chunks count towards <see cref="CommittedLength"/>.
+/// forwarders while it grows. Only verified chunks count towards <see cref="CommittedLength"/>. An image announced
+/// unsealed (its length unknown) is bounded by <see cref="MaxBytes"/> and checked against the sender's end marker.
 /// </summary>
 public sealed class ImageSpool : IDisposable
 {
@@ -15,14 +16,19 @@ public sealed class ImageSpool : IDisposable
     private FileStream? _writer;
     private long _committedLength;
     private TaskCompletionSource _changed = NewSignal();
+    private readonly TaskCompletionSource<VmImage> _verified = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _sha256Hex;
     private Exception? _failure;
 
-    public ImageSpool(int vmIndex, VmImage image, string path)
+    /// <param name="maxUnsealedBytes">The most an unsealed image may grow to before the stream is refused as a runaway.</param>
+    public ImageSpool(int vmIndex, VmImage image, string path, long maxUnsealedBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
     {
         VmIndex = vmIndex;
         Image = image;
         Path = path;
+        MaxBytes = image.IsSealed ? image.Bytes : maxUnsealedBytes;
+        // A failure nobody awaits must not surface as unobserved.
+        _verified.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         // Unbuffered (bufferSize 0): every append reaches the OS at once, so a reader's handle sees it;
         // there is deliberately no fsync per chunk (the spool only matters while this process lives).
         _writer = new FileStream(path, new FileStreamOptions
@@ -32,7 +38,7 @@ public sealed class ImageSpool : IDisposable
             Share = FileShare.ReadWrite | FileShare.Delete,
             BufferSize = 0,
             Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-            PreallocationSize = image.Bytes,
+            PreallocationSize = Math.Max(image.Bytes, 0),
         });
     }
 
@@ -41,6 +47,12 @@ public sealed class ImageSpool : IDisposable
     public VmImage Image { get; }
 
     public string Path { get; }
+
+    /// <summary>The announced size, or for an unsealed image the bound past which its stream is refused.</summary>
+    public long MaxBytes { get; }
+
+    /// <summary>The verified image's SHA-256 (lower-case hex), or null until it completed.</summary>
+    public string? Sha256 => Volatile.Read(ref _sha256Hex);
 
     /// <summary>Bytes stored and checked by their chunk checksum; a resumed stream continues here.</summary>
     public long CommittedLength => Interlocked.Read(ref _committedLength);
@@ -62,10 +74,12 @@ public sealed class ImageSpool : IDisposable
                 throw new InvalidOperationException($"The spool of VM {Image.VmId} is already complete.");
             }
 
-            if (CommittedLength + data.Length > Image.Bytes)
+            if (CommittedLength + data.Length > MaxBytes)
             {
-                throw new InvalidDataException(
-                    $"VM {Image.VmId}: {data.Length} bytes at offset {CommittedLength} run past the announced size {Image.Bytes}.");
+                throw new InvalidDataException(Image.IsSealed
+                    ? $"VM {Image.VmId}: {data.Length} bytes at offset {CommittedLength} run past the announced size {Image.Bytes}."
+                    : $"VM {Image.VmId}: {data.Length} bytes at offset {CommittedLength} run past {MaxBytes} bytes, the most this agent accepts for an image announced without a size; "
+                        + "raise Agent:MaxStreamedImageMiB if the VM's state really is that large.");
             }
 
             // Not cancellable once started: a half-written chunk would leave the file ahead of the committed length.
@@ -82,8 +96,9 @@ public sealed class ImageSpool : IDisposable
     }
 
     /// <summary>
-    /// Checks the whole image against the manifest and the sender's end marker. Returns why it does not
-    /// match (the caller fails the operation), or null once complete; a repeated end marker is answered again.
+    /// Checks the whole image against the manifest and the sender's end marker (for an unsealed manifest entry, against the
+    /// end marker alone: it carries the root's size and digest). Returns why it does not match (the caller fails the
+    /// operation), or null once complete; a repeated end marker is answered again.
     /// </summary>
     public async ValueTask<string?> CompleteAsync(long bytes, string sha256, CancellationToken cancellationToken)
     {
@@ -91,27 +106,31 @@ public sealed class ImageSpool : IDisposable
         try
         {
             ThrowIfFailed();
-            if (bytes != Image.Bytes || CommittedLength != Image.Bytes)
+            var expectedBytes = Image.IsSealed ? Image.Bytes : bytes;
+            var expectedSha256 = Image.IsSealed ? Image.Sha256 : sha256;
+            var source = Image.IsSealed ? "the manifest" : "the sender's end marker";
+            if (bytes != expectedBytes || CommittedLength != expectedBytes)
             {
-                return $"VM {Image.VmId}: the image ended at {bytes} bytes (stored {CommittedLength}), the manifest says {Image.Bytes}";
+                return $"VM {Image.VmId}: the image ended at {bytes} bytes (stored {CommittedLength}), {source} says {expectedBytes}";
             }
 
             if (_sha256Hex is null)
             {
                 var digest = Convert.ToHexStringLower(_sha256.GetHashAndReset());
-                if (!SameDigest(digest, Image.Sha256))
+                if (!SameDigest(digest, expectedSha256))
                 {
-                    return $"VM {Image.VmId}: the received image has SHA-256 {digest}, the manifest says {Image.Sha256}";
+                    return $"VM {Image.VmId}: the received image has SHA-256 {digest}, {source} says {(expectedSha256.Length == 0 ? "nothing" : expectedSha256)}";
                 }
 
                 await _writer!.DisposeAsync();
                 _writer = null;
                 Volatile.Write(ref _sha256Hex, digest);
+                _verified.TrySetResult(Image with { Bytes = CommittedLength, Sha256 = digest });
             }
 
             if (!SameDigest(sha256, _sha256Hex))
             {
-                return $"VM {Image.VmId}: the sender's end marker names SHA-256 {sha256}, the manifest says {Image.Sha256}";
+                return $"VM {Image.VmId}: the sender's end marker names SHA-256 {sha256}, the verified image has {_sha256Hex}";
             }
         }
         finally
@@ -123,11 +142,15 @@ public sealed class ImageSpool : IDisposable
         return null;
     }
 
+    /// <summary>The verified image (final size and SHA-256) once complete; faults with the spool's failure.</summary>
+    public Task<VmImage> VerifiedAsync(CancellationToken cancellationToken) => _verified.Task.WaitAsync(cancellationToken);
+
     /// <summary>Fails the spool; readers waiting for more bytes get <paramref name="reason"/>.</summary>
     public void Fail(Exception reason)
     {
         if (Interlocked.CompareExchange(ref _failure, reason, null) is null)
         {
+            _verified.TrySetException(new InvalidOperationException($"The spool of VM {Image.VmId} failed: {reason.Message}", reason));
             Signal();
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;
 
@@ -31,6 +32,9 @@ public sealed class SpoolImageSource : ImageSource
 
         return await RandomAccess.ReadAsync(_handle, buffer[..available], offset, cancellationToken);
     }
+
+    /// <summary>What this relay verified against its parent's end marker: the root's size and digest, passed on unchanged.</summary>
+    public override async Task<VmImage> SealedAsync(CancellationToken cancellationToken) => await _spool.VerifiedAsync(cancellationToken);
 
     protected override void Dispose(bool disposing)
     {

@@ -49,6 +49,9 @@ public sealed class TransferEngine : IAsyncDisposable
 
     public IVmm Vmm { get; }
 
+    /// <summary>The most this agent receives for an image announced without a size before refusing the stream as a runaway.</summary>
+    public long MaxUnsealedImageBytes { get; init; } = TransferLimits.DefaultMaxUnsealedImageBytes;
+
     /// <summary>Waits between a forwarder's attempts after a broken stream (shortened by tests).</summary>
     public IReadOnlyList<TimeSpan>? RetryDelays { get; init; }
 
@@ -90,13 +93,13 @@ public sealed class TransferEngine : IAsyncDisposable
         var transfer = _expected.GetOrAdd(announcement.OperationId, _ =>
         {
             created = true;
-            return new ExpectedTransfer(VmmId, parent, announcement, Path.Combine(_spoolDirectory, announcement.OperationId.ToString("N")));
+            return new ExpectedTransfer(VmmId, parent, announcement, Path.Combine(_spoolDirectory, announcement.OperationId.ToString("N")), MaxUnsealedImageBytes);
         });
         if (created)
         {
             _logger.LogInformation(
-                "Expecting operation {OperationId} on {VmmId} from {ParentVmmId}: {VmCount} VMs, {TotalBytes} bytes",
-                announcement.OperationId, VmmId, parent, announcement.Vms.Count, transfer.TotalBytes);
+                "Expecting operation {OperationId} on {VmmId} from {ParentVmmId}: {VmCount} VMs, {TotalBytes} bytes ({UnsealedCount} of unknown size)",
+                announcement.OperationId, VmmId, parent, announcement.Vms.Count, transfer.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
         }
 
         return transfer;
@@ -117,7 +120,7 @@ public sealed class TransferEngine : IAsyncDisposable
         }
 
         StartForwarding(announcement, () => announcement.Vms
-            .Select(vm => (ImageSource)new VmmImageSource(() => Vmm.OpenImage(vm.VmId)))
+            .Select(vm => (ImageSource)new VmmImageSource(() => Vmm.OpenImage(vm.VmId), cancellationToken => Vmm.SealedImageAsync(vm.VmId, cancellationToken)))
             .ToList());
         return true;
     }
@@ -157,7 +160,7 @@ public sealed class TransferEngine : IAsyncDisposable
         {
             foreach (var spool in transfer.Spools)
             {
-                await Vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Image.Sha256, cancellationToken);
+                await Vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, cancellationToken);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -168,7 +171,7 @@ public sealed class TransferEngine : IAsyncDisposable
         }
 
         var copies = transfer.Spools
-            .Select(s => new VmCopy(s.Image.VmId, s.Image.Sha256, VmState.Paused))
+            .Select(s => new VmCopy(s.Image.VmId, s.Sha256!, VmState.Paused))
             .ToList();
         var received = new VmsReceived(transfer.OperationId, VmmId, copies);
         _logger.LogInformation(

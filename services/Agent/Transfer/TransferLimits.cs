@@ -18,6 +18,12 @@ public static class TransferLimits
 
     public const int ConnectionWindowBytes = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// The most a receiver accepts for an image announced without a size (a migration stream still being written) before
+    /// refusing the stream as a runaway: far above any VM's state, far below a full disk.
+    /// </summary>
+    public const long DefaultMaxUnsealedImageBytes = 64L * 1024 * 1024 * 1024;
+
     public static int ClampChunkSize(int requested) =>
         requested <= 0 ? DefaultChunkSizeBytes : Math.Clamp(requested, MinChunkSizeBytes, MaxChunkSizeBytes);
 }

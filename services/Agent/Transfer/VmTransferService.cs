@@ -151,7 +151,7 @@ public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferS
 
         await responseStream.WriteAsync(new PushReply
         {
-            Verified = new VmVerified { VmIndex = end.VmIndex, Bytes = spool.Image.Bytes, Sha256 = spool.Image.Sha256 },
+            Verified = new VmVerified { VmIndex = end.VmIndex, Bytes = spool.CommittedLength, Sha256 = spool.Sha256 },
         }, cancellationToken);
 
         if (transfer.AllVerified)

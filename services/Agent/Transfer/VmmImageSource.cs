@@ -1,7 +1,9 @@
+using Treecast.Contracts;
+
 namespace Treecast.Agent.Transfer;
 
-/// <summary>A paused VM's image as its VMM serves it (the root of a transfer reads these).</summary>
-public sealed class VmmImageSource(Func<Stream> open) : ImageSource
+/// <summary>A paused VM's image as its VMM serves it (the root of a transfer reads these), possibly while it is still written.</summary>
+public sealed class VmmImageSource(Func<Stream> open, Func<CancellationToken, Task<VmImage>> seal) : ImageSource
 {
     private Stream? _stream;
     private long _position;
@@ -13,6 +15,8 @@ public sealed class VmmImageSource(Func<Stream> open) : ImageSource
         _position += read;
         return read;
     }
+
+    public override Task<VmImage> SealedAsync(CancellationToken cancellationToken) => seal(cancellationToken);
 
     protected override void Dispose(bool disposing)
     {

@@ -13,11 +13,23 @@ public interface IVmm : IAsyncDisposable
     /// <summary>Every VM this VMM supports, with its current state.</summary>
     IReadOnlyList<VmInfo> Vms { get; }
 
-    /// <summary>Pauses every running VM and returns the images as they now stand (size and SHA-256).</summary>
+    /// <summary>
+    /// Pauses every running VM and returns their images: sealed (size and SHA-256) when already written, or unsealed
+    /// (<see cref="VmImage.Unsealed"/>) while the VMM is still writing them, so the transfer can start at once.
+    /// </summary>
     Task<IReadOnlyList<VmImage>> PauseAllAsync(CancellationToken cancellationToken);
 
-    /// <summary>Opens a paused VM's image for reading from the start; the caller disposes the stream.</summary>
+    /// <summary>
+    /// Opens a paused VM's image for reading from the start; the caller disposes the stream. An image still being
+    /// written is followed as it grows: reads wait for more, end where the image ends, and fail if its stream broke.
+    /// </summary>
     Stream OpenImage(string vmId);
+
+    /// <summary>
+    /// The paused VM's image with its final size and SHA-256, once it is completely written; faults with a reason
+    /// naming the VM when its stream broke (a QEMU that died mid-stream).
+    /// </summary>
+    Task<VmImage> SealedImageAsync(string vmId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Takes a received, verified image (a file the transfer engine wrote) as a paused VM of this VMM.

@@ -166,6 +166,18 @@ public sealed class SimulatedVmm : IVmm
             FileOptions.Asynchronous | FileOptions.SequentialScan);
     }
 
+    /// <summary>A simulated image is written whole before <see cref="PauseAllAsync"/> returns: it is always sealed.</summary>
+    public Task<VmImage> SealedImageAsync(string vmId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var vm = Find(vmId);
+            return vm.Sha256 is { } sha256
+                ? Task.FromResult(new VmImage(vm.VmId, vm.Bytes, sha256))
+                : Task.FromException<VmImage>(new InvalidOperationException($"VM {vmId} on {VmmId} has no image yet (pause it first)."));
+        }
+    }
+
     public async Task AdoptAsync(string vmId, string imagePath, string sha256, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sha256);

@@ -109,27 +109,60 @@ public static class BroadcastOperationActivities
                     + BroadcastOperationStateMachine.WithoutFailed(context.Saga)));
 
     /// <summary>
-    /// After a receiver verified its copies or dropped out: fail when none is left; when every one left is verified,
+    /// After a receiver verified its copies or dropped out, or the root sealed its images: drop receivers whose copies do
+    /// not match the sealed manifest; fail when none is left; when every one left is verified and the manifest is sealed,
     /// finish (broadcast) or resume the verified copies (duplicate); else wait.
     /// </summary>
     public static EventActivityBinder<BroadcastOperationState, T> ContinueAfterReceive<T>(
         this EventActivityBinder<BroadcastOperationState, T> binder,
         BroadcastOperationStateMachine machine)
         where T : class =>
-        binder.IfElse(
-            context => !BroadcastOperationStateMachine.LiveReceivers(context.Saga).Any(),
-            none => none.Fail(machine.Failed, machine.Clock, machine.Logger, context => BroadcastOperationStateMachine.EveryReceiverFailed(context.Saga)),
-            some => some.If(
-                context => BroadcastOperationStateMachine.LiveReceivers(context.Saga).All(h => h.Verified),
-                allVerified => allVerified.IfElse(
-                    context => context.Saga.Mode == BroadcastMode.Broadcast,
-                    broadcast => broadcast.FinishWithOutcome(machine, machine.Completed, context =>
-                        $"{context.Saga.Vms.Count} VMs verified on {BroadcastOperationStateMachine.LiveReceivers(context.Saga).Count()} VMMs"),
-                    duplicate => duplicate
-                        .ResumeOnVerifiedVmms()
-                        .EnterStep(machine.Duplicating, machine.Timeouts.Resume, machine.Clock, machine.Logger, context =>
-                            $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs"
-                            + BroadcastOperationStateMachine.WithoutFailed(context.Saga)))));
+        binder
+            .Then(context =>
+            {
+                var dropped = BroadcastOperationStateMachine.DropMismatchedCopies(context.Saga);
+                if (dropped.Count > 0)
+                {
+                    machine.Logger.LogWarning(
+                        "Operation {OperationId} goes on without {FailedVmms}: their copies do not match the root's sealed images",
+                        context.Saga.CorrelationId,
+                        string.Join(", ", dropped.Select(h => h.VmmId)));
+                }
+            })
+            .IfElse(
+                context => !BroadcastOperationStateMachine.LiveReceivers(context.Saga).Any(),
+                none => none.Fail(machine.Failed, machine.Clock, machine.Logger, context => BroadcastOperationStateMachine.EveryReceiverFailed(context.Saga)),
+                some => some.If(
+                    context => BroadcastOperationStateMachine.LiveReceivers(context.Saga).All(h => h.Verified)
+                        && BroadcastOperationStateMachine.IsSealed(context.Saga),
+                    allVerified => allVerified.IfElse(
+                        context => context.Saga.Mode == BroadcastMode.Broadcast,
+                        broadcast => broadcast.FinishWithOutcome(machine, machine.Completed, context =>
+                            $"{context.Saga.Vms.Count} VMs verified on {BroadcastOperationStateMachine.LiveReceivers(context.Saga).Count()} VMMs"),
+                        duplicate => duplicate
+                            .ResumeOnVerifiedVmms()
+                            .EnterStep(machine.Duplicating, machine.Timeouts.Resume, machine.Clock, machine.Logger, context =>
+                                $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs"
+                                + BroadcastOperationStateMachine.WithoutFailed(context.Saga)))));
+
+    /// <summary>
+    /// A tree of the root alone, once the root reported its VMs paused and their images sealed: nothing to transfer, so
+    /// the operation ends (broadcast) or resumes the root's VMs (duplicate).
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishRootOnlyWhenSealed<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.If(
+            context => context.Saga.PausedAt is not null && BroadcastOperationStateMachine.IsSealed(context.Saga),
+            ready => ready.IfElse(
+                context => context.Saga.Mode == BroadcastMode.Broadcast,
+                broadcast => broadcast.Finish(machine.Completed, machine.Clock, machine.Logger, context =>
+                    $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}; the tree has no other VMM"),
+                duplicate => duplicate
+                    .ResumeOnVerifiedVmms()
+                    .EnterStep(machine.Duplicating, machine.Timeouts.Resume, machine.Clock, machine.Logger, context =>
+                        $"{context.Saga.Vms.Count} VMs paused; the tree has no other VMM, resuming on the root")));
 
     /// <summary>Every VMM that holds verified copies has resumed them: the duplication is done.</summary>
     public static EventActivityBinder<BroadcastOperationState, T> FinishWhenResumed<T>(

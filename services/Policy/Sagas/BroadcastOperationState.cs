@@ -34,8 +34,14 @@ public sealed class BroadcastOperationState : SagaStateMachineInstance, ISagaVer
 
     public long? TreeVersion { get; set; }
 
-    /// <summary>The root's VM images as paused and announced.</summary>
+    /// <summary>
+    /// The root's VM images as paused and announced; an image announced while its stream was still being written is
+    /// unsealed (no size, no digest) until the root reports it sealed (<see cref="VmImagesSealed"/>).
+    /// </summary>
     public List<VmImage> Vms { get; set; } = [];
+
+    /// <summary>When the root reported its VMs paused (the manifest may still be unsealed then).</summary>
+    public DateTimeOffset? PausedAt { get; set; }
 
     /// <summary>One entry per VMM of the tree, the root included, in tree order.</summary>
     public List<VmmProgress> Hosts { get; set; } = [];

@@ -28,6 +28,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         Event(() => TreeResolved, x => Existing(x, context => context.Message.OperationId));
         Event(() => TreeResolutionFailed, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsPaused, x => Existing(x, context => context.Message.OperationId));
+        Event(() => VmImagesSealed, x => Existing(x, context => context.Message.OperationId));
         Event(() => ReadyToReceive, x => Existing(x, context => context.Message.OperationId));
         Event(() => TransferProgressed, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsReceived, x => Existing(x, context => context.Message.OperationId));
@@ -71,17 +72,10 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
 
         During(Pausing,
             When(VmsPaused, context => context.Message.VmmId == context.Saga.RootVmmId)
-                .Then(context => StorePausedVms(context.Saga, context.Message.Vms))
+                .Then(context => StorePausedVms(context.Saga, context.Message.Vms, clock.GetUtcNow()))
                 .IfElse(
                     context => context.Saga.Hosts.Count <= 1,
-                    rootOnly => rootOnly.IfElse(
-                        context => context.Saga.Mode == BroadcastMode.Broadcast,
-                        broadcast => broadcast.Finish(Completed, clock, logger, context =>
-                            $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}; the tree has no other VMM"),
-                        duplicate => duplicate
-                            .ResumeOnVerifiedVmms()
-                            .EnterStep(Duplicating, _timeouts.Resume, clock, logger, context =>
-                                $"{context.Saga.Vms.Count} VMs paused; the tree has no other VMM, resuming on the root")),
+                    rootOnly => rootOnly.FinishRootOnlyWhenSealed(this),
                     tree => tree
                         .Send(RootAgent, context => new AnnouncePendingTransfer(
                             context.Saga.CorrelationId,
@@ -90,10 +84,17 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                             context.Saga.Vms.ToArray(),
                             context.Saga.ChunkSizeBytes,
                             context.Saga.Mode))
-                        .EnterStep(Announcing, _timeouts.Announce, clock, logger, context =>
-                            $"{context.Saga.Vms.Count} VMs ({context.Saga.Vms.Sum(v => v.Bytes)} bytes) paused on {context.Saga.RootVmmId}")));
+                        .EnterStep(Announcing, _timeouts.Announce, clock, logger, context => IsSealed(context.Saga)
+                            ? $"{context.Saga.Vms.Count} VMs ({context.Saga.Vms.Sum(v => v.Bytes)} bytes) paused on {context.Saga.RootVmmId}"
+                            : $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}, {context.Saga.Vms.Count(v => !v.IsSealed)} images still being saved")),
+            // The seal may overtake the pause report on the bus: it is kept, and the pause report does not undo it.
+            When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => StoreSealedVms(context.Saga, context.Message.Vms))
+                .If(context => context.Saga.Hosts.Count <= 1, rootOnly => rootOnly.FinishRootOnlyWhenSealed(this)));
 
         During(Announcing,
+            When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => StoreSealedVms(context.Saga, context.Message.Vms)),
             When(ReadyToReceive)
                 .Then(context => Receiver(context.Saga, context.Message.VmmId)?.Ready = true)
                 .StartTransferWhenReady(this),
@@ -105,6 +106,10 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     some => some.StartTransferWhenReady(this)));
 
         During(Transferring,
+            // Receivers may have verified their copies (against the root's end markers) before the seal arrives, or after.
+            When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => StoreSealedVms(context.Saga, context.Message.Vms))
+                .ContinueAfterReceive(this),
             When(TransferProgressed)
                 .Then(context => RecordProgress(context.Saga, context.Message)),
             When(VmsReceived)
@@ -166,6 +171,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     public Event<TreeResolved> TreeResolved { get; } = null!;
     public Event<TreeResolutionFailed> TreeResolutionFailed { get; } = null!;
     public Event<VmsPaused> VmsPaused { get; } = null!;
+    public Event<VmImagesSealed> VmImagesSealed { get; } = null!;
     public Event<ReadyToReceive> ReadyToReceive { get; } = null!;
     public Event<TransferProgressed> TransferProgressed { get; } = null!;
     public Event<VmsReceived> VmsReceived { get; } = null!;
@@ -213,22 +219,91 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             .ToList();
     }
 
-    private static void StorePausedVms(BroadcastOperationState state, IReadOnlyList<VmImage> vms)
+    private static void StorePausedVms(BroadcastOperationState state, IReadOnlyList<VmImage> vms, DateTimeOffset now)
     {
-        state.Vms = vms.ToList();
-        var totalBytes = vms.Sum(v => v.Bytes);
-        foreach (var host in state.Hosts)
+        state.PausedAt ??= now;
+        // An image sealed already (its seal overtook this report) stays sealed.
+        state.Vms = vms
+            .Select(v => state.Vms.Find(known => known.VmId == v.VmId && known.IsSealed) ?? v)
+            .ToList();
+        foreach (var host in state.Hosts.Where(h => h.VmmId == state.RootVmmId))
         {
-            host.TotalBytes = totalBytes;
-            if (host.VmmId == state.RootVmmId)
+            // The root holds the originals: nothing to receive, and its copies are the paused VMs.
+            host.Ready = true;
+            host.Verified = true;
+        }
+
+        RefreshTotals(state);
+    }
+
+    /// <summary>Records the root's final sizes and digests: the manifest copies are checked against.</summary>
+    private static void StoreSealedVms(BroadcastOperationState state, IReadOnlyList<VmImage> vms)
+    {
+        foreach (var image in vms.Where(v => v.IsSealed))
+        {
+            var index = state.Vms.FindIndex(v => v.VmId == image.VmId);
+            if (index < 0)
             {
-                // The root holds the originals: nothing to receive, and its copies are the paused VMs.
-                host.Ready = true;
-                host.Verified = true;
-                host.BytesReceived = totalBytes;
-                host.Copies = vms.Select(v => new VmCopy(v.VmId, v.Sha256, VmState.Paused)).ToList();
+                state.Vms.Add(image);
+            }
+            else
+            {
+                state.Vms[index] = image with { Definition = image.Definition ?? state.Vms[index].Definition };
             }
         }
+
+        RefreshTotals(state);
+    }
+
+    /// <summary>Sizes and the root's copies follow the manifest; while it is unsealed the total is unknown (0).</summary>
+    private static void RefreshTotals(BroadcastOperationState state)
+    {
+        var totalBytes = IsSealed(state) ? state.Vms.Sum(v => v.Bytes) : 0;
+        foreach (var host in state.Hosts)
+        {
+            host.TotalBytes = Math.Max(host.TotalBytes, totalBytes);
+            if (host.VmmId == state.RootVmmId)
+            {
+                host.BytesReceived = totalBytes;
+                host.Copies = state.Vms.Select(v => new VmCopy(v.VmId, v.Sha256, VmState.Paused)).ToList();
+            }
+            else if (host.Verified)
+            {
+                host.BytesReceived = Math.Max(host.BytesReceived, totalBytes);
+            }
+        }
+    }
+
+    /// <summary>True once every image of the manifest has its final size and digest.</summary>
+    internal static bool IsSealed(BroadcastOperationState state) => state.Vms.All(v => v.IsSealed);
+
+    /// <summary>
+    /// With the manifest sealed, a verified receiver whose copies do not carry the root's digests is dropped: its
+    /// copies are not the root's VMs, whatever its own checks said.
+    /// </summary>
+    internal static IReadOnlyList<VmmProgress> DropMismatchedCopies(BroadcastOperationState state)
+    {
+        if (!IsSealed(state))
+        {
+            return [];
+        }
+
+        var dropped = new List<VmmProgress>();
+        foreach (var host in LiveReceivers(state).Where(h => h.Verified).ToList())
+        {
+            var mismatch = state.Vms
+                .Select(vm => (Vm: vm, Copy: host.Copies.Find(c => c.VmId == vm.VmId)))
+                .FirstOrDefault(p => p.Copy is null || !string.Equals(p.Copy.Sha256, p.Vm.Sha256, StringComparison.OrdinalIgnoreCase));
+            if (mismatch.Vm is not null)
+            {
+                var reason = mismatch.Copy is null
+                    ? $"it reported no copy of {mismatch.Vm.VmId}"
+                    : $"it holds {mismatch.Vm.VmId} with SHA-256 {mismatch.Copy.Sha256}, the root sealed it with {mismatch.Vm.Sha256}";
+                dropped.AddRange(MarkFailed(state, new OperationStepFailed(state.CorrelationId, host.VmmId, "verify", reason)));
+            }
+        }
+
+        return dropped;
     }
 
     private static void RecordProgress(BroadcastOperationState state, TransferProgressed progress)

@@ -31,6 +31,8 @@ internal sealed class KilledMidStreamVmm(QemuVmm vmm, string workDirectory) : IV
 
     public Stream OpenImage(string vmId) => vmm.OpenImage(vmId);
 
+    public Task<VmImage> SealedImageAsync(string vmId, CancellationToken cancellationToken) => vmm.SealedImageAsync(vmId, cancellationToken);
+
     public async Task AdoptAsync(string vmId, string imagePath, string sha256, CancellationToken cancellationToken)
     {
         var pipe = Path.Combine(workDirectory, $"{vmId}.incoming");

@@ -70,10 +70,16 @@ public sealed class QemuBroadcastSpecs(QemuFixture qemu, ITestOutputHelper outpu
 
         output.WriteLine($"root paused at {string.Join(", ", counts.Select(c => $"{c.Key}={c.Value}"))}");
         await TransferAsync(cluster, operationId);
+
+        // Announced while QEMU still wrote the streams; the digests came when they ended, and the copies carry them.
+        Assert.All(paused.Vms, vm => Assert.False(vm.IsSealed));
+        var sealedImages = await cluster.Events.WaitForAsync<VmImagesSealed>(s => s.OperationId == operationId, Generous);
+        Assert.Equal(paused.Vms.Select(v => v.VmId), sealedImages.Vms.Select(v => v.VmId));
+        Assert.All(sealedImages.Vms, vm => Assert.Equal(root.Vms.Single(v => v.VmId == vm.VmId).Sha256, vm.Sha256));
         foreach (var vmmId in Receivers)
         {
             var received = await cluster.Events.WaitForAsync<VmsReceived>(r => r.OperationId == operationId && r.VmmId == vmmId, Generous);
-            Assert.Equal(paused.Vms.Select(v => (v.VmId, v.Sha256)).Order(), received.Vms.Select(v => (v.VmId, v.Sha256)).Order());
+            Assert.Equal(sealedImages.Vms.Select(v => (v.VmId, v.Sha256)).Order(), received.Vms.Select(v => (v.VmId, v.Sha256)).Order());
             var copies = (QemuVmm)cluster.Agents[vmmId].Vmm;
             Assert.Equal(paused.Vms.Select(v => v.VmId).Order(), copies.Vms.Select(v => v.VmId).Order());
             foreach (var copy in copies.Vms)
@@ -121,10 +127,11 @@ public sealed class QemuBroadcastSpecs(QemuFixture qemu, ITestOutputHelper outpu
         Assert.Contains($"VM {paused.Vms[0].VmId} on vmm-c", failed.Reason, StringComparison.Ordinal);
         Assert.Contains("did not load", failed.Reason, StringComparison.Ordinal);
         Assert.Contains("killed by signal 9", failed.Reason, StringComparison.Ordinal);
+        var sealedImages = await cluster.Events.WaitForAsync<VmImagesSealed>(s => s.OperationId == operationId, Generous);
         foreach (var vmmId in new[] { "vmm-b", "vmm-d" })
         {
             var received = await cluster.Events.WaitForAsync<VmsReceived>(r => r.OperationId == operationId && r.VmmId == vmmId, Generous);
-            Assert.Equal(paused.Vms.Select(v => (v.VmId, v.Sha256)).Order(), received.Vms.Select(v => (v.VmId, v.Sha256)).Order());
+            Assert.Equal(sealedImages.Vms.Select(v => (v.VmId, v.Sha256)).Order(), received.Vms.Select(v => (v.VmId, v.Sha256)).Order());
             Assert.All(cluster.Agents[vmmId].Vmm.Vms, vm => Assert.Equal(VmState.Paused, vm.State));
         }
 

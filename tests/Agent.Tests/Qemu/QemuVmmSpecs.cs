@@ -13,6 +13,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
     private readonly List<QemuVmm> _vmms = [];
+    private readonly Dictionary<string, string> _workDirectories = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -41,7 +42,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         await Poll.UntilAsync(() => root.Vms.All(v => v.WorkloadProgress >= 30), "both root guests count", Generous);
 
         var watch = Stopwatch.StartNew();
-        var images = await root.PauseAllAsync(CancellationToken.None);
+        var images = await PauseAndSealAsync(root);
         output.WriteLine($"{memoryMiB} MiB guest: paused and saved {images.Count} VMs in {watch.ElapsedMilliseconds} ms: {string.Join(", ", images.Select(i => $"{i.VmId} {i.Bytes} bytes"))}");
 
         var paused = root.Vms.ToDictionary(v => v.VmId);
@@ -107,8 +108,8 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         var completed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         root.WorkloadCompleted += id => completed.TrySetResult(id);
         await root.StartWorkloadAsync("workload-2", TimeSpan.FromSeconds(1), CancellationToken.None);
-        var image = Assert.Single(await root.PauseAllAsync(CancellationToken.None));
-        var again = Assert.Single(await root.PauseAllAsync(CancellationToken.None));
+        var image = Assert.Single(await PauseAndSealAsync(root));
+        var again = Assert.Single(await PauseAndSealAsync(root));
 
         var copy = await root.ResumeAsync(image.VmId, newIdentity: false, CancellationToken.None);
 
@@ -125,7 +126,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         Skip.If(qemu.SkipReason is not null, qemu.SkipReason);
         var root = Create("host-03", vmCount: 1);
         await root.Ready.WaitAsync(Generous);
-        var image = Assert.Single(await root.PauseAllAsync(CancellationToken.None));
+        var image = Assert.Single(await PauseAndSealAsync(root));
         var receiver = Create("rx", vmCount: 0);
         var receiverDirectory = qemu.Sub("fifo");
         var pipe = Path.Combine(receiverDirectory, "incoming");
@@ -170,7 +171,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         Skip.If(qemu.SkipReason is not null, qemu.SkipReason);
         var root = Create("host-04", vmCount: 1);
         await root.Ready.WaitAsync(Generous);
-        var image = Assert.Single(await root.PauseAllAsync(CancellationToken.None));
+        var image = Assert.Single(await PauseAndSealAsync(root));
         var receiver = Create("rx", vmCount: 0);
         var truncated = Path.Combine(qemu.Sub("cut"), "truncated.state");
         await using (var state = root.OpenImage(image.VmId))
@@ -194,7 +195,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
     {
         Skip.If(qemu.SkipReason is not null, qemu.SkipReason);
         var root = Create("host-07", vmCount: 1);
-        var image = Assert.Single(await root.PauseAllAsync(CancellationToken.None));
+        var image = Assert.Single(await PauseAndSealAsync(root));
         var receiver = Create("rx", vmCount: 0);
         var received = await ReceiveAsync(root, image, receiver);
 
@@ -233,11 +234,59 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         Assert.Contains("absent.img does not exist", error.Message, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task Should_return_unsealed_images_at_once_and_seal_them_with_the_saved_streams_digest()
+    {
+        Skip.If(qemu.SkipReason is not null, qemu.SkipReason);
+        var root = Create("host-08", vmCount: 2);
+        await root.Ready.WaitAsync(Generous);
+
+        var paused = await root.PauseAllAsync(CancellationToken.None);
+
+        Assert.Equal(2, paused.Count);
+        Assert.All(paused, image =>
+        {
+            Assert.False(image.IsSealed);
+            Assert.Equal(VmImage.UnknownBytes, image.Bytes);
+            Assert.Empty(image.Sha256);
+            Assert.NotNull(image.Definition);
+        });
+        Assert.All(root.Vms, v => Assert.Equal(VmState.Paused, v.State));
+        foreach (var image in paused)
+        {
+            // Opened while (possibly) still being written: the reader follows the stream to its end.
+            string followed;
+            await using (var stream = root.OpenImage(image.VmId))
+            {
+                followed = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream));
+            }
+
+            var sealedImage = await root.SealedImageAsync(image.VmId, CancellationToken.None).WaitAsync(Generous);
+            output.WriteLine($"{image.VmId}: sealed at {sealedImage.Bytes} bytes, {sealedImage.Sha256}");
+            Assert.True(sealedImage.IsSealed);
+            Assert.Equal(image.Definition, sealedImage.Definition);
+            Assert.Equal(sealedImage.Sha256, followed);
+            var stateFile = Directory.GetFiles(_workDirectories["host-08"], image.VmId + ".state", SearchOption.AllDirectories).Single();
+            Assert.Equal(sealedImage.Bytes, new FileInfo(stateFile).Length);
+            Assert.Equal(sealedImage.Sha256, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(stateFile))));
+            Assert.Equal(sealedImage.Sha256, root.Vms.Single(v => v.VmId == image.VmId).Sha256);
+        }
+    }
+
+    /// <summary>Pauses, then waits for the images to be completely saved (sealed), as a receiver's check needs.</summary>
+    private static async Task<IReadOnlyList<VmImage>> PauseAndSealAsync(QemuVmm vmm)
+    {
+        var paused = await vmm.PauseAllAsync(CancellationToken.None);
+        return await Task.WhenAll(paused.Select(i => vmm.SealedImageAsync(i.VmId, CancellationToken.None).WaitAsync(Generous)));
+    }
+
     private QemuVmm Create(string vmmId, int vmCount, int memoryMiB = 16, string machineType = "pc", string? bootImage = null)
     {
+        var workDirectory = qemu.Sub(vmmId);
+        _workDirectories[vmmId] = workDirectory;
         var vmm = new QemuVmm(
             vmmId,
-            qemu.Sub(vmmId),
+            workDirectory,
             vmCount,
             new QemuOptions { MemoryMiB = memoryMiB, MachineType = machineType, BootImage = bootImage ?? qemu.BootImage, PollInterval = TimeSpan.FromMilliseconds(100) },
             TimeProvider.System,

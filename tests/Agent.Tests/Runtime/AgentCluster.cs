@@ -60,6 +60,7 @@ internal sealed class AgentCluster : IAsyncDisposable
         cluster._observer = cluster.Bus.ConnectReceiveEndpoint($"agent-tests-{Guid.NewGuid():N}", e =>
         {
             e.Handler<VmsPaused>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<VmImagesSealed>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<PendingTransferAnnounced>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<ReadyToReceive>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<VmsReceived>(c => cluster.Events.PublishAsync(c.Message, default));

@@ -9,6 +9,7 @@ namespace Treecast.Agent.Tests.Support;
 internal sealed class FileVmm : IVmm
 {
     private readonly ConcurrentDictionary<string, VmInfo> _vms = new();
+    private readonly ConcurrentDictionary<string, GrowingImage> _growing = new();
     private readonly string _directory;
     private long _bytesRead;
 
@@ -52,8 +53,26 @@ internal sealed class FileVmm : IVmm
         return Task.FromResult(Images);
     }
 
+    /// <summary>
+    /// A paused VM whose image the test writes while the transfer already reads it (as QEMU writes a migration stream):
+    /// it is read as it grows and sealed when the test says so.
+    /// </summary>
+    public GrowingImage Grow(string vmId)
+    {
+        var image = new GrowingImage(vmId, ImagePath(vmId) + ".partial", ImagePath(vmId));
+        _growing[vmId] = image;
+        return image;
+    }
+
     public Stream OpenImage(string vmId) =>
-        WrapImage(new CountingStream(File.OpenRead(ImagePath(vmId)), n => Interlocked.Add(ref _bytesRead, n)));
+        WrapImage(new CountingStream(
+            _growing.TryGetValue(vmId, out var growing) ? growing.OpenRead() : File.OpenRead(ImagePath(vmId)),
+            n => Interlocked.Add(ref _bytesRead, n)));
+
+    public Task<VmImage> SealedImageAsync(string vmId, CancellationToken cancellationToken) =>
+        _growing.TryGetValue(vmId, out var growing)
+            ? growing.Sealed.WaitAsync(cancellationToken)
+            : Task.FromResult(Images.Single(i => i.VmId == vmId));
 
     public Task AdoptAsync(string vmId, string imagePath, string sha256, CancellationToken cancellationToken)
     {
@@ -81,7 +100,13 @@ internal sealed class FileVmm : IVmm
         return Task.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var growing in _growing.Values)
+        {
+            await growing.DisposeAsync();
+        }
+    }
 
     public static string Sha256Of(string path)
     {

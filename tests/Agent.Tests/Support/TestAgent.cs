@@ -33,13 +33,15 @@ internal sealed class TestAgent : IAsyncDisposable
         GrpcChannelPool channels,
         IEnumerable<(string VmId, long Bytes)>? images = null,
         Action<GrpcServiceOptions>? configureGrpc = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
     {
         loggerFactory ??= NullLoggerFactory.Instance;
         var vmm = new FileVmm(vmmId, Path.Combine(workDirectory, vmmId, "vms"), images);
         var engine = new TransferEngine(vmmId, vmm, Path.Combine(workDirectory, vmmId, "spool"), events, channels, TimeProvider.System, loggerFactory)
         {
             RetryDelays = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200)],
+            MaxUnsealedImageBytes = maxUnsealedImageBytes,
         };
         var server = await TransferServer.StartAsync(engine, "127.0.0.1", 0, loggerFactory, configureGrpc);
         return new TestAgent(vmm, engine, server);

@@ -30,9 +30,10 @@ internal sealed class TransferCluster : IAsyncDisposable
         string vmmId,
         string? parentVmmId,
         IEnumerable<(string VmId, long Bytes)>? images = null,
-        Action<GrpcServiceOptions>? configureGrpc = null)
+        Action<GrpcServiceOptions>? configureGrpc = null,
+        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
     {
-        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, images, configureGrpc);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, images, configureGrpc, maxUnsealedImageBytes: maxUnsealedImageBytes);
         _agents[vmmId] = agent;
         _parents[vmmId] = parentVmmId;
         return agent;
@@ -40,12 +41,15 @@ internal sealed class TransferCluster : IAsyncDisposable
 
     public VmmTree Tree() => new(1, RootVmmId, 2, _parents.Select(p => _agents[p.Key].Node(p.Value)).ToList());
 
-    /// <summary>The root announces; every other agent prepares to receive, as the runtime does on the bus.</summary>
-    public PendingTransferAnnounced Announce(Guid operationId, int chunkSizeBytes = 64 * 1024)
+    /// <summary>
+    /// The root announces (its images, or the manifest given, for instance unsealed images); every other agent prepares
+    /// to receive, as the runtime does on the bus.
+    /// </summary>
+    public PendingTransferAnnounced Announce(Guid operationId, int chunkSizeBytes = 64 * 1024, IReadOnlyList<VmImage>? manifest = null)
     {
         var root = _agents[RootVmmId];
         var announced = root.Engine.Announce(new AnnouncePendingTransfer(
-            operationId, root.VmmId, Tree(), root.Vmm.Images, chunkSizeBytes, BroadcastMode.Broadcast));
+            operationId, root.VmmId, Tree(), manifest ?? root.Vmm.Images, chunkSizeBytes, BroadcastMode.Broadcast));
         foreach (var agent in _agents.Values.Where(a => a.VmmId != root.VmmId))
         {
             Assert.NotNull(agent.Engine.Expect(announced));

@@ -13,38 +13,83 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
 {
     private const int StreamBufferBytes = 256 * 1024;
 
-    /// <summary>Migrates the stopped VM to a socket we listen on, spooling header and stream to its state file while hashing.</summary>
-    public async Task<(long Bytes, string Sha256)> SaveAsync(QemuProcess process, QemuStateHeader header, string statePath, string socketPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts migrating the stopped VM to a socket we listen on and returns once QEMU has connected: the header and the
+    /// stream are then spooled to its state file in the background, hashed as they arrive, and <see cref="GrowingImage.Sealed"/>
+    /// completes when QEMU reports the migration completed (or faults, naming the VM, when it failed or QEMU died).
+    /// </summary>
+    /// <returns>The growing image, and the background spooling (it never faults; the image carries the outcome).</returns>
+    public async Task<(GrowingImage Image, Task Spooling)> StartSaveAsync(QemuProcess process, QemuStateHeader header, string statePath, string socketPath, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var partialPath = statePath + ".partial";
-        long bytes = 0;
-        string sha256;
+        Socket? connection = null;
         try
         {
-            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-            listener.Listen(1);
-
-            // A QEMU that dies ends the wait for its stream at once.
-            using var receive = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, process.ExitToken);
-            var end = process.ExpectMigrationEnd();
-            await process.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{socketPath}" }, deadline.Token);
-            var accept = listener.AcceptAsync(receive.Token).AsTask();
-            if (await Task.WhenAny(accept, end) != accept)
+            using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
             {
-                await end;
-                throw new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: QEMU ended the migration ({end.Result}) before connecting to save it.");
+                listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+                listener.Listen(1);
+
+                // A QEMU that dies ends the wait for its stream at once.
+                using var connect = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, process.ExitToken);
+                var end = process.ExpectMigrationEnd();
+                await process.Qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{socketPath}" }, deadline.Token);
+                var accept = listener.AcceptAsync(connect.Token).AsTask();
+                if (await Task.WhenAny(accept, end) != accept)
+                {
+                    await end;
+                    throw new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: QEMU ended the migration ({end.Result}) before connecting to save it.");
+                }
+
+                connection = await accept;
+                var image = new GrowingImage(process.VmId, statePath + ".partial", statePath);
+                var spooling = SpoolAsync(process, header, image, connection, end, deadline, cancellationToken);
+                connection = null;
+                return (image, spooling);
             }
+        }
+        catch (Exception e) when (e is IOException or SocketException or QmpException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            connection?.Dispose();
+            deadline.Dispose();
+            await Task.WhenAny(process.Exited, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
+            var reason = process.Exited.IsCompleted
+                ? process.ExitDescription
+                : e is OperationCanceledException ? $"it took longer than {timeout}" : e.Message;
+            throw new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: saving its state failed before the stream started: {reason}", e);
+        }
+        catch
+        {
+            connection?.Dispose();
+            deadline.Dispose();
+            throw;
+        }
+        finally
+        {
+            File.Delete(socketPath);
+        }
+    }
 
-            using var connection = await accept;
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            await using (var file = new FileStream(partialPath, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+    private async Task SpoolAsync(
+        QemuProcess process,
+        QemuStateHeader header,
+        GrowingImage image,
+        Socket connection,
+        Task<string> end,
+        CancellationTokenSource deadline,
+        CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        long bytes = 0;
+        try
+        {
+            using (connection)
             {
+                // A QEMU that dies ends the wait for the rest of its stream at once.
+                using var receive = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, process.ExitToken);
                 var headerBytes = header.Encode();
-                hash.AppendData(headerBytes);
-                await file.WriteAsync(headerBytes, deadline.Token);
+                await image.WriteAsync(headerBytes, deadline.Token);
                 bytes += headerBytes.Length;
 
                 var buffer = ArrayPool<byte>.Shared.Rent(StreamBufferBytes);
@@ -53,8 +98,7 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
                     int read;
                     while ((read = await ReceiveAsync(connection, buffer, receive.Token)) > 0)
                     {
-                        hash.AppendData(buffer, 0, read);
-                        await file.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
+                        await image.WriteAsync(buffer.AsMemory(0, read), deadline.Token);
                         bytes += read;
                     }
                 }
@@ -62,8 +106,6 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
-
-                await file.FlushAsync(deadline.Token);
             }
 
             // The end of the stream is not the end of the migration: only QEMU knows whether it completed.
@@ -73,34 +115,30 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
                 throw new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: saving its state failed: migration {status}{await MigrationErrorAsync(process)}.");
             }
 
-            sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
-            File.Move(partialPath, statePath, overwrite: true);
+            await image.SealAsync();
         }
-        catch (QemuVmException)
+        catch (QemuVmException e)
         {
-            File.Delete(partialPath);
-            throw;
+            await image.FailAsync(e);
         }
-        catch (Exception e) when (e is IOException or SocketException or QmpException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is IOException or SocketException or QmpException or OperationCanceledException)
         {
-            File.Delete(partialPath);
             await Task.WhenAny(process.Exited, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None));
             var reason = process.Exited.IsCompleted
                 ? process.ExitDescription
-                : e is OperationCanceledException ? $"it took longer than {timeout}" : e.Message;
-            throw new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: saving its state failed after {bytes} bytes: {reason}", e);
+                : e is OperationCanceledException
+                    ? cancellationToken.IsCancellationRequested ? "the VMM is stopping" : $"it took longer than {timeout}"
+                    : e.Message;
+            await image.FailAsync(new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: saving its state failed after {bytes} bytes: {reason}", e));
         }
-        catch
+        catch (Exception e)
         {
-            File.Delete(partialPath);
-            throw;
+            await image.FailAsync(new QemuVmException(process.VmId, $"VM {process.VmId} on {vmmId}: saving its state failed after {bytes} bytes: {e.Message}", e));
         }
         finally
         {
-            File.Delete(socketPath);
+            deadline.Dispose();
         }
-
-        return (bytes, sha256);
     }
 
     /// <summary>

@@ -129,34 +129,28 @@ public sealed class QemuVmm : IVmm
             // Stop every VM before saving any, so the images are of one moment.
             await Task.WhenAll(vms.Where(v => v.Running).Select(v => StopAsync(v.Vm, v.Process, operation.Token)));
 
+            // Every migration starts now, side by side; the call returns once each has started, so the transfer can
+            // relay the streams while QEMU still writes them. A VM that has not run since its image was made (adopted,
+            // or paused before) keeps that image: migrating it again would produce the same state.
+            await Task.WhenAll(vms.Where(v => NeedsSave(v.Vm)).Select(v => StartSaveAsync(v.Vm, v.Process)));
+
             var images = new List<VmImage>(vms.Count);
-            foreach (var (vm, process, _) in vms)
+            lock (_gate)
             {
-                bool current;
-                lock (_gate)
+                foreach (var (vm, _, _) in vms)
                 {
-                    current = vm.StateIsCurrent;
-                }
-
-                // A VM that has not run since its image was made (adopted, or paused before) keeps that image:
-                // migrating it again would produce the same state.
-                if (!current)
-                {
-                    await SaveAsync(vm, process, operation.Token);
-                }
-
-                lock (_gate)
-                {
-                    images.Add(new VmImage(vm.VmId, vm.Bytes, vm.Sha256!, vm.Definition));
+                    images.Add(vm.StateIsCurrent
+                        ? new VmImage(vm.VmId, vm.Bytes, vm.Sha256!, vm.Definition)
+                        : VmImage.Unsealed(vm.VmId, vm.Definition));
                 }
             }
 
             _logger.LogInformation(
-                "Paused {PausedCount} VMs on {VmmId}; {VmCount} paused images ready ({TotalBytes} bytes)",
+                "Paused {PausedCount} VMs on {VmmId}; {VmCount} paused images, {StreamingCount} of them still being saved",
                 vms.Count(v => v.Running),
                 VmmId,
                 images.Count,
-                images.Sum(i => i.Bytes));
+                images.Count(i => !i.IsSealed));
             EvaluateWorkloads();
             return images;
         }
@@ -172,6 +166,12 @@ public sealed class QemuVmm : IVmm
         lock (_gate)
         {
             var vm = Find(vmId);
+            if (vm.State == VmState.Paused && !vm.StateIsCurrent && vm.Saving is { } saving)
+            {
+                // Still being saved (or its save failed): follow the stream; a failed save fails the reader with its reason.
+                return saving.OpenRead();
+            }
+
             if (vm.State != VmState.Paused || !vm.StateIsCurrent)
             {
                 throw new InvalidOperationException(
@@ -191,6 +191,31 @@ public sealed class QemuVmm : IVmm
             FileOptions.Asynchronous | FileOptions.SequentialScan);
     }
 
+    public async Task<VmImage> SealedImageAsync(string vmId, CancellationToken cancellationToken)
+    {
+        GrowingImage? saving;
+        lock (_gate)
+        {
+            var vm = Find(vmId);
+            if (vm.StateIsCurrent && vm.Sha256 is { } sha256)
+            {
+                return new VmImage(vm.VmId, vm.Bytes, sha256, vm.Definition);
+            }
+
+            saving = vm.State == VmState.Paused ? vm.Saving : null;
+            if (saving is null)
+            {
+                throw new InvalidOperationException($"VM {vmId} on {VmmId} is {vm.State} and has no image being saved (pause it first).");
+            }
+        }
+
+        var image = await saving.Sealed.WaitAsync(cancellationToken);
+        lock (_gate)
+        {
+            return image with { Definition = Find(vmId).Definition };
+        }
+    }
+
     /// <summary>
     /// Starts a QEMU for the VM the image describes (its header holds the definition), in incoming mode and paused,
     /// and loads the state into it. The image may still be growing as a pipe: it is read once, front to back.
@@ -205,6 +230,7 @@ public sealed class QemuVmm : IVmm
         try
         {
             ThrowIfDisposed();
+            await SaveEndedAsync(vmId);
             var started = Stopwatch.StartNew();
             await using var image = new FileStream(
                 imagePath, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
@@ -309,6 +335,8 @@ public sealed class QemuVmm : IVmm
         await _operations.WaitAsync(operation.Token);
         try
         {
+            // QEMU is still migrating a VM whose image is being saved: it runs again only once its state is written.
+            await SaveEndedAsync(vmId);
             var (vm, process) = Live(vmId);
             bool running;
             lock (_gate)
@@ -333,6 +361,7 @@ public sealed class QemuVmm : IVmm
 
                 vm.State = VmState.Running;
                 vm.StateIsCurrent = false;
+                vm.Saving = null;
                 mac = vm.MacAddress;
                 sha256 = vm.Sha256;
             }
@@ -443,6 +472,15 @@ public sealed class QemuVmm : IVmm
 
         // Operations see the cancellation and give the semaphore back; their QEMUs are then in the table or gone.
         await _operations.WaitAsync();
+
+        // Saves still streaming saw the cancellation: let them close their files before their QEMUs go.
+        List<Task> saves;
+        lock (_gate)
+        {
+            saves = [.. _vms.Values.Select(vm => vm.SaveEnded)];
+        }
+
+        await Task.WhenAll(saves);
         List<QemuProcess> processes;
         lock (_gate)
         {
@@ -618,8 +656,20 @@ public sealed class QemuVmm : IVmm
         await RefreshAsync(vm, process, cancellationToken);
     }
 
-    /// <summary>Saves the stopped VM's state to its state file (header, then QEMU's migration stream).</summary>
-    private async Task SaveAsync(QemuVm vm, QemuProcess process, CancellationToken cancellationToken)
+    /// <summary>True when the stopped VM has no current image and none is being saved (a pause redelivered mid-save joins it).</summary>
+    private bool NeedsSave(QemuVm vm)
+    {
+        lock (_gate)
+        {
+            return !vm.StateIsCurrent && (vm.Saving is null || vm.Saving.Sealed.IsCompleted);
+        }
+    }
+
+    /// <summary>
+    /// Starts saving the stopped VM's state to its state file (header, then QEMU's migration stream) and returns once
+    /// QEMU streams it; the image is sealed in the background when the migration completes.
+    /// </summary>
+    private async Task StartSaveAsync(QemuVm vm, QemuProcess process)
     {
         var started = Stopwatch.StartNew();
         QemuStateHeader header;
@@ -628,21 +678,56 @@ public sealed class QemuVmm : IVmm
             header = new QemuStateHeader(vm.VmId, vm.Definition, vm.WorkloadId, vm.WorkloadTarget, vm.Generation);
         }
 
-        var (bytes, sha256) = await _migration.SaveAsync(process, header, vm.StatePath, NextSocketPath("out"), cancellationToken);
+        // The save outlives the pause command, so only the VMM's disposal (or the migration timeout) cancels it: a save
+        // abandoned half-started would leave QEMU migrating to nobody.
+        var (image, spooling) = await _migration.StartSaveAsync(process, header, vm.StatePath, NextSocketPath("out"), _disposing.Token);
         lock (_gate)
         {
-            vm.Bytes = bytes;
-            vm.Sha256 = sha256;
-            vm.StateIsCurrent = true;
+            vm.Saving = image;
+            vm.SaveEnded = FinishSaveAsync(vm, image, spooling, started);
+        }
+    }
+
+    private async Task FinishSaveAsync(QemuVm vm, GrowingImage image, Task spooling, Stopwatch started)
+    {
+        await spooling;
+        try
+        {
+            var saved = await image.Sealed;
+            lock (_gate)
+            {
+                if (vm.Saving == image && vm.State == VmState.Paused)
+                {
+                    vm.Bytes = saved.Bytes;
+                    vm.Sha256 = saved.Sha256;
+                    vm.StateIsCurrent = true;
+                }
+            }
+
+            _logger.LogInformation(
+                "Saved the state of VM {VmId} on {VmmId}: {Bytes} bytes in {ElapsedMs} ms ({Sha256})",
+                vm.VmId,
+                VmmId,
+                saved.Bytes,
+                started.ElapsedMilliseconds,
+                saved.Sha256);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError("Saving the state of VM {VmId} on {VmmId} failed: {Reason}", vm.VmId, VmmId, e.Message);
+        }
+    }
+
+    /// <summary>Waits until the VM's image is no longer being written (sealed or failed).</summary>
+    private async Task SaveEndedAsync(string vmId)
+    {
+        Task ended;
+        lock (_gate)
+        {
+            ended = _vms.TryGetValue(vmId, out var vm) ? vm.SaveEnded : Task.CompletedTask;
         }
 
-        _logger.LogInformation(
-            "Saved the state of VM {VmId} on {VmmId}: {Bytes} bytes in {ElapsedMs} ms ({Sha256})",
-            vm.VmId,
-            VmmId,
-            bytes,
-            started.ElapsedMilliseconds,
-            sha256);
+        await ended;
     }
 
     private async Task<System.Text.Json.JsonElement> Execute(QemuProcess process, string command, JsonObject? arguments, CancellationToken cancellationToken)
@@ -906,6 +991,12 @@ public sealed class QemuVmm : IVmm
         public long Bytes { get; set; }
 
         public string? Sha256 { get; set; }
+
+        /// <summary>The image of the latest save: growing while QEMU migrates, then sealed or failed.</summary>
+        public GrowingImage? Saving { get; set; }
+
+        /// <summary>Completes when the latest save ended (it never faults; <see cref="Saving"/> holds the outcome).</summary>
+        public Task SaveEnded { get; set; } = Task.CompletedTask;
 
         /// <summary>True while the state file holds the VM as it is now (paused, not run since it was saved or adopted).</summary>
         public bool StateIsCurrent { get; set; }
