@@ -63,7 +63,7 @@ public sealed class SimulatedVmm : IVmm
             var vmId = $"{vmmId}-vm-{n}";
             var path = ImagePathFor(vmId);
             SimulatedImage.Create(path, vmId, imageBytes);
-            var mac = OriginalMacFor(vmId);
+            var mac = MacAddresses.Original(vmId);
             _vms[vmId] = new SimulatedVm(vmId, path, imageBytes, mac)
             {
                 State = VmState.Running,
@@ -203,7 +203,7 @@ public sealed class SimulatedVmm : IVmm
             {
                 ThrowIfDisposed();
                 replaced = _vms.ContainsKey(vmId);
-                var mac = OriginalMacFor(vmId);
+                var mac = MacAddresses.Original(vmId);
                 _vms[vmId] = new SimulatedVm(vmId, target, bytes, mac)
                 {
                     State = VmState.Paused,
@@ -253,7 +253,7 @@ public sealed class SimulatedVmm : IVmm
                 vm = Find(vmId);
                 if (newIdentity)
                 {
-                    vm.MacAddress = NewMacAddress(vm.OriginalMacAddress, vm.MacAddress);
+                    vm.MacAddress = MacAddresses.NewForCopy(vm.OriginalMacAddress, vm.MacAddress);
                 }
 
                 if (vm.State != VmState.Running)
@@ -481,33 +481,6 @@ public sealed class SimulatedVmm : IVmm
 
         return Path.Combine(_workDirectory, vmId + ".img");
     }
-
-    // QEMU's 52:54:00 prefix with the rest from the VM id, so a VM keeps its MAC across processes.
-    private static string OriginalMacFor(string vmId)
-    {
-        var hash = SimulatedImage.StableHash(vmId);
-        return FormatMac([0x52, 0x54, 0x00, (byte)hash, (byte)(hash >> 8), (byte)(hash >> 16)]);
-    }
-
-    // 02 in the first octet: locally administered (bit 1 set) and unicast (bit 0 clear), so a copy's MAC
-    // can never collide with a vendor-assigned one.
-    private static string NewMacAddress(params string[] avoid)
-    {
-        Span<byte> octets = stackalloc byte[6];
-        while (true)
-        {
-            RandomNumberGenerator.Fill(octets);
-            octets[0] = 0x02;
-            var mac = FormatMac(octets);
-            if (!avoid.Contains(mac, StringComparer.Ordinal))
-            {
-                return mac;
-            }
-        }
-    }
-
-    private static string FormatMac(ReadOnlySpan<byte> octets) =>
-        string.Join(':', octets.ToArray().Select(o => o.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 

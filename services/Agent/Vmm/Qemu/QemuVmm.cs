@@ -74,7 +74,7 @@ public sealed class QemuVmm : IVmm
         for (var n = 1; n <= vmCount; n++)
         {
             var vmId = $"{vmmId}-vm-{n}";
-            var vm = new QemuVm(vmId, StatePathFor(vmId), OriginalMacFor(vmId)) { Definition = Definition };
+            var vm = new QemuVm(vmId, StatePathFor(vmId), MacAddresses.Original(vmId)) { Definition = Definition };
             _vms[vmId] = vm;
             vms.Add(vm);
         }
@@ -276,7 +276,7 @@ public sealed class QemuVmm : IVmm
                 throw;
             }
 
-            var originalMac = OriginalMacFor(vmId);
+            var originalMac = MacAddresses.Original(vmId);
             var vm = new QemuVm(vmId, target, originalMac)
             {
                 Definition = header.Definition,
@@ -287,7 +287,7 @@ public sealed class QemuVmm : IVmm
                 StateIsCurrent = true,
 
                 // Decided now, because a NIC's MAC is fixed when its QEMU starts: a copy resumed with a new identity takes it.
-                CopyMacAddress = NewMacAddress(originalMac),
+                CopyMacAddress = MacAddresses.NewForCopy(originalMac),
                 WorkloadId = header.WorkloadId,
                 WorkloadTarget = header.WorkloadTarget,
                 Generation = header.WorkloadGeneration,
@@ -355,7 +355,7 @@ public sealed class QemuVmm : IVmm
             {
                 if (newIdentity)
                 {
-                    vm.MacAddress = vm.CopyMacAddress ?? NewMacAddress(vm.OriginalMacAddress, vm.MacAddress);
+                    vm.MacAddress = vm.CopyMacAddress ?? MacAddresses.NewForCopy(vm.OriginalMacAddress, vm.MacAddress);
                     vm.CopyMacAddress = null;
                 }
 
@@ -936,32 +936,6 @@ public sealed class QemuVmm : IVmm
     // Numbered, not named after the VM: a unix socket path must stay under 108 bytes whatever the VM id.
     private string NextSocketPath(string purpose) =>
         Path.Combine(_socketDirectory, $"{Interlocked.Increment(ref _socketSequence)}.{purpose}");
-
-    // QEMU's 52:54:00 prefix with the rest from the VM id, so a VM keeps its MAC across processes.
-    private static string OriginalMacFor(string vmId)
-    {
-        var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(vmId));
-        return FormatMac([0x52, 0x54, 0x00, hash[0], hash[1], hash[2]]);
-    }
-
-    // 02 in the first octet: locally administered and unicast, so a copy's MAC never collides with a vendor's.
-    private static string NewMacAddress(params string[] avoid)
-    {
-        Span<byte> octets = stackalloc byte[6];
-        while (true)
-        {
-            RandomNumberGenerator.Fill(octets);
-            octets[0] = 0x02;
-            var mac = FormatMac(octets);
-            if (!avoid.Contains(mac, StringComparer.Ordinal))
-            {
-                return mac;
-            }
-        }
-    }
-
-    private static string FormatMac(ReadOnlySpan<byte> octets) =>
-        string.Join(':', octets.ToArray().Select(o => o.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
