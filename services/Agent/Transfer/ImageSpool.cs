@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Treecast.Agent.Images;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;
@@ -10,12 +11,11 @@ namespace Treecast.Agent.Transfer;
 /// </summary>
 public sealed class ImageSpool : IDisposable
 {
-    private readonly object _gate = new();
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private FileStream? _writer;
     private long _committedLength;
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly GrowthSignal _grown = new();
     private readonly TaskCompletionSource<VmImage> _verified = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _sha256Hex;
     private Exception? _failure;
@@ -29,17 +29,8 @@ public sealed class ImageSpool : IDisposable
         MaxBytes = image.IsSealed ? image.Bytes : maxUnsealedBytes;
         // A failure nobody awaits must not surface as unobserved.
         _verified.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-        // Unbuffered (bufferSize 0): every append reaches the OS at once, so a reader's handle sees it;
-        // there is deliberately no fsync per chunk (the spool only matters while this process lives).
-        _writer = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            Share = FileShare.ReadWrite | FileShare.Delete,
-            BufferSize = 0,
-            Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-            PreallocationSize = Math.Max(image.Bytes, 0),
-        });
+        // Deliberately no fsync per chunk: the spool only matters while this process lives.
+        _writer = ImageFiles.CreateGrowing(path, Math.Max(image.Bytes, 0));
     }
 
     public int VmIndex { get; }
@@ -92,7 +83,7 @@ public sealed class ImageSpool : IDisposable
             _writeLock.Release();
         }
 
-        Signal();
+        _grown.Raise();
     }
 
     /// <summary>
@@ -138,7 +129,7 @@ public sealed class ImageSpool : IDisposable
             _writeLock.Release();
         }
 
-        Signal();
+        _grown.Raise();
         return null;
     }
 
@@ -151,7 +142,7 @@ public sealed class ImageSpool : IDisposable
         if (Interlocked.CompareExchange(ref _failure, reason, null) is null)
         {
             _verified.TrySetException(new InvalidOperationException($"The spool of VM {Image.VmId} failed: {reason.Message}", reason));
-            Signal();
+            _grown.Raise();
         }
     }
 
@@ -163,11 +154,7 @@ public sealed class ImageSpool : IDisposable
     {
         while (true)
         {
-            Task changed;
-            lock (_gate)
-            {
-                changed = _changed.Task;
-            }
+            var changed = _grown.Next;
 
             ThrowIfFailed();
             var committed = CommittedLength;
@@ -181,14 +168,7 @@ public sealed class ImageSpool : IDisposable
     }
 
     /// <summary>A read handle that survives the file being moved (adopted) while it is open.</summary>
-    public FileStream OpenRead() => new(Path, new FileStreamOptions
-    {
-        Mode = FileMode.Open,
-        Access = FileAccess.Read,
-        Share = FileShare.ReadWrite | FileShare.Delete,
-        BufferSize = 0,
-        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-    });
+    public FileStream OpenRead() => ImageFiles.OpenFollowing(Path);
 
     public void Dispose()
     {
@@ -209,17 +189,4 @@ public sealed class ImageSpool : IDisposable
         }
     }
 
-    private void Signal()
-    {
-        TaskCompletionSource previous;
-        lock (_gate)
-        {
-            previous = _changed;
-            _changed = NewSignal();
-        }
-
-        previous.TrySetResult();
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

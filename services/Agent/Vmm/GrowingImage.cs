@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Treecast.Agent.Images;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Vmm;
@@ -9,10 +10,9 @@ namespace Treecast.Agent.Vmm;
 /// </summary>
 public sealed class GrowingImage : IAsyncDisposable
 {
-    private readonly Lock _gate = new();
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly TaskCompletionSource<VmImage> _sealed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly GrowthSignal _grown = new();
     private FileStream? _writer;
     private long _length;
 
@@ -23,15 +23,7 @@ public sealed class GrowingImage : IAsyncDisposable
         VmId = vmId;
         WritingPath = writingPath;
         FinalPath = finalPath;
-        // Unbuffered: every write reaches the OS at once, so a follower's handle sees it as soon as the length says so.
-        _writer = new FileStream(writingPath, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            Share = FileShare.ReadWrite | FileShare.Delete,
-            BufferSize = 0,
-            Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-        });
+        _writer = ImageFiles.CreateGrowing(writingPath);
         // Whoever asks observes the outcome; a failure nobody awaits must not surface as unobserved.
         _sealed.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
     }
@@ -55,7 +47,7 @@ public sealed class GrowingImage : IAsyncDisposable
         await writer.WriteAsync(data, cancellationToken);
         _sha256.AppendData(data.Span);
         Interlocked.Add(ref _length, data.Length);
-        Signal();
+        _grown.Raise();
     }
 
     /// <summary>The stream ended well: moves the file to <see cref="FinalPath"/> and announces the size and digest.</summary>
@@ -72,7 +64,7 @@ public sealed class GrowingImage : IAsyncDisposable
         // Followers opened the writing path already; their handles keep reading the same file after the move.
         File.Move(WritingPath, FinalPath, overwrite: true);
         _sealed.TrySetResult(image);
-        Signal();
+        _grown.Raise();
         return image;
     }
 
@@ -88,7 +80,7 @@ public sealed class GrowingImage : IAsyncDisposable
         File.Delete(WritingPath);
         _sha256.Dispose();
         _sealed.TrySetException(reason);
-        Signal();
+        _grown.Raise();
     }
 
     /// <summary>A stream that reads the image from the start, waits while it grows, and ends where the sealed image ends.</summary>
@@ -97,12 +89,17 @@ public sealed class GrowingImage : IAsyncDisposable
         FileStream file;
         try
         {
-            file = Open(WritingPath);
+            file = ImageFiles.OpenFollowing(WritingPath);
         }
         catch (FileNotFoundException) when (Sealed.IsCompletedSuccessfully)
         {
             // Sealed (and moved) between the caller's look and this open.
-            file = Open(FinalPath);
+            file = ImageFiles.OpenFollowing(FinalPath);
+        }
+        catch (FileNotFoundException) when (Sealed.IsFaulted)
+        {
+            // The stream broke (and its partial file went) before this reader opened it: the reader gets the reason.
+            throw Sealed.Exception!.InnerException!;
         }
 
         return new Follower(this, file);
@@ -115,37 +112,6 @@ public sealed class GrowingImage : IAsyncDisposable
             await FailAsync(new ObjectDisposedException(nameof(GrowingImage), $"The image of VM {VmId} was abandoned before its stream ended."));
         }
     }
-
-    private static FileStream Open(string path) => new(path, new FileStreamOptions
-    {
-        Mode = FileMode.Open,
-        Access = FileAccess.Read,
-        Share = FileShare.ReadWrite | FileShare.Delete,
-        BufferSize = 0,
-        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-    });
-
-    private Task Changed()
-    {
-        lock (_gate)
-        {
-            return _changed.Task;
-        }
-    }
-
-    private void Signal()
-    {
-        TaskCompletionSource previous;
-        lock (_gate)
-        {
-            previous = _changed;
-            _changed = NewSignal();
-        }
-
-        previous.TrySetResult();
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Reads by position, so several followers (one per child) share nothing but the file.</summary>
     private sealed class Follower(GrowingImage image, FileStream file) : Stream
@@ -171,7 +137,7 @@ public sealed class GrowingImage : IAsyncDisposable
         {
             while (true)
             {
-                var changed = image.Changed();
+                var changed = image._grown.Next;
                 // Ended before the length is read: then the length is final.
                 var ended = image.Sealed.IsCompleted;
                 var length = image.Length;

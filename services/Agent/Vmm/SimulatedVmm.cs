@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Treecast.Agent.Images;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Vmm;
@@ -156,14 +157,7 @@ public sealed class SimulatedVmm : IVmm
             path = vm.ImagePath;
         }
 
-        // FileShare.Delete: an adoption may replace the file while a relay still streams the old one.
-        return new FileStream(
-            path,
-            FileMode.Open,
-            FileAccess.Read,
-            FileShare.Read | FileShare.Delete,
-            bufferSize: 0,
-            FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return ImageFiles.OpenPaused(path);
     }
 
     /// <summary>A simulated image is written whole before <see cref="PauseAllAsync"/> returns: it is always sealed.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Treecast.Agent.Images;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Vmm.Qemu;
@@ -181,14 +182,7 @@ public sealed class QemuVmm : IVmm
             path = vm.StatePath;
         }
 
-        // FileShare.Delete: an adoption or a new pause may replace the file while a relay still streams the old one.
-        return new FileStream(
-            path,
-            FileMode.Open,
-            FileAccess.Read,
-            FileShare.Read | FileShare.Delete,
-            bufferSize: 0,
-            FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return ImageFiles.OpenPaused(path);
     }
 
     public async Task<VmImage> SealedImageAsync(string vmId, CancellationToken cancellationToken)

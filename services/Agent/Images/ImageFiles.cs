@@ -1,0 +1,40 @@
+namespace Treecast.Agent.Images;
+
+/// <summary>
+/// How VM image files are opened, by the VMM drivers and the transfer engine alike. All unbuffered (a write reaches
+/// the OS at once, so a follower's handle sees it) and sequential; every share mode allows Delete, because an
+/// adoption or a new pause may move or replace a file while a relay still streams the old one.
+/// </summary>
+public static class ImageFiles
+{
+    /// <summary>A file being written in order while others read it (a receiver's spool, a QEMU state being saved).</summary>
+    public static FileStream CreateGrowing(string path, long preallocationSize = 0) => new(path, new FileStreamOptions
+    {
+        Mode = FileMode.Create,
+        Access = FileAccess.Write,
+        Share = FileShare.ReadWrite | FileShare.Delete,
+        BufferSize = 0,
+        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+        PreallocationSize = preallocationSize,
+    });
+
+    /// <summary>A reader of a file that may still be growing.</summary>
+    public static FileStream OpenFollowing(string path) => new(path, new FileStreamOptions
+    {
+        Mode = FileMode.Open,
+        Access = FileAccess.Read,
+        Share = FileShare.ReadWrite | FileShare.Delete,
+        BufferSize = 0,
+        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+    });
+
+    /// <summary>A reader of a paused VM's finished image.</summary>
+    public static FileStream OpenPaused(string path) => new(path, new FileStreamOptions
+    {
+        Mode = FileMode.Open,
+        Access = FileAccess.Read,
+        Share = FileShare.Read | FileShare.Delete,
+        BufferSize = 0,
+        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+    });
+}
