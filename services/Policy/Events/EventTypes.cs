@@ -15,7 +15,9 @@ public static class EventTypes
     /// <summary>"host.degraded, workload.started, …" for error messages.</summary>
     public static string KnownList { get; } = string.Join(", ", Known);
 
-    public static bool IsKnown(string type) => Known.Contains(type, StringComparer.OrdinalIgnoreCase);
+    /// <summary>The canonical spelling of a known type, whatever its case; null for an unknown type.</summary>
+    public static string? Canonical(string? type) =>
+        Known.FirstOrDefault(k => string.Equals(k, type, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Every type names a VMM (the root of what it triggers); workload events also name the workload.</summary>
     public static bool RequiresWorkloadId(string type) =>

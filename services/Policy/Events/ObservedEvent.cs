@@ -49,7 +49,7 @@ public sealed record ObservedEvent(
                 $"the event has no 'type' (set \"type\" to one of {EventTypes.KnownList})");
         }
 
-        var canonical = EventTypes.Known.FirstOrDefault(k => string.Equals(k, type, StringComparison.OrdinalIgnoreCase))
+        var canonical = EventTypes.Canonical(type)
             ?? throw new MalformedExternalEventException(
                 "type",
                 $"unknown event type '{type}' (set \"type\" to one of {EventTypes.KnownList})");

@@ -163,7 +163,7 @@ public sealed partial class PolicyFileReader
         string? canonicalType = null;
         if (type is not null)
         {
-            canonicalType = EventTypes.Known.FirstOrDefault(k => string.Equals(k, type.Value, StringComparison.OrdinalIgnoreCase));
+            canonicalType = EventTypes.Canonical(type.Value);
             if (canonicalType is null)
             {
                 context.Error(type.Start, $"unknown event type '{type.Value}' (expected one of {EventTypes.KnownList})");

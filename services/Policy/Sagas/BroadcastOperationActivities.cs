@@ -10,6 +10,9 @@ namespace Treecast.Policy.Sagas;
 /// </summary>
 public static class BroadcastOperationActivities
 {
+    private static readonly Action<ILogger, Guid, string, string, Exception?> LogTransition =
+        LoggerMessage.Define<Guid, string, string>(LogLevel.Information, default, "Operation {OperationId} {State}: {Note}");
+
     /// <summary>
     /// Moves to a non-final step: the previous step's timer is cancelled, the transition recorded, and a new
     /// timer scheduled so a step that never answers fails the operation instead of leaving it hanging.
@@ -23,9 +26,9 @@ public static class BroadcastOperationActivities
         Func<BehaviorContext<BroadcastOperationState, T>, string> note)
         where T : class =>
         binder
-            .CancelStepTimer()
-            .RecordTransition(step, clock, logger, note)
-            .ScheduleStepTimer(step, timeout, clock)
+            .CancelPendingTimer()
+            .RecordTransition(step, clock, logger, LogTransition, note)
+            .StartTimer($"broadcast:{step.Name}", _ => clock.GetUtcNow() + timeout)
             .TransitionTo(step);
 
     /// <summary>Moves to a final state and tells the rest of the system how the operation ended.</summary>
@@ -37,8 +40,8 @@ public static class BroadcastOperationActivities
         Func<BehaviorContext<BroadcastOperationState, T>, string> note)
         where T : class =>
         binder
-            .CancelStepTimer()
-            .RecordTransition(final, clock, logger, note)
+            .CancelPendingTimer()
+            .RecordTransition(final, clock, logger, LogTransition, note)
             .Then(context => context.Saga.FinishedAt = clock.GetUtcNow())
             .Publish(context => Finished(context.Saga, final))
             .TransitionTo(final);
@@ -53,47 +56,6 @@ public static class BroadcastOperationActivities
         binder
             .Then(context => context.Saga.FailureReason = reason(context))
             .Finish(failed, clock, logger, context => context.Saga.FailureReason!);
-
-    public static EventActivityBinder<BroadcastOperationState, T> ScheduleStepTimer<T>(
-        this EventActivityBinder<BroadcastOperationState, T> binder,
-        State step,
-        TimeSpan timeout,
-        TimeProvider clock)
-        where T : class =>
-        binder
-            .Then(context => context.Saga.StepTimerId = NewId.NextGuid())
-            .Send(Addresses.Scheduler, context => new ScheduleTimer(
-                context.Saga.StepTimerId!.Value,
-                context.Saga.CorrelationId,
-                $"broadcast:{step.Name}",
-                clock.GetUtcNow() + timeout));
-
-    public static EventActivityBinder<BroadcastOperationState, T> CancelStepTimer<T>(
-        this EventActivityBinder<BroadcastOperationState, T> binder)
-        where T : class =>
-        binder.If(
-            context => context.Saga.StepTimerId.HasValue,
-            pending => pending
-                .Send(Addresses.Scheduler, context => new CancelTimer(context.Saga.StepTimerId!.Value))
-                .Then(context => context.Saga.StepTimerId = null));
-
-    public static EventActivityBinder<BroadcastOperationState, T> RecordTransition<T>(
-        this EventActivityBinder<BroadcastOperationState, T> binder,
-        State state,
-        TimeProvider clock,
-        ILogger logger,
-        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
-        where T : class =>
-        binder.Then(context =>
-        {
-            var text = note(context);
-            context.Saga.History.Add(new StateTransition(state.Name, clock.GetUtcNow(), text));
-            logger.LogInformation(
-                "Operation {OperationId} {State}: {Note}",
-                context.Saga.CorrelationId,
-                state.Name,
-                text);
-        });
 
     /// <summary>Every VMM still in the operation is ready: start streaming down the tree.</summary>
     public static EventActivityBinder<BroadcastOperationState, T> StartTransferWhenReady<T>(
@@ -129,9 +91,8 @@ public static class BroadcastOperationActivities
                         string.Join(", ", dropped.Select(h => h.VmmId)));
                 }
             })
-            .IfElse(
-                context => !BroadcastOperationStateMachine.LiveReceivers(context.Saga).Any(),
-                none => none.Fail(machine.Failed, machine.Clock, machine.Logger, context => BroadcastOperationStateMachine.EveryReceiverFailed(context.Saga)),
+            .FailWhenNoReceiverLeft(
+                machine,
                 some => some.If(
                     context => BroadcastOperationStateMachine.LiveReceivers(context.Saga).All(h => h.Verified)
                         && BroadcastOperationStateMachine.IsSealed(context.Saga),
@@ -144,6 +105,17 @@ public static class BroadcastOperationActivities
                             .EnterStep(machine.Duplicating, machine.Timeouts.Resume, machine.Clock, machine.Logger, context =>
                                 $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs"
                                 + BroadcastOperationStateMachine.WithoutFailed(context.Saga)))));
+
+    /// <summary>Fails the operation when every receiver dropped out, since nothing is left to copy to; else goes on.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FailWhenNoReceiverLeft<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine,
+        Func<EventActivityBinder<BroadcastOperationState, T>, EventActivityBinder<BroadcastOperationState, T>> goOn)
+        where T : class =>
+        binder.IfElse(
+            context => !BroadcastOperationStateMachine.LiveReceivers(context.Saga).Any(),
+            none => none.Fail(machine.Failed, machine.Clock, machine.Logger, context => BroadcastOperationStateMachine.EveryReceiverFailed(context.Saga)),
+            goOn);
 
     /// <summary>
     /// A tree of the root alone, once the root reported its VMs paused and their images sealed: nothing to transfer, so

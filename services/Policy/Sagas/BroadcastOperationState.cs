@@ -7,7 +7,7 @@ namespace Treecast.Policy.Sagas;
 /// What the broadcast operation saga knows about one operation. Plain settable members only: the state is
 /// persisted as a document and inspected by operators, and final states are kept rather than deleted.
 /// </summary>
-public sealed class BroadcastOperationState : SagaStateMachineInstance, ISagaVersion
+public sealed class BroadcastOperationState : ITimedSagaState, ISagaVersion
 {
     /// <summary>The operation id (<see cref="BroadcastRequested.OperationId"/>).</summary>
     public Guid CorrelationId { get; set; }
@@ -48,6 +48,13 @@ public sealed class BroadcastOperationState : SagaStateMachineInstance, ISagaVer
 
     /// <summary>The scheduler timer guarding the current step; a <see cref="TimerFired"/> with another id is stale.</summary>
     public Guid? StepTimerId { get; set; }
+
+    // Stored documents and operators' queries call it StepTimerId; the explicit member keeps it out of them.
+    Guid? ITimedSagaState.TimerId
+    {
+        get => StepTimerId;
+        set => StepTimerId = value;
+    }
 
     public string? FailureReason { get; set; }
 

@@ -11,14 +11,12 @@ namespace Treecast.Policy.Sagas;
 /// </summary>
 public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<BroadcastOperationState>
 {
-    private readonly BroadcastTimeouts _timeouts;
-
     public BroadcastOperationStateMachine(
         IOptions<BroadcastTimeouts> timeouts,
         TimeProvider clock,
         ILogger<BroadcastOperationStateMachine> logger)
     {
-        _timeouts = timeouts.Value;
+        Timeouts = timeouts.Value;
         Clock = clock;
         Logger = logger;
 
@@ -57,14 +55,14 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     context.Saga.CorrelationId,
                     context.Saga.RootVmmId,
                     context.Saga.FanOut))
-                .EnterStep(ResolvingTree, _timeouts.ResolveTree, clock, logger, context =>
+                .EnterStep(ResolvingTree, Timeouts.ResolveTree, clock, logger, context =>
                     $"{context.Saga.Mode} of {context.Saga.RootVmmId} requested by policy {context.Saga.PolicyName}: {context.Saga.Reason}"));
 
         During(ResolvingTree,
             When(TreeResolved)
                 .Then(context => StoreTree(context.Saga, context.Message.Tree))
                 .Send(RootAgent, context => new PauseVms(context.Saga.CorrelationId, context.Saga.RootVmmId))
-                .EnterStep(Pausing, _timeouts.Pause, clock, logger, context =>
+                .EnterStep(Pausing, Timeouts.Pause, clock, logger, context =>
                     $"tree v{context.Saga.TreeVersion} over {context.Saga.Hosts.Count} VMMs"),
             When(TreeResolutionFailed)
                 .Fail(Failed, clock, logger, context =>
@@ -84,7 +82,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                             context.Saga.Vms.ToArray(),
                             context.Saga.ChunkSizeBytes,
                             context.Saga.Mode))
-                        .EnterStep(Announcing, _timeouts.Announce, clock, logger, context => IsSealed(context.Saga)
+                        .EnterStep(Announcing, Timeouts.Announce, clock, logger, context => IsSealed(context.Saga)
                             ? $"{context.Saga.Vms.Count} VMs ({context.Saga.Vms.Sum(v => v.Bytes)} bytes) paused on {context.Saga.RootVmmId}"
                             : $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}, {context.Saga.Vms.Count(v => !v.IsSealed)} images still being saved")),
             // The seal may overtake the pause report on the bus: it is kept, and the pause report does not undo it.
@@ -100,10 +98,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                 .StartTransferWhenReady(this),
             When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
                 .DropReceiver(this)
-                .IfElse(
-                    context => !LiveReceivers(context.Saga).Any(),
-                    none => none.Fail(Failed, clock, logger, context => EveryReceiverFailed(context.Saga)),
-                    some => some.StartTransferWhenReady(this)));
+                .FailWhenNoReceiverLeft(this, some => some.StartTransferWhenReady(this)));
 
         During(Transferring,
             // Receivers may have verified their copies (against the root's end markers) before the seal arrives, or after.
@@ -125,10 +120,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                 .FinishWhenResumed(this),
             When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
                 .DropReceiver(this)
-                .IfElse(
-                    context => !LiveReceivers(context.Saga).Any(),
-                    none => none.Fail(Failed, clock, logger, context => EveryReceiverFailed(context.Saga)),
-                    some => some.FinishWhenResumed(this)));
+                .FailWhenNoReceiverLeft(this, some => some.FinishWhenResumed(this)));
 
         // A failure of the root (pause, announce, its own relay or resume) or of a VMM outside the tree ends the
         // operation: without the root's images there is nothing left to copy.
@@ -142,14 +134,13 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"));
 
         During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
-            When(TimerFired, context => context.Message.TimerId == context.Saga.StepTimerId)
-                // The timer has fired: nothing is left for the scheduler to cancel.
-                .Then(context => context.Saga.StepTimerId = null)
+            When(TimerFired, SagaActivities.IsPendingTimer)
+                .ForgetFiredTimer()
                 .Fail(Failed, clock, logger, context =>
                     $"step {context.Saga.CurrentState} timed out after {StepTimeout(context.Saga.CurrentState)}"));
     }
 
-    internal BroadcastTimeouts Timeouts => _timeouts;
+    internal BroadcastTimeouts Timeouts { get; }
 
     internal TimeProvider Clock { get; }
 
@@ -192,11 +183,11 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
 
     private TimeSpan StepTimeout(string state) => state switch
     {
-        nameof(ResolvingTree) => _timeouts.ResolveTree,
-        nameof(Pausing) => _timeouts.Pause,
-        nameof(Announcing) => _timeouts.Announce,
-        nameof(Transferring) => _timeouts.Transfer,
-        _ => _timeouts.Resume,
+        nameof(ResolvingTree) => Timeouts.ResolveTree,
+        nameof(Pausing) => Timeouts.Pause,
+        nameof(Announcing) => Timeouts.Announce,
+        nameof(Transferring) => Timeouts.Transfer,
+        _ => Timeouts.Resume,
     };
 
     private static void Start(BroadcastOperationState state, BroadcastRequested request)

@@ -1,6 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Treecast.Contracts;
 
 namespace Treecast.Policy.Sagas;
 
@@ -10,25 +9,13 @@ namespace Treecast.Policy.Sagas;
 /// </summary>
 public static class DeadlineWatchActivities
 {
+    private static readonly Action<ILogger, Guid, string, string, Exception?> LogTransition =
+        LoggerMessage.Define<Guid, string, string>(LogLevel.Information, default, "Watch {WatchId} {State}: {Note}");
+
     public static EventActivityBinder<DeadlineWatchState, T> ScheduleDeadline<T>(
         this EventActivityBinder<DeadlineWatchState, T> binder)
         where T : class =>
-        binder
-            .Then(context => context.Saga.TimerId = NewId.NextGuid())
-            .Send(Addresses.Scheduler, context => new ScheduleTimer(
-                context.Saga.TimerId!.Value,
-                context.Saga.CorrelationId,
-                DeadlineWatchStateMachine.TimerPurpose,
-                context.Saga.RequestedAt + context.Saga.Deadline));
-
-    public static EventActivityBinder<DeadlineWatchState, T> CancelDeadline<T>(
-        this EventActivityBinder<DeadlineWatchState, T> binder)
-        where T : class =>
-        binder.If(
-            context => context.Saga.TimerId.HasValue,
-            pending => pending
-                .Send(Addresses.Scheduler, context => new CancelTimer(context.Saga.TimerId!.Value))
-                .Then(context => context.Saga.TimerId = null));
+        binder.StartTimer(DeadlineWatchStateMachine.TimerPurpose, context => context.Saga.RequestedAt + context.Saga.Deadline);
 
     /// <summary>Records the transition in the history and the log, then makes it.</summary>
     public static EventActivityBinder<DeadlineWatchState, T> Enter<T>(
@@ -39,12 +26,7 @@ public static class DeadlineWatchActivities
         Func<BehaviorContext<DeadlineWatchState, T>, string> note)
         where T : class =>
         binder
-            .Then(context =>
-            {
-                var text = note(context);
-                context.Saga.History.Add(new StateTransition(state.Name, clock.GetUtcNow(), text));
-                logger.LogInformation("Watch {WatchId} {State}: {Note}", context.Saga.CorrelationId, state.Name, text);
-            })
+            .RecordTransition(state, clock, logger, LogTransition, note)
             .TransitionTo(state);
 
     /// <summary>Moves to a final state; the watch no longer needs its timer.</summary>
@@ -56,7 +38,7 @@ public static class DeadlineWatchActivities
         Func<BehaviorContext<DeadlineWatchState, T>, string> note)
         where T : class =>
         binder
-            .CancelDeadline()
+            .CancelPendingTimer()
             .Then(context => context.Saga.FinishedAt = clock.GetUtcNow())
             .Enter(final, clock, logger, note);
 }

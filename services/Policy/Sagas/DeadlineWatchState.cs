@@ -6,7 +6,7 @@ namespace Treecast.Policy.Sagas;
 /// What the deadline watch saga knows about one workload's deadline. Plain settable members only, like
 /// <see cref="BroadcastOperationState"/>; final states are kept for operators.
 /// </summary>
-public sealed class DeadlineWatchState : SagaStateMachineInstance, ISagaVersion
+public sealed class DeadlineWatchState : ITimedSagaState, ISagaVersion
 {
     /// <summary>The watch id (<see cref="Treecast.Contracts.DeadlineWatchRequested.WatchId"/>).</summary>
     public Guid CorrelationId { get; set; }

@@ -58,13 +58,9 @@ public sealed class DeadlineWatchStateMachine : MassTransitStateMachine<Deadline
             When(WorkloadCompleted)
                 .Finish(CompletedInTime, clock, logger, context =>
                     $"workload completed at {context.Message.CompletedAt:O}"),
-            When(TimerFired, context => context.Message.TimerId == context.Saga.TimerId)
-                .Then(context =>
-                {
-                    // The timer has fired: nothing is left for the scheduler to cancel.
-                    context.Saga.TimerId = null;
-                    context.Saga.OperationId = NewId.NextGuid();
-                })
+            When(TimerFired, SagaActivities.IsPendingTimer)
+                .ForgetFiredTimer()
+                .Then(context => context.Saga.OperationId = NewId.NextGuid())
                 .Publish(context => new BroadcastRequested(
                     context.Saga.OperationId!.Value,
                     context.Saga.RootVmmId,
