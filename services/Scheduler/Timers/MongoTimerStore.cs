@@ -1,5 +1,5 @@
 using MongoDB.Driver;
-using Treecast.Persistence.Bson;
+using Treecast.Persistence;
 
 namespace Treecast.Scheduler.Timers;
 
@@ -15,9 +15,7 @@ public sealed class MongoTimerStore : ITimerStore
 
     public MongoTimerStore(IMongoDatabase database)
     {
-        ArgumentNullException.ThrowIfNull(database);
-        TreecastBsonConventions.Register();
-        _timers = database.GetCollection<StoredTimer>(CollectionName);
+        _timers = database.GetTreecastCollection<StoredTimer>(CollectionName);
     }
 
     public Task SaveAsync(PendingTimer timer, CancellationToken cancellationToken)

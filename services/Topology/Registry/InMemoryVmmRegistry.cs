@@ -10,27 +10,12 @@ public sealed class InMemoryVmmRegistry : IVmmRegistry
 
     public Task<HeartbeatOutcome> RecordHeartbeatAsync(VmmHeartbeat heartbeat, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(heartbeat);
-        var entry = new RegisteredVmm(
-            heartbeat.VmmId,
-            heartbeat.GrpcEndpoint,
-            heartbeat.Location ?? string.Empty,
-            // Copied: the message's list may be a mutable list the sender still holds (in-memory transport).
-            heartbeat.VmIds is null ? [] : [.. heartbeat.VmIds],
-            receivedAt,
-            heartbeat.Interval);
-
+        var entry = RegisteredVmm.FromHeartbeat(heartbeat, receivedAt);
         lock (_gate)
         {
-            _vmms.TryGetValue(heartbeat.VmmId, out var previous);
-            _vmms[heartbeat.VmmId] = entry;
-            return Task.FromResult(previous switch
-            {
-                null => HeartbeatOutcome.Registered,
-                { IsLost: true } => HeartbeatOutcome.Returned,
-                _ when previous.GrpcEndpoint != entry.GrpcEndpoint || previous.Location != entry.Location => HeartbeatOutcome.Moved,
-                _ => HeartbeatOutcome.Refreshed,
-            });
+            _vmms.TryGetValue(entry.VmmId, out var previous);
+            _vmms[entry.VmmId] = entry;
+            return Task.FromResult(entry.OutcomeOver(previous));
         }
     }
 

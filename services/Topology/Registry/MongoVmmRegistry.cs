@@ -1,6 +1,6 @@
 using MongoDB.Driver;
 using Treecast.Contracts;
-using Treecast.Persistence.Bson;
+using Treecast.Persistence;
 
 namespace Treecast.Topology.Registry;
 
@@ -16,37 +16,22 @@ public sealed class MongoVmmRegistry : IVmmRegistry
 
     public MongoVmmRegistry(IMongoDatabase database)
     {
-        ArgumentNullException.ThrowIfNull(database);
-        TreecastBsonConventions.Register();
-        _vmms = database.GetCollection<StoredVmm>(CollectionName);
+        _vmms = database.GetTreecastCollection<StoredVmm>(CollectionName);
     }
 
     public async Task<HeartbeatOutcome> RecordHeartbeatAsync(VmmHeartbeat heartbeat, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(heartbeat);
-        var entry = StoredVmm.From(new RegisteredVmm(
-            heartbeat.VmmId,
-            heartbeat.GrpcEndpoint,
-            heartbeat.Location ?? string.Empty,
-            heartbeat.VmIds is null ? [] : [.. heartbeat.VmIds],
-            receivedAt,
-            heartbeat.Interval));
+        var entry = RegisteredVmm.FromHeartbeat(heartbeat, receivedAt);
 
         // One atomic replace that hands back what it replaced: concurrent heartbeats of one VMM (redeliveries,
         // several consumers) each see a consistent "before", as the in-memory registry's lock gives.
         var previous = await _vmms.FindOneAndReplaceAsync(
-            Builders<StoredVmm>.Filter.Eq(v => v.VmmId, heartbeat.VmmId),
-            entry,
+            Builders<StoredVmm>.Filter.Eq(v => v.VmmId, entry.VmmId),
+            StoredVmm.From(entry),
             new FindOneAndReplaceOptions<StoredVmm> { IsUpsert = true, ReturnDocument = ReturnDocument.Before },
             cancellationToken).ConfigureAwait(false);
 
-        return previous switch
-        {
-            null => HeartbeatOutcome.Registered,
-            { IsLost: true } => HeartbeatOutcome.Returned,
-            _ when previous.GrpcEndpoint != entry.GrpcEndpoint || previous.Location != entry.Location => HeartbeatOutcome.Moved,
-            _ => HeartbeatOutcome.Refreshed,
-        };
+        return entry.OutcomeOver(previous?.ToRegisteredVmm());
     }
 
     public Task<IReadOnlyList<RegisteredVmm>> ListAsync(CancellationToken cancellationToken) =>

@@ -1,3 +1,5 @@
+using Treecast.Contracts;
+
 namespace Treecast.Topology.Registry;
 
 /// <summary>What the registry knows about one VMM, as of its latest heartbeat.</summary>
@@ -11,4 +13,31 @@ public sealed record RegisteredVmm(
     IReadOnlyList<string> VmIds,
     DateTimeOffset LastSeenAt,
     TimeSpan Interval,
-    bool IsLost = false);
+    bool IsLost = false)
+{
+    /// <summary>The live entry a heartbeat received at <paramref name="receivedAt"/> makes, whatever the VMM was before.</summary>
+    public static RegisteredVmm FromHeartbeat(VmmHeartbeat heartbeat, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        return new RegisteredVmm(
+            heartbeat.VmmId,
+            heartbeat.GrpcEndpoint,
+            heartbeat.Location ?? string.Empty,
+            // Copied: the message's list may be a mutable list the sender still holds (in-memory transport).
+            heartbeat.VmIds is null ? [] : [.. heartbeat.VmIds],
+            receivedAt,
+            heartbeat.Interval);
+    }
+
+    /// <summary>
+    /// What this entry changed by replacing <paramref name="previous"/> (null: none). One rule for every registry,
+    /// so the events announced do not depend on the store chosen.
+    /// </summary>
+    public HeartbeatOutcome OutcomeOver(RegisteredVmm? previous) => previous switch
+    {
+        null => HeartbeatOutcome.Registered,
+        { IsLost: true } => HeartbeatOutcome.Returned,
+        _ when previous.GrpcEndpoint != GrpcEndpoint || previous.Location != Location => HeartbeatOutcome.Moved,
+        _ => HeartbeatOutcome.Refreshed,
+    };
+}

@@ -1,7 +1,7 @@
 using MongoDB.Bson;
 using MongoDB.Driver;
 using Treecast.Contracts;
-using Treecast.Persistence.Bson;
+using Treecast.Persistence;
 
 namespace Treecast.Topology.Trees;
 
@@ -22,11 +22,9 @@ public sealed class MongoTreeVersions : ITreeVersions
 
     public MongoTreeVersions(IMongoDatabase database, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(database);
+        _trees = database.GetTreecastCollection<StoredTree>(CollectionName);
+        _counter = database.GetTreecastCollection<TreeVersionCounter>(CollectionName);
         ArgumentNullException.ThrowIfNull(time);
-        TreecastBsonConventions.Register();
-        _trees = database.GetCollection<StoredTree>(CollectionName);
-        _counter = database.GetCollection<TreeVersionCounter>(CollectionName);
         _time = time;
     }
 

@@ -16,7 +16,6 @@ public static class MongoSagaRepository<TSaga>
     {
         ArgumentNullException.ThrowIfNull(collection);
         ArgumentNullException.ThrowIfNull(options);
-        TreecastBsonConventions.Register();
         var factory = CreateContextFactory(collection, options);
         return new SagaRepository<TSaga>(factory, factory, factory);
     }
