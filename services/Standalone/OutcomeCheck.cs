@@ -15,8 +15,9 @@ public static class OutcomeCheck
         DateTimeOffset? transferStartedAt)
     {
         var problems = new List<string>();
-        var expectedState = finished.Mode == BroadcastMode.Duplicate ? VmState.Running : VmState.Paused;
-        var expectedFinal = finished.Mode == BroadcastMode.Duplicate ? "Duplicated" : "Completed";
+        var duplicate = finished.Mode == BroadcastMode.Duplicate;
+        var expectedState = duplicate ? VmState.Running : VmState.Paused;
+        var expectedFinal = duplicate ? "Duplicated" : "Completed";
         if (finished.State != expectedFinal)
         {
             // CompletedWithFailures: the copies that exist are good, but not every VMM holds them; say which failed.
@@ -27,6 +28,7 @@ public static class OutcomeCheck
 
         var nodes = finished.Tree?.Nodes ?? [];
         var hosts = new List<SummaryHost>();
+        long delivered = 0;
         foreach (var node in nodes)
         {
             var held = vmms.TryGetValue(node.VmmId, out var copies) ? copies : [];
@@ -42,9 +44,17 @@ public static class OutcomeCheck
                 {
                     problems.Add($"{node.VmmId} holds {vm.VmId} with SHA-256 {copy.Sha256}, the root's is {vm.Sha256}");
                 }
-                else if (copy.State != expectedState)
+                else
                 {
-                    problems.Add($"{node.VmmId} holds {vm.VmId} {copy.State}, expected {expectedState}");
+                    if (node.VmmId != finished.RootVmmId)
+                    {
+                        delivered += vm.Bytes;
+                    }
+
+                    if (copy.State != expectedState)
+                    {
+                        problems.Add($"{node.VmmId} holds {vm.VmId} {copy.State}, expected {expectedState}");
+                    }
                 }
             }
         }
@@ -54,17 +64,18 @@ public static class OutcomeCheck
             problems.Add("the operation has no tree");
         }
 
+        // Only copies a receiving VMM holds with the root's digest count as delivered: after CompletedWithFailures
+        // some VMMs hold nothing, and a rate over every VMM of the tree would report bytes that never arrived.
         double? rate = null;
-        if (transferStartedAt is { } started && finished.FinishedAt > started && nodes.Count > 1)
+        if (transferStartedAt is { } started && finished.FinishedAt > started && delivered > 0)
         {
-            var delivered = finished.Vms.Sum(v => v.Bytes) * (double)(nodes.Count - 1);
-            rate = delivered / (1 << 20) / (finished.FinishedAt - started).TotalSeconds;
+            rate = delivered / (double)(1 << 20) / (finished.FinishedAt - started).TotalSeconds;
         }
 
         return new RunSummary
         {
             OperationId = finished.OperationId,
-            Mode = finished.Mode == BroadcastMode.Duplicate ? "duplicate" : "broadcast",
+            Mode = duplicate ? "duplicate" : "broadcast",
             State = finished.State,
             Root = finished.RootVmmId,
             Tree = nodes.Select(n => new SummaryTreeNode(n.VmmId, n.ParentVmmId, n.Location)).ToList(),

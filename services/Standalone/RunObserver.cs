@@ -7,7 +7,7 @@ namespace Treecast.Standalone;
 /// What the embedded run has seen on the bus: registrations, the operation it started, transfer
 /// progress and the final outcome. Fed by <see cref="RunObserverConsumer"/>; read by <see cref="StandaloneRun"/>.
 /// </summary>
-public sealed class RunObserver
+public sealed class RunObserver(int expectedHosts)
 {
     private readonly ConcurrentDictionary<string, byte> _registered = new();
     private readonly ConcurrentDictionary<string, (long Bytes, long Total)> _progress = new();
@@ -16,7 +16,6 @@ public sealed class RunObserver
     private readonly TaskCompletionSource<BroadcastRequested> _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<BroadcastOperationFinished> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<WorkloadCompleted> _workloadCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _expectedHosts = int.MaxValue;
 
     /// <summary>Lines worth showing a person, in order (progress is drawn separately).</summary>
     public event Action<string>? Said;
@@ -35,15 +34,6 @@ public sealed class RunObserver
 
     public int VerifiedCount => _verified.Count;
 
-    public void Expect(int hosts)
-    {
-        _expectedHosts = hosts;
-        if (_registered.Count >= hosts)
-        {
-            _allRegistered.TrySetResult();
-        }
-    }
-
     public (long Bytes, long Total) Progress()
     {
         long bytes = 0, total = 0;
@@ -59,7 +49,7 @@ public sealed class RunObserver
     internal void OnRegistered(VmmRegistered message)
     {
         _registered.TryAdd(message.VmmId, 0);
-        if (_registered.Count >= _expectedHosts)
+        if (_registered.Count >= expectedHosts)
         {
             _allRegistered.TrySetResult();
         }
@@ -75,7 +65,7 @@ public sealed class RunObserver
 
     internal void OnTree(TreeResolved message)
     {
-        if (Tree is null && _requested.Task.IsCompleted && _requested.Task.Result.OperationId == message.OperationId)
+        if (Tree is null && IsThisRun(message.OperationId))
         {
             Tree = message.Tree;
             Said?.Invoke($"tree v{message.Tree.Version} over {message.Tree.Nodes.Count} VMMs (fan-out {message.Tree.FanOut}):");
@@ -107,9 +97,8 @@ public sealed class RunObserver
     internal void OnReceived(VmsReceived message)
     {
         _verified.TryAdd(message.VmmId, 0);
-        var total = message.Vms.Count;
         _progress.AddOrUpdate(message.VmmId, _ => (0, 0), (_, old) => (old.Total, old.Total));
-        Said?.Invoke($"{message.VmmId} verified {total} VMs (SHA-256)");
+        Said?.Invoke($"{message.VmmId} verified {message.Vms.Count} VMs (SHA-256)");
     }
 
     internal void OnStepFailed(OperationStepFailed message) =>
@@ -129,11 +118,15 @@ public sealed class RunObserver
 
     internal void OnFinished(BroadcastOperationFinished message)
     {
-        if (_requested.Task.IsCompleted && _requested.Task.Result.OperationId == message.OperationId)
+        if (IsThisRun(message.OperationId))
         {
             _finished.TrySetResult(message);
         }
     }
+
+    // The observer sees every operation on the bus; the run reports only the first one requested.
+    private bool IsThisRun(Guid operationId) =>
+        _requested.Task.IsCompleted && _requested.Task.Result.OperationId == operationId;
 
     private static string Describe(BroadcastMode mode) => mode == BroadcastMode.Duplicate ? "duplication" : "broadcast";
 }

@@ -75,7 +75,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
         builder.AddPolicyService();
         builder.AddSchedulerService();
         builder.AddAgentService(AgentHosts(fleet, runDirectory));
-        var observer = new RunObserver();
+        var observer = new RunObserver(fleet.Count);
         observer.Said += Say;
         builder.Services.AddSingleton(observer);
         builder.Services.AddBusParticipant(new BusParticipant(
@@ -91,7 +91,6 @@ public sealed class StandaloneRun(StandaloneOptions options)
         try
         {
             await host.StartAsync(timeout.Token);
-            observer.Expect(fleet.Count);
             await observer.AllRegistered.WaitAsync(timeout.Token);
             Say($"all {fleet.Count} VMMs registered with the topology service");
 

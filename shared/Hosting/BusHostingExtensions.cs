@@ -24,8 +24,9 @@ public static class BusHostingExtensions
         var options = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
         builder.Services.AddSingleton(Options.Create(options));
         var participants = builder.Services
-            .Where(d => d.ServiceType == typeof(BusParticipant) && d.ImplementationInstance is BusParticipant)
-            .Select(d => (BusParticipant)d.ImplementationInstance!)
+            .Where(d => d.ServiceType == typeof(BusParticipant))
+            .Select(d => d.ImplementationInstance)
+            .OfType<BusParticipant>()
             .ToList();
 
         builder.Services.AddMassTransit(x =>

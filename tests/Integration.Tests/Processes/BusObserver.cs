@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Text;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+using Treecast.Contracts;
+
+namespace Treecast.Integration.Tests.Processes;
+
+/// <summary>
+/// The test's own view of a fleet's broker: a MassTransit bus on its own auto-delete queue that records what the
+/// services publish, plus the two things a test does on the broker directly (publish plain JSON, wait for a queue).
+/// </summary>
+public sealed class BusObserver : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<object> _seen = new();
+    private readonly Uri _broker;
+    private readonly Func<string> _logs;
+    private ServiceProvider? _bus;
+
+    private BusObserver(Uri broker, Func<string> logs)
+    {
+        _broker = broker;
+        _logs = logs;
+    }
+
+    /// <summary>Starts observing on <paramref name="broker"/>; <paramref name="logs"/> is appended to every timeout.</summary>
+    public static async Task<BusObserver> StartAsync(Uri broker, string queuePrefix, Func<string> logs)
+    {
+        var observer = new BusObserver(broker, logs);
+        var services = new ServiceCollection();
+        services.AddMassTransit(x =>
+        {
+            x.DisableUsageTelemetry();
+            x.UsingRabbitMq((_, cfg) =>
+            {
+                cfg.Host(broker);
+                cfg.ReceiveEndpoint(queuePrefix + Guid.NewGuid().ToString("N")[..8], e =>
+                {
+                    e.AutoDelete = true;
+                    e.Durable = false;
+                    e.Handler<VmmRegistered>(observer.Keep);
+                    e.Handler<BroadcastRequested>(observer.Keep);
+                    e.Handler<TransferProgressed>(observer.Keep);
+                    e.Handler<VmsReceived>(observer.Keep);
+                    e.Handler<BroadcastOperationFinished>(observer.Keep);
+                });
+            });
+        });
+        observer._bus = services.BuildServiceProvider();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await observer._bus.GetRequiredService<IBusControl>().StartAsync(timeout.Token);
+        return observer;
+    }
+
+    /// <summary>The first message of type <typeparamref name="T"/> seen that matches, waiting up to <paramref name="within"/>.</summary>
+    public async Task<T> WaitFor<T>(Func<T, bool> match, TimeSpan within)
+        where T : class
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            if (_seen.OfType<T>().FirstOrDefault(match) is { } found)
+            {
+                return found;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no matching {typeof(T).Name} within {within}\n{_logs()}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public IReadOnlyList<T> Seen<T>()
+        where T : class =>
+        _seen.OfType<T>().ToList();
+
+    /// <summary>Waits until every one of <paramref name="vmmIds"/> has registered with the topology service.</summary>
+    public async Task WaitForRegistrationsAsync(IReadOnlyCollection<string> vmmIds, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!vmmIds.All(Registered().Contains))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the fleet did not come up: {Registered().Count(vmmIds.Contains)} of {vmmIds.Count} VMMs registered\n{_logs()}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits until <paramref name="queue"/> exists on the broker.</summary>
+    public async Task WaitForQueueAsync(string queue, TimeSpan within)
+    {
+        var factory = new ConnectionFactory { Uri = _broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            // A service declares and binds its queue when its bus starts; until then a message published
+            // to a fanout exchange finds no queue and is dropped.
+            await using var channel = await connection.CreateChannelAsync();
+            try
+            {
+                await channel.QueueDeclarePassiveAsync(queue);
+                return;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    /// <summary>Publishes plain JSON, as a monitoring system does, to the documented exchange.</summary>
+    public async Task PublishExternalJsonAsync(string json)
+    {
+        var factory = new ConnectionFactory { Uri = _broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var properties = new BasicProperties { ContentType = "application/json", Persistent = true };
+        await channel.BasicPublishAsync(Addresses.ExternalEventsExchange, string.Empty, false, properties, Encoding.UTF8.GetBytes(json));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_bus is not null)
+        {
+            await _bus.GetRequiredService<IBusControl>().StopAsync();
+            await _bus.DisposeAsync();
+        }
+    }
+
+    private HashSet<string> Registered() => Seen<VmmRegistered>().Select(r => r.VmmId).ToHashSet();
+
+    private Task Keep<T>(ConsumeContext<T> context)
+        where T : class
+    {
+        _seen.Enqueue(context.Message);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,74 @@
+namespace Treecast.Integration.Tests.Processes;
+
+/// <summary>
+/// The service processes of one fleet and the temporary directory they work in. Disposing kills every process
+/// still running and then deletes the directory, so nothing of a fleet outlives its test.
+/// </summary>
+public sealed class FleetProcesses : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _processes = [];
+
+    public FleetProcesses(string directoryPrefix) =>
+        WorkDirectory = Directory.CreateTempSubdirectory(directoryPrefix).FullName;
+
+    public string WorkDirectory { get; }
+
+    /// <summary>What every service process needs to join the fleet's bus on <paramref name="broker"/>.</summary>
+    public static Dictionary<string, string> BusEnvironment(Uri broker) => new()
+    {
+        ["Bus__Transport"] = "RabbitMq",
+        ["Bus__RabbitMqUri"] = broker.ToString(),
+        ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        ["Logging__LogLevel__Default"] = "Information",
+    };
+
+    /// <summary>Writes <paramref name="yaml"/> as the fleet's one policy file; returns the directory to give the policy service.</summary>
+    public async Task<string> WritePoliciesAsync(string yaml)
+    {
+        var policies = Path.Combine(WorkDirectory, "policies");
+        Directory.CreateDirectory(policies);
+        await File.WriteAllTextAsync(Path.Combine(policies, "fleet.yaml"), yaml);
+        return policies;
+    }
+
+    /// <summary>Starts <c>services/{service}</c> as a process called <paramref name="name"/>.</summary>
+    public ServiceProcess Start(string name, string service, IReadOnlyDictionary<string, string> environment)
+    {
+        var process = ServiceProcess.Start(name, RepositoryLayout.ServiceDll(service), environment);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Starts one agent with its VMM in the fleet's directory; only a host with <paramref name="vmCount"/> above 0 has VMs to send.</summary>
+    public ServiceProcess StartAgent(IReadOnlyDictionary<string, string> bus, string vmmId, string location, int vmCount, int imageMiB) =>
+        Start(vmmId, "Agent", new Dictionary<string, string>(bus)
+        {
+            ["Agent__VmmId"] = vmmId,
+            ["Agent__Location"] = location,
+            ["Agent__GrpcPort"] = "0",
+            ["Agent__VmCount"] = vmCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Agent__ImageMiB"] = imageMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Agent__WorkDirectory"] = Path.Combine(WorkDirectory, vmmId),
+            ["Agent__HeartbeatInterval"] = "00:00:01",
+        });
+
+    /// <summary>Kills <paramref name="process"/>, as a crash or an OOM kill would: no graceful shutdown.</summary>
+    public async Task KillAsync(ServiceProcess process)
+    {
+        _processes.Remove(process);
+        await process.DisposeAsync();
+    }
+
+    /// <summary>The last lines of every running process, for failure messages.</summary>
+    public string Logs() => string.Join(Environment.NewLine, _processes.Select(p => p.Tail(40)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+
+        Directory.Delete(WorkDirectory, recursive: true);
+    }
+}
