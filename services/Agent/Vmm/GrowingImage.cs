@@ -77,10 +77,11 @@ public sealed class GrowingImage : IAsyncDisposable
             await writer.DisposeAsync();
         }
 
-        File.Delete(WritingPath);
-        _sha256.Dispose();
+        // The outcome first, the file after: a reader that finds the file gone then always finds the reason.
         _sealed.TrySetException(reason);
         _grown.Raise();
+        File.Delete(WritingPath);
+        _sha256.Dispose();
     }
 
     /// <summary>A stream that reads the image from the start, waits while it grows, and ends where the sealed image ends.</summary>
