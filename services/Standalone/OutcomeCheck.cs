@@ -17,7 +17,7 @@ public static class OutcomeCheck
         var problems = new List<string>();
         var duplicate = finished.Mode == BroadcastMode.Duplicate;
         var expectedState = duplicate ? VmState.Running : VmState.Paused;
-        var expectedFinal = duplicate ? "Duplicated" : "Completed";
+        var expectedFinal = duplicate ? OperationFinalState.Duplicated : OperationFinalState.Completed;
         if (finished.State != expectedFinal)
         {
             // CompletedWithFailures: the copies that exist are good, but not every VMM holds them; say which failed.
@@ -76,7 +76,7 @@ public static class OutcomeCheck
         {
             OperationId = finished.OperationId,
             Mode = duplicate ? "duplicate" : "broadcast",
-            State = finished.State,
+            State = finished.State.ToString(),
             Root = finished.RootVmmId,
             Tree = nodes.Select(n => new SummaryTreeNode(n.VmmId, n.ParentVmmId, n.Location)).ToList(),
             Vms = finished.Vms.Select(v => new SummaryVm(v.VmId, v.Bytes, v.Sha256)).ToList(),

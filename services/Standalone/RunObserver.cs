@@ -102,7 +102,7 @@ public sealed class RunObserver(int expectedHosts)
     }
 
     internal void OnStepFailed(OperationStepFailed message) =>
-        Said?.Invoke($"{message.Step} failed on {message.VmmId}: {message.Reason}");
+        Said?.Invoke($"{message.Step.ToString().ToLowerInvariant()} failed on {message.VmmId}: {message.Reason}");
 
     internal void OnWorkloadStarted(WorkloadStarted message) =>
         Said?.Invoke($"workload {message.WorkloadId} started on {message.VmmId}");

@@ -10,12 +10,19 @@ public static class Addresses
     public const string PolicyExternalEventsQueue = "policy-external-events";
 
     public const string TopologyQueue = "topology";
+
+    /// <summary>The broadcast operation saga's queue (the policy service); <see cref="CancelOperation"/> is sent here.</summary>
+    public const string BroadcastOperationsQueue = "broadcast-operation-state";
+
+    /// <summary>The deadline watch saga's queue (the policy service).</summary>
+    public const string DeadlineWatchesQueue = "deadline-watch-state";
     public const string SchedulerQueue = "scheduler";
 
     public static string AgentQueue(string vmmId) => $"agent-{vmmId}";
 
     public static Uri Topology { get; } = new($"queue:{TopologyQueue}");
     public static Uri Scheduler { get; } = new($"queue:{SchedulerQueue}");
+    public static Uri BroadcastOperations { get; } = new($"queue:{BroadcastOperationsQueue}");
 
     public static Uri Agent(string vmmId) => new($"queue:{AgentQueue(vmmId)}");
 }

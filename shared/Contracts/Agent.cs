@@ -48,10 +48,31 @@ public sealed record TransferProgressed(Guid OperationId, string VmmId, long Byt
 /// <summary>Every announced VM arrived on this VMM and matched its SHA-256.</summary>
 public sealed record VmsReceived(Guid OperationId, string VmmId, IReadOnlyList<VmCopy> Vms);
 
-/// <summary>A step failed on one VMM (pause, announce, receive, relay or resume).</summary>
-public sealed record OperationStepFailed(Guid OperationId, string VmmId, string Step, string Reason);
+/// <summary>A step failed on one VMM; for <see cref="OperationStep.Relay"/>, <see cref="VmmId"/> is the child the parent could not feed.</summary>
+public sealed record OperationStepFailed(Guid OperationId, string VmmId, OperationStep Step, string Reason);
 
 /// <summary>Resume the VMs of the operation on this VMM (duplicate mode: copies get their own identity).</summary>
 public sealed record ResumeVms(Guid OperationId, string VmmId, bool IsRoot);
 
 public sealed record VmsResumed(Guid OperationId, string VmmId, IReadOnlyList<VmCopy> Vms);
+
+/// <summary>
+/// A receiver's stream from its parent broke and no parent came back within the agent's grace period. The operation
+/// re-parents it; it holds <see cref="BytesHeld"/> verified bytes and resumes from there.
+/// </summary>
+public sealed record ParentUnreachable(Guid OperationId, string VmmId, string ParentVmmId, long BytesHeld, string Reason);
+
+/// <summary>
+/// An agent restarted and found this operation's receive in its work directory: it holds <see cref="BytesHeld"/>
+/// verified bytes and waits for its parent to resume the stream.
+/// </summary>
+public sealed record ReceiveResumed(Guid OperationId, string VmmId, long BytesHeld);
+
+/// <summary>
+/// Stop the operation on this VMM: end its streams, and delete its partial copies and the copies it adopted but never
+/// resumed. Sent to every VMM of a cancelled operation (the root also gets <see cref="ResumeVms"/>).
+/// </summary>
+public sealed record CancelTransfer(Guid OperationId, string VmmId);
+
+/// <summary>The VMM stopped the operation; <see cref="DiscardedVmIds"/> are the copies it deleted.</summary>
+public sealed record TransferCancelled(Guid OperationId, string VmmId, IReadOnlyList<string> DiscardedVmIds);

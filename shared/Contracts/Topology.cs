@@ -22,3 +22,12 @@ public sealed record ResolveTree(Guid OperationId, string RootVmmId, int FanOut)
 public sealed record TreeResolved(Guid OperationId, VmmTree Tree);
 
 public sealed record TreeResolutionFailed(Guid OperationId, string RootVmmId, string Reason);
+
+/// <summary>
+/// Ask for a repaired tree of a running operation over <see cref="Members"/> (the root among them), after a VMM was
+/// lost or came back: a new version, built like any tree, over the members the registry holds live.
+/// </summary>
+public sealed record RepairTree(Guid OperationId, string RootVmmId, int FanOut, IReadOnlyList<string> Members, long PreviousVersion);
+
+/// <summary>The repaired tree; <see cref="Left"/> are the members it could not place (unknown or lost in the registry).</summary>
+public sealed record TreeRepaired(Guid OperationId, VmmTree Tree, IReadOnlyList<string> Left);

@@ -9,6 +9,64 @@ public enum BroadcastMode
     Duplicate,
 }
 
+/// <summary>The step of a broadcast operation that failed on a VMM (<see cref="OperationStepFailed.Step"/>).</summary>
+public enum OperationStep
+{
+    /// <summary>The root pausing its VMs or saving their images.</summary>
+    Pause,
+
+    /// <summary>The root announcing the pending transfer.</summary>
+    Announce,
+
+    /// <summary>A receiver preparing for, storing, verifying or adopting its copies.</summary>
+    Receive,
+
+    /// <summary>A parent pushing to the child named in the failure.</summary>
+    Relay,
+
+    /// <summary>A copy that does not match the root's sealed digests.</summary>
+    Verify,
+
+    /// <summary>A VMM resuming its VMs or copies.</summary>
+    Resume,
+
+    /// <summary>A VMM stopping the operation and discarding its partial copies.</summary>
+    Cancel,
+}
+
+/// <summary>How a broadcast operation ended (<see cref="BroadcastOperationFinished.State"/>).</summary>
+public enum OperationFinalState
+{
+    /// <summary>Every VMM holds verified, paused copies (broadcast mode).</summary>
+    Completed,
+
+    /// <summary>Every VMM that did not fail holds verified copies; the failed ones are named with their reason.</summary>
+    CompletedWithFailures,
+
+    /// <summary>Every VMM runs verified copies of the root's VMs (duplicate mode).</summary>
+    Duplicated,
+
+    /// <summary>Nothing was copied: the root failed, or every receiver did.</summary>
+    Failed,
+
+    /// <summary>Someone cancelled it: streaming stopped, the root's VMs run again, partial copies were deleted.</summary>
+    Cancelled,
+
+    /// <summary>A step made no progress in time, or the transfer exceeded its budget.</summary>
+    TimedOut,
+}
+
+/// <summary>How an agent sees a workload it was asked about.</summary>
+public enum WorkloadStatus
+{
+    /// <summary>The VMM never ran a workload of that id (an external job, or another host's).</summary>
+    Unknown,
+
+    Running,
+
+    Completed,
+}
+
 public enum VmState
 {
     Running,

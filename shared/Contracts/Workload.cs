@@ -17,3 +17,12 @@ public sealed record DeadlineWatchRequested(
     int ChunkSizeBytes,
     string PolicyName,
     DateTimeOffset RequestedAt);
+
+/// <summary>
+/// Ask the root's agent how a workload stands, before a deadline watch duplicates it: the agent knows whether the
+/// workload completed, whatever the bus delivered or lost.
+/// </summary>
+public sealed record QueryWorkload(Guid WatchId, string WorkloadId, string VmmId);
+
+/// <summary>The agent's answer to <see cref="QueryWorkload"/>; <see cref="CompletedAt"/> is set when it completed.</summary>
+public sealed record WorkloadStatusReported(Guid WatchId, string WorkloadId, string VmmId, WorkloadStatus Status, DateTimeOffset? CompletedAt);

@@ -49,7 +49,7 @@ public sealed class When_the_policy_service_restarts_during_a_transfer(PolicyRes
         fleet.StartPolicy();
         var finished = await fleet.NextAsync<BroadcastOperationFinished>(f => f.OperationId == operationId, TimeSpan.FromMinutes(2));
 
-        Assert.True(finished.State == "Completed", $"{finished.State}: {finished.FailureReason}\n{fleet.Logs()}");
+        Assert.True(finished.State == OperationFinalState.Completed, $"{finished.State}: {finished.FailureReason}\n{fleet.Logs()}");
         Assert.Equal(PolicyRestartFleet.Agents.Order(), finished.Hosts.Select(h => h.VmmId).Order());
         Assert.All(finished.Hosts, host => Assert.Equal(finished.Vms.Select(v => v.Sha256).Order(), host.Vms.Select(v => v.Sha256).Order()));
 

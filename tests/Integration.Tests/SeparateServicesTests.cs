@@ -19,7 +19,7 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
             """);
         var broadcast = await fleet.NextOutcomeAsync("host-01", BroadcastMode.Broadcast, TimeSpan.FromMinutes(3));
 
-        Assert.True(broadcast.State == "Completed", $"{broadcast.State}: {broadcast.FailureReason}\n{fleet.Logs()}");
+        Assert.True(broadcast.State == OperationFinalState.Completed, $"{broadcast.State}: {broadcast.FailureReason}\n{fleet.Logs()}");
         Assert.Equal(2, broadcast.Vms.Count);
         Assert.Equal(SeparateServicesFleet.Agents.Order(), broadcast.Hosts.Select(h => h.VmmId).Order());
         foreach (var host in broadcast.Hosts)
@@ -38,7 +38,7 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
             """);
         var duplicate = await fleet.NextOutcomeAsync("host-01", BroadcastMode.Duplicate, TimeSpan.FromMinutes(3));
 
-        Assert.True(duplicate.State == "Duplicated", $"{duplicate.State}: {duplicate.FailureReason}\n{fleet.Logs()}");
+        Assert.True(duplicate.State == OperationFinalState.Duplicated, $"{duplicate.State}: {duplicate.FailureReason}\n{fleet.Logs()}");
         Assert.Equal(SeparateServicesFleet.Agents.Order(), duplicate.Hosts.Select(h => h.VmmId).Order());
         var rootMacs = duplicate.Hosts.Single(h => h.VmmId == "host-01").Vms.Select(v => v.MacAddress).ToHashSet();
         foreach (var host in duplicate.Hosts)

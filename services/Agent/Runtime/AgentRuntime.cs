@@ -232,7 +232,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await StepFailedAsync(context, command.OperationId, "pause", e);
+            await StepFailedAsync(context, command.OperationId, OperationStep.Pause, e);
         }
     }
 
@@ -252,8 +252,8 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         catch (Exception e)
         {
             // The root's image is lost: nothing can be verified against it, so the whole operation fails.
-            _logger.LogError("Step {Step} of operation {OperationId} failed on {VmmId}: {Reason}", "pause", operationId, VmmId, e.Message);
-            await PublishQuietlyAsync(new OperationStepFailed(operationId, VmmId, "pause", e.Message));
+            _logger.LogError("Step {Step} of operation {OperationId} failed on {VmmId}: {Reason}", OperationStep.Pause, operationId, VmmId, e.Message);
+            await PublishQuietlyAsync(new OperationStepFailed(operationId, VmmId, OperationStep.Pause, e.Message));
         }
     }
 
@@ -270,7 +270,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await StepFailedAsync(context, command.OperationId, "announce", e);
+            await StepFailedAsync(context, command.OperationId, OperationStep.Announce, e);
         }
     }
 
@@ -289,7 +289,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await StepFailedAsync(context, announcement.OperationId, "receive", e);
+            await StepFailedAsync(context, announcement.OperationId, OperationStep.Receive, e);
         }
     }
 
@@ -299,7 +299,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         if (!Transfers.StartTransfer(command.OperationId))
         {
             await context.Publish(new OperationStepFailed(
-                command.OperationId, VmmId, "relay",
+                command.OperationId, VmmId, OperationStep.Relay,
                 $"Operation {command.OperationId} was never announced by {VmmId}; send AnnouncePendingTransfer to the root first."));
             return;
         }
@@ -340,7 +340,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await StepFailedAsync(context, command.OperationId, "resume", e);
+            await StepFailedAsync(context, command.OperationId, OperationStep.Resume, e);
         }
     }
 
@@ -357,7 +357,7 @@ public sealed class AgentRuntime : IHostedLifecycleService, IAsyncDisposable
         _ = PublishQuietlyAsync(new WorkloadCompleted(workloadId, VmmId, _timeProvider.GetUtcNow()));
     }
 
-    private async Task StepFailedAsync(ConsumeContext context, Guid operationId, string step, Exception error)
+    private async Task StepFailedAsync(ConsumeContext context, Guid operationId, OperationStep step, Exception error)
     {
         _logger.LogError("Step {Step} of operation {OperationId} failed on {VmmId}: {Reason}", step, operationId, VmmId, error.Message);
         await context.Publish(new OperationStepFailed(operationId, VmmId, step, error.Message));

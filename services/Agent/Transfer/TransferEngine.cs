@@ -188,7 +188,7 @@ public sealed class TransferEngine : IAsyncDisposable
         if (transfer.TryFail(reason))
         {
             _logger.LogError("Receive of operation {OperationId} on {VmmId} failed: {Reason}", transfer.OperationId, VmmId, reason);
-            await PublishAsync(new OperationStepFailed(transfer.OperationId, VmmId, "receive", reason));
+            await PublishAsync(new OperationStepFailed(transfer.OperationId, VmmId, OperationStep.Receive, reason));
         }
     }
 
@@ -261,7 +261,7 @@ public sealed class TransferEngine : IAsyncDisposable
             else
             {
                 _logger.LogError("Relay of operation {OperationId} to {ChildVmmId} failed: {Reason}", announcement.OperationId, child.VmmId, e.Message);
-                await PublishAsync(new OperationStepFailed(announcement.OperationId, child.VmmId, "relay", e.Message));
+                await PublishAsync(new OperationStepFailed(announcement.OperationId, child.VmmId, OperationStep.Relay, e.Message));
             }
         }
         finally

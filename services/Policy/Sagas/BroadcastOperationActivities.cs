@@ -181,7 +181,7 @@ public static class BroadcastOperationActivities
                     "Operation {OperationId} goes on without {FailedVmms}: {Step} failed on {VmmId}: {Reason}",
                     context.Saga.CorrelationId,
                     string.Join(", ", dropped.Select(h => h.VmmId)),
-                    context.Message.Step,
+                    context.Message.Step.Name(),
                     context.Message.VmmId,
                     context.Message.Reason);
             }
@@ -210,7 +210,7 @@ public static class BroadcastOperationActivities
         new BroadcastOperationFinished(
             state.CorrelationId,
             state.Mode,
-            final.Name,
+            Enum.Parse<OperationFinalState>(final.Name),
             state.RootVmmId,
             state.Tree,
             state.Vms.ToArray(),

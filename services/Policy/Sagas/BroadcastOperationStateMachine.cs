@@ -127,11 +127,11 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         During(new[] { ResolvingTree, Pausing },
             When(OperationStepFailed)
                 .Fail(Failed, clock, logger, context =>
-                    $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"));
+                    $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
         During(new[] { Announcing, Transferring, Duplicating },
             When(OperationStepFailed, context => !IsReceiverFailure(context.Saga, context.Message))
                 .Fail(Failed, clock, logger, context =>
-                    $"{context.Message.Step} failed on {context.Message.VmmId}: {context.Message.Reason}"));
+                    $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
 
         During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
             When(TimerFired, SagaActivities.IsPendingTimer)
@@ -290,7 +290,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                 var reason = mismatch.Copy is null
                     ? $"it reported no copy of {mismatch.Vm.VmId}"
                     : $"it holds {mismatch.Vm.VmId} with SHA-256 {mismatch.Copy.Sha256}, the root sealed it with {mismatch.Vm.Sha256}";
-                dropped.AddRange(MarkFailed(state, new OperationStepFailed(state.CorrelationId, host.VmmId, "verify", reason)));
+                dropped.AddRange(MarkFailed(state, new OperationStepFailed(state.CorrelationId, host.VmmId, OperationStep.Verify, reason)));
             }
         }
 
@@ -382,7 +382,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         }
 
         var dropped = new List<VmmProgress>();
-        Drop(host, $"{failure.Step} failed: {failure.Reason}");
+        Drop(host, $"{failure.Step.Name()} failed: {failure.Reason}");
         return dropped;
 
         void Drop(VmmProgress vmm, string reason)

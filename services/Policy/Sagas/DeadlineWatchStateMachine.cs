@@ -76,7 +76,7 @@ public sealed class DeadlineWatchStateMachine : MassTransitStateMachine<Deadline
         During(Duplicating,
             When(BroadcastOperationFinished)
                 .IfElse(
-                    context => context.Message.State == nameof(BroadcastOperationStateMachine.Duplicated),
+                    context => context.Message.State == OperationFinalState.Duplicated,
                     duplicated => duplicated.Finish(Duplicated, clock, logger, context =>
                         $"{context.Message.Vms.Count} VMs running on {context.Message.Hosts.Count} VMMs"),
                     failed => failed

@@ -121,7 +121,7 @@ public sealed class QemuBroadcastSpecs(QemuFixture qemu, ITestOutputHelper outpu
 
         await TransferAsync(cluster, operationId);
 
-        var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.Step == "receive", Generous);
+        var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.Step == OperationStep.Receive, Generous);
         output.WriteLine($"{failed.Step} failed on {failed.VmmId}: {failed.Reason}");
         Assert.Equal("vmm-c", failed.VmmId);
         Assert.Contains($"VM {paused.Vms[0].VmId} on vmm-c", failed.Reason, StringComparison.Ordinal);

@@ -115,7 +115,7 @@ public sealed class AgentRuntimeTests
         await cluster.SendAsync("vmm-a", new StartTransfer(operationId, "vmm-a"));
 
         var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId);
-        Assert.Equal("relay", failed.Step);
+        Assert.Equal(OperationStep.Relay, failed.Step);
         Assert.Contains("never announced", failed.Reason);
     }
 }

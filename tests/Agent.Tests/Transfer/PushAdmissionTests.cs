@@ -75,7 +75,7 @@ public sealed class PushAdmissionTests : IAsyncLifetime
         Assert.Contains("root-vm-0", failure.Status.Detail);
         Assert.Contains("offset 0", failure.Status.Detail);
         var reported = await _cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == _operationId && f.VmmId == "child");
-        Assert.Equal("receive", reported.Step);
+        Assert.Equal(OperationStep.Receive, reported.Step);
         Assert.Empty(child.Vmm.Adopted);
         Assert.Empty(_cluster.Events.All<VmsReceived>());
     }

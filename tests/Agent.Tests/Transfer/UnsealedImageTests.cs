@@ -75,7 +75,7 @@ public sealed class UnsealedImageTests
         await growing.WriteAsync(RandomNumberGenerator.GetBytes(100_000), CancellationToken.None);
         await growing.FailAsync(new IOException($"VM {VmId} on root: saving its state failed after 100000 bytes: QEMU was killed by signal 9"));
 
-        var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.Step == "relay");
+        var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.Step == OperationStep.Relay);
         Assert.Equal("child", failed.VmmId);
         Assert.Contains($"VM {VmId} on root: saving its state failed", failed.Reason, StringComparison.Ordinal);
         await Assert.ThrowsAsync<IOException>(() => root.Vmm.SealedImageAsync(VmId, CancellationToken.None));
@@ -111,7 +111,7 @@ public sealed class UnsealedImageTests
         var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.DataLoss, refused.StatusCode);
         var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.VmmId == "child");
-        Assert.Equal("receive", failed.Step);
+        Assert.Equal(OperationStep.Receive, failed.Step);
         Assert.Contains(wrongDigest, failed.Reason, StringComparison.Ordinal);
         Assert.Contains("the sender's end marker", failed.Reason, StringComparison.Ordinal);
         Assert.Empty(child.Vmm.Adopted);
@@ -134,7 +134,7 @@ public sealed class UnsealedImageTests
             await growing.WriteAsync(RandomNumberGenerator.GetBytes(64 * 1024), CancellationToken.None);
         }
 
-        var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.VmmId == "child" && f.Step == "receive");
+        var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.VmmId == "child" && f.Step == OperationStep.Receive);
         Assert.Contains("262144 bytes", failed.Reason, StringComparison.Ordinal);
         Assert.Contains("Agent:MaxStreamedImageMiB", failed.Reason, StringComparison.Ordinal);
         Assert.True(child.Engine.TryGetExpected(operationId, out var atChild));

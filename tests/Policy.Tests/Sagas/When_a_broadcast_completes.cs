@@ -39,7 +39,7 @@ public sealed class When_a_broadcast_completes : SagaSpecification
         var operation = await RunToTheEnd(BroadcastMode.Broadcast);
 
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == operation.CorrelationId);
-        Assert.Equal("Completed", finished.State);
+        Assert.Equal(OperationFinalState.Completed, finished.State);
         Assert.Equal(BroadcastMode.Broadcast, finished.Mode);
         Assert.Equal(TestTree.Root, finished.RootVmmId);
         Assert.Equal(3, finished.Tree?.Version);

@@ -26,7 +26,7 @@ public sealed class When_a_duplicate_broadcast_completes : SagaSpecification
         var operation = await RunToTheEnd(BroadcastMode.Duplicate);
 
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == operation.CorrelationId);
-        Assert.Equal("Duplicated", finished.State);
+        Assert.Equal(OperationFinalState.Duplicated, finished.State);
         Assert.Equal(BroadcastMode.Duplicate, finished.Mode);
         Assert.Equal(TestTree.Vms, finished.Vms);
         Assert.Equal(4, finished.Hosts.Count);

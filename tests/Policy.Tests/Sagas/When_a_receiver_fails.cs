@@ -13,7 +13,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
     {
         var id = await Transferring(BroadcastMode.Broadcast);
 
-        await Publish(new OperationStepFailed(id, "vmm-2", "receive", "VM vm-a on vmm-2: its state did not load"));
+        await Publish(new OperationStepFailed(id, "vmm-2", OperationStep.Receive, "VM vm-a on vmm-2: its state did not load"));
         await Receive(id, "vmm-1", "vmm-3");
 
         var operation = await OperationIn(id, m => m.CompletedWithFailures);
@@ -27,7 +27,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
         Assert.Null(operation.StepTimerId);
 
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("CompletedWithFailures", finished.State);
+        Assert.Equal(OperationFinalState.CompletedWithFailures, finished.State);
         Assert.Equal(operation.FailureReason, finished.FailureReason);
         Assert.Empty(finished.Hosts.Single(h => h.VmmId == "vmm-2").Vms);
         Assert.All(finished.Hosts.Where(h => h.VmmId != "vmm-2"), h => Assert.Equal(TestTree.Copies(VmState.Paused), h.Vms));
@@ -38,7 +38,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
     {
         var id = await Transferring(BroadcastMode.Broadcast);
 
-        await Publish(new OperationStepFailed(id, "vmm-1", "receive", "QEMU was killed by signal 9"));
+        await Publish(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "QEMU was killed by signal 9"));
         await Receive(id, "vmm-2");
 
         var operation = await OperationIn(id, m => m.CompletedWithFailures);
@@ -57,7 +57,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
         var id = await Transferring(BroadcastMode.Broadcast);
         await Receive(id, "vmm-3");
 
-        await Publish(new OperationStepFailed(id, "vmm-1", "receive", "disk full"));
+        await Publish(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "disk full"));
         await Receive(id, "vmm-2");
 
         var operation = await OperationIn(id, m => m.CompletedWithFailures);
@@ -69,7 +69,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
     public async Task Should_take_back_a_vmm_below_a_failed_relay_that_reports_verified_copies_after_all()
     {
         var id = await Transferring(BroadcastMode.Broadcast);
-        await PublishToOperations(new OperationStepFailed(id, "vmm-1", "receive", "disk full"));
+        await PublishToOperations(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "disk full"));
 
         // vmm-1 had relayed every chunk before its own adoption failed: vmm-3 holds verified copies.
         await Receive(id, "vmm-3", "vmm-2");
@@ -83,7 +83,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
     public async Task Should_ignore_copies_reported_by_a_vmm_whose_own_step_failed()
     {
         var id = await Transferring(BroadcastMode.Broadcast);
-        await PublishToOperations(new OperationStepFailed(id, "vmm-2", "receive", "disk full"));
+        await PublishToOperations(new OperationStepFailed(id, "vmm-2", OperationStep.Receive, "disk full"));
         await PublishToOperations(new VmsReceived(id, "vmm-2", TestTree.Copies(VmState.Paused)));
 
         await Receive(id, "vmm-1", "vmm-3");
@@ -98,15 +98,15 @@ public sealed class When_a_receiver_fails : SagaSpecification
     {
         var id = await Transferring(BroadcastMode.Duplicate);
 
-        await Publish(new OperationStepFailed(id, "vmm-2", "relay", "vmm-2 refused the stream"));
-        await Publish(new OperationStepFailed(id, "vmm-1", "receive", "disk full"));
+        await Publish(new OperationStepFailed(id, "vmm-2", OperationStep.Relay, "vmm-2 refused the stream"));
+        await Publish(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "disk full"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal(
             "every receiving VMM failed: vmm-1 (receive failed: disk full); vmm-2 (relay failed: vmm-2 refused the stream); vmm-3 (parent vmm-1 failed)",
             operation.FailureReason);
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("Failed", finished.State);
+        Assert.Equal(OperationFinalState.Failed, finished.State);
         Assert.Empty(Harness.Sent.Select<ResumeVms>());
     }
 
@@ -118,7 +118,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
         await Announce(id);
 
         await Publish(new ReadyToReceive(id, "vmm-1"));
-        await Publish(new OperationStepFailed(id, "vmm-2", "receive", "no space for spools"));
+        await Publish(new OperationStepFailed(id, "vmm-2", OperationStep.Receive, "no space for spools"));
         await Publish(new ReadyToReceive(id, "vmm-3"));
 
         var operation = await OperationIn(id, m => m.Transferring);
@@ -133,7 +133,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
     {
         var id = await Transferring(BroadcastMode.Duplicate);
 
-        await Publish(new OperationStepFailed(id, "vmm-2", "receive", "disk full"));
+        await Publish(new OperationStepFailed(id, "vmm-2", OperationStep.Receive, "disk full"));
         await Receive(id, "vmm-1", "vmm-3");
         await OperationIn(id, m => m.Duplicating);
         foreach (var vmm in new[] { TestTree.Root, "vmm-1", "vmm-3" })
@@ -147,7 +147,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
         Assert.Equal(3, Harness.Sent.Select<ResumeVms>().Count());
         Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Duplicating", "CompletedWithFailures"], operation.History.Select(h => h.State));
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("CompletedWithFailures", finished.State);
+        Assert.Equal(OperationFinalState.CompletedWithFailures, finished.State);
         Assert.Empty(finished.Hosts.Single(h => h.VmmId == "vmm-2").Vms);
         Assert.All(finished.Hosts.Where(h => h.VmmId != "vmm-2"), h => Assert.Equal(TestTree.RunningCopiesOn(h.VmmId), h.Vms));
     }
@@ -160,7 +160,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
         await OperationIn(id, m => m.Duplicating);
 
         await Publish(new VmsResumed(id, TestTree.Root, TestTree.RunningCopiesOn(TestTree.Root)));
-        await Publish(new OperationStepFailed(id, "vmm-1", "resume", "VM vm-a on vmm-1 is stopped"));
+        await Publish(new OperationStepFailed(id, "vmm-1", OperationStep.Resume, "VM vm-a on vmm-1 is stopped"));
         await Publish(new VmsResumed(id, "vmm-2", TestTree.RunningCopiesOn("vmm-2")));
         await Publish(new VmsResumed(id, "vmm-3", TestTree.RunningCopiesOn("vmm-3")));
 

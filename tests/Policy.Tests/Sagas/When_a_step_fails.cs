@@ -13,13 +13,13 @@ public sealed class When_a_step_fails : SagaSpecification
         await ReadyEveryReceiver(id);
         var transferTimer = (await OperationIn(id, m => m.Transferring)).StepTimerId;
 
-        await Publish(new OperationStepFailed(id, TestTree.Root, "relay", "Operation was never announced by vmm-0"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, OperationStep.Relay, "Operation was never announced by vmm-0"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal("relay failed on vmm-0: Operation was never announced by vmm-0", operation.FailureReason);
         Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Failed"], operation.History.Select(h => h.State));
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("Failed", finished.State);
+        Assert.Equal(OperationFinalState.Failed, finished.State);
         Assert.Equal("relay failed on vmm-0: Operation was never announced by vmm-0", finished.FailureReason);
         Assert.Equal(4, finished.Hosts.Count);
         await SentTo<CancelTimer>(Addresses.SchedulerQueue, m => m.TimerId == transferTimer);
@@ -31,7 +31,7 @@ public sealed class When_a_step_fails : SagaSpecification
         var id = await RequestBroadcast(BroadcastMode.Duplicate);
         await ResolveTree(id, TestTree.Build());
 
-        await Publish(new OperationStepFailed(id, TestTree.Root, "pause", "VM vm-a on vmm-0 is stopped"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, OperationStep.Pause, "VM vm-a on vmm-0 is stopped"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal("pause failed on vmm-0: VM vm-a on vmm-0 is stopped", operation.FailureReason);
@@ -44,9 +44,9 @@ public sealed class When_a_step_fails : SagaSpecification
         var id = await RequestBroadcast(BroadcastMode.Broadcast);
         await ResolveTree(id, TestTree.Build());
         await Announce(id);
-        await PublishToOperations(new OperationStepFailed(id, "vmm-2", "receive", "no space for spools"));
+        await PublishToOperations(new OperationStepFailed(id, "vmm-2", OperationStep.Receive, "no space for spools"));
 
-        await Publish(new OperationStepFailed(id, TestTree.Root, "announce", "the tree is rooted elsewhere"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, OperationStep.Announce, "the tree is rooted elsewhere"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal("announce failed on vmm-0: the tree is rooted elsewhere", operation.FailureReason);
@@ -59,7 +59,7 @@ public sealed class When_a_step_fails : SagaSpecification
         await ResolveTree(id, TestTree.Build());
         await Announce(id);
         await ReadyEveryReceiver(id);
-        await Publish(new OperationStepFailed(id, TestTree.Root, "relay", "connection reset by vmm-1"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, OperationStep.Relay, "connection reset by vmm-1"));
         await OperationIn(id, m => m.Failed);
         await Published<BroadcastOperationFinished>(m => m.OperationId == id);
 
@@ -68,7 +68,7 @@ public sealed class When_a_step_fails : SagaSpecification
             await PublishToOperations(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
         }
 
-        await PublishToOperations(new OperationStepFailed(id, "vmm-2", "receive", "late"));
+        await PublishToOperations(new OperationStepFailed(id, "vmm-2", OperationStep.Receive, "late"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal(5, operation.History.Count);
@@ -87,7 +87,7 @@ public sealed class When_a_step_fails : SagaSpecification
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Contains("VMM vmm-0 is not registered", operation.FailureReason);
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("Failed", finished.State);
+        Assert.Equal(OperationFinalState.Failed, finished.State);
         Assert.Null(finished.Tree);
         Assert.Empty(finished.Hosts);
         Assert.Empty(Harness.Sent.Select<PauseVms>());

@@ -38,7 +38,7 @@ public sealed class When_a_step_times_out : SagaSpecification
         Assert.Equal("step Pausing timed out after 00:00:05", operation.FailureReason);
         Assert.Null(operation.StepTimerId);
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("Failed", finished.State);
+        Assert.Equal(OperationFinalState.Failed, finished.State);
         Assert.Equal(Clock.GetUtcNow(), finished.FinishedAt);
     }
 

@@ -11,7 +11,7 @@ public sealed class When_an_event_names_no_operation : SagaSpecification
         var unknown = NewId.NextGuid();
 
         await Publish(new VmsPaused(unknown, TestTree.Root, TestTree.Vms));
-        await Publish(new OperationStepFailed(unknown, "vmm-1", "receive", "unknown operation"));
+        await Publish(new OperationStepFailed(unknown, "vmm-1", OperationStep.Receive, "unknown operation"));
         await Publish(Fire(NewId.NextGuid(), unknown, "broadcast:Pausing"));
 
         Assert.True(await Harness.Consumed.Any<VmsPaused>(m => m.Context.Message.OperationId == unknown));

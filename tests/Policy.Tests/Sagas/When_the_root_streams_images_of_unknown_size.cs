@@ -40,7 +40,7 @@ public sealed class When_the_root_streams_images_of_unknown_size : SagaSpecifica
         Assert.All(operation.Hosts, h => Assert.Equal(TestTree.TotalBytes, h.TotalBytes));
         Assert.All(operation.Hosts, h => Assert.Equal(TestTree.TotalBytes, h.BytesReceived));
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal("Completed", finished.State);
+        Assert.Equal(OperationFinalState.Completed, finished.State);
         Assert.Equal(TestTree.Vms, finished.Vms);
         Assert.All(finished.Hosts, host => Assert.Equal(TestTree.Copies(VmState.Paused), host.Vms));
         await AssertNoFaults();
@@ -103,7 +103,7 @@ public sealed class When_the_root_streams_images_of_unknown_size : SagaSpecifica
     {
         var id = await PauseUnsealed(BroadcastMode.Broadcast);
         await ReadyEveryReceiver(id);
-        await Publish(new OperationStepFailed(id, TestTree.Root, "pause", "VM vm-a on vmm-0: saving its state failed after 4096 bytes: QEMU was killed by signal 9"));
+        await Publish(new OperationStepFailed(id, TestTree.Root, OperationStep.Pause, "VM vm-a on vmm-0: saving its state failed after 4096 bytes: QEMU was killed by signal 9"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal("pause failed on vmm-0: VM vm-a on vmm-0: saving its state failed after 4096 bytes: QEMU was killed by signal 9", operation.FailureReason);
