@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): builds the solution and runs every test project.
 # Integration tests use the broker at RABBITMQ_URI; when unset, this script starts Debian's
-# rabbitmq-server (tools/start-rabbitmq.sh) and points the tests at it. Tests that need a server
-# nobody provides (MongoDB without MONGODB_URI or Docker) are reported as skipped, with the reason.
+# rabbitmq-server (tools/start-rabbitmq.sh) and points the tests at it. MongoDB-backed tests use MONGODB_URI, a
+# Testcontainers MongoDB where Docker answers, or else the emulator this script starts (tools/mongo-emulator.sh).
+# Tests that need a server nobody provides are reported as skipped, with the reason.
 # Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,17 @@ if [ -z "${RABBITMQ_URI:-}" ]; then
     export RABBITMQ_URI="amqp://guest:guest@localhost:5672/"
   else
     echo "No RabbitMQ broker: broker tests will be skipped (unless a Docker engine answers for Testcontainers)."
+  fi
+fi
+
+# MongoDB-backed tests need a server: MONGODB_URI, else Testcontainers where a Docker engine answers, else the
+# wire-compatible emulator (tools/mongo-emulator.sh: not MongoDB, see its header for what it cannot show).
+if [ -z "${MONGODB_URI:-}" ] && ! docker info >/dev/null 2>&1; then
+  if uri="$(bash tools/mongo-emulator.sh | tail -n1)" && [ -n "$uri" ]; then
+    export MONGODB_URI="$uri"
+    echo "MongoDB-backed tests use the emulator at $MONGODB_URI"
+  else
+    echo "No MongoDB server and the emulator did not start: MongoDB-backed tests will be skipped."
   fi
 fi
 

@@ -1,14 +1,21 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Treecast.Hosting;
 
-/// <summary>Hosting defaults every Treecast service shares: one-line console logs and health endpoints.</summary>
+/// <summary>Hosting defaults every Treecast service shares: one-line console logs, the clock and health endpoints.</summary>
 public static class ServiceDefaults
 {
+    /// <summary>The tag of the checks <c>/health/ready</c> runs: MassTransit's bus check carries it, as does MongoDB's.</summary>
+    public const string ReadyTag = "ready";
+
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.Logging.ClearProviders();
@@ -17,15 +24,49 @@ public static class ServiceDefaults
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
+
+        // Every failed probe would log the bus's whole exception chain; the probe's answer already says why.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         return builder;
     }
 
-    /// <summary><c>/health/live</c> answers while the process runs; <c>/health/ready</c> includes the bus.</summary>
+    /// <summary>
+    /// <c>/health/live</c> answers while the process runs; <c>/health/ready</c> answers 200 only while every check
+    /// tagged <see cref="ReadyTag"/> is healthy: the bus is connected (MassTransit reports a lost broker as degraded,
+    /// which must not pass) and, where it is the store, MongoDB answers. Both answer JSON naming each check.
+    /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready");
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+            ResponseWriter = WriteJson,
+        });
         return app;
+    }
+
+    private static Task WriteJson(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.Select(e => new
+            {
+                name = e.Key,
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description ?? e.Value.Exception?.Message,
+            }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
     }
 }

@@ -49,6 +49,15 @@ public static class MongoServiceCollectionExtensions
         services.TryAddKeyedSingleton(
             serviceDatabase,
             (provider, _) => provider.GetRequiredService<IMongoClient>().GetDatabase(options.Database));
+
+        // Once per process, whichever service registered MongoDB first: they share the one client and server. Tagged
+        // "ready" like MassTransit's bus check: /health/ready runs the checks with that tag.
+        if (!services.Any(d => d.ServiceType == typeof(MongoHealthCheck)))
+        {
+            services.AddSingleton<MongoHealthCheck>();
+            services.AddHealthChecks().AddCheck<MongoHealthCheck>("mongodb", tags: ["ready"]);
+        }
+
         return true;
     }
 }
