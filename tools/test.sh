@@ -30,6 +30,8 @@ fi
 dotnet build Microservices.sln -c Release -nologo -clp:NoSummary || { echo "0 passed, 1 failed"; exit 1; }
 
 log="$(mktemp)"
+# The fault suite (tests/Fault.Tests) writes its one figures line here; printed after the test output.
+export TREECAST_FAULTS_REPORT="$(mktemp)"
 dotnet test Microservices.sln -c Release --no-build -nologo \
   --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -48,6 +50,10 @@ read -r passed failed skipped < <(
     /^ *Skipped: *[0-9]+ *$/ { s += $2 }
     END { print p + 0, f + 0, s + 0 }' "$log")
 rm -f "$log"
+if [ -s "$TREECAST_FAULTS_REPORT" ]; then
+  cat "$TREECAST_FAULTS_REPORT"
+fi
+rm -f "$TREECAST_FAULTS_REPORT"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the runner itself failed (crash, build error): never report green
 fi

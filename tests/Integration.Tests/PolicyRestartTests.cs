@@ -4,6 +4,7 @@ using MongoDB.Bson;
 using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Integration.Tests.Processes;
+using Treecast.TestSupport.Processes;
 
 namespace Treecast.Integration.Tests;
 

@@ -1,5 +1,6 @@
 using Treecast.Contracts;
 using Treecast.Integration.Tests.Processes;
+using Treecast.TestSupport.Processes;
 
 namespace Treecast.Integration.Tests;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Treecast.Integration.Tests.Processes;
+using Treecast.TestSupport.Processes;
 
 namespace Treecast.Integration.Tests;
 

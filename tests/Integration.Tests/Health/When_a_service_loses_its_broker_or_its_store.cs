@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Treecast.Integration.Tests.Processes;
+using Treecast.TestSupport.Processes;
 using Treecast.TestSupport;
 
 namespace Treecast.Integration.Tests.Health;

@@ -1,5 +1,6 @@
 using Treecast.Contracts;
 using Treecast.TestSupport;
+using Treecast.TestSupport.Processes;
 
 namespace Treecast.Integration.Tests.Processes;
 

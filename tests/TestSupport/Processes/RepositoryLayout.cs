@@ -1,4 +1,4 @@
-namespace Treecast.Integration.Tests.Processes;
+namespace Treecast.TestSupport.Processes;
 
 /// <summary>Finds the repository and the build output of each service, in the configuration the tests were built in.</summary>
 public static class RepositoryLayout

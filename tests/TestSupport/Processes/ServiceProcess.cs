@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Treecast.Integration.Tests.Processes;
+namespace Treecast.TestSupport.Processes;
 
 /// <summary>
 /// One Treecast service running as its own OS process (<c>dotnet Treecast.X.dll</c>). Keeps its recent

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using Treecast.Contracts;
 
-namespace Treecast.Integration.Tests.Processes;
+namespace Treecast.TestSupport.Processes;
 
 /// <summary>
 /// The test's own view of a fleet's broker: a MassTransit bus on its own auto-delete queue that records what the
@@ -39,10 +39,22 @@ public sealed class BusObserver : IAsyncDisposable
                 {
                     e.AutoDelete = true;
                     e.Durable = false;
+                    // Every fact a test may wait for or count; commands are sent to queues and not seen here.
                     e.Handler<VmmRegistered>(observer.Keep);
+                    e.Handler<VmmLost>(observer.Keep);
+                    e.Handler<TreeResolved>(observer.Keep);
+                    e.Handler<TreeRepaired>(observer.Keep);
                     e.Handler<BroadcastRequested>(observer.Keep);
+                    e.Handler<VmsPaused>(observer.Keep);
+                    e.Handler<PendingTransferAnnounced>(observer.Keep);
+                    e.Handler<ReadyToReceive>(observer.Keep);
                     e.Handler<TransferProgressed>(observer.Keep);
                     e.Handler<VmsReceived>(observer.Keep);
+                    e.Handler<OperationStepFailed>(observer.Keep);
+                    e.Handler<ParentUnreachable>(observer.Keep);
+                    e.Handler<ReceiveResumed>(observer.Keep);
+                    e.Handler<TransferCancelled>(observer.Keep);
+                    e.Handler<VmsResumed>(observer.Keep);
                     e.Handler<BroadcastOperationFinished>(observer.Keep);
                 });
             });

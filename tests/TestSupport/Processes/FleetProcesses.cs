@@ -1,4 +1,4 @@
-namespace Treecast.Integration.Tests.Processes;
+namespace Treecast.TestSupport.Processes;
 
 /// <summary>
 /// The service processes of one fleet and the temporary directory they work in. Disposing kills every process

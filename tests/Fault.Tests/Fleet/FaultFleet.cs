@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Treecast.Contracts;
+using Treecast.TestSupport;
+using Treecast.TestSupport.Processes;
+
+namespace Treecast.Fault.Tests.Fleet;
+
+/// <summary>
+/// Six agents, topology, scheduler and policy as separate OS processes on a RabbitMQ node of the suite's own (the
+/// suite stops and starts it), plus the test's observer on the bus. The root has one VM; every agent's uplink is
+/// limited so that a transfer lasts long enough to hit it in the middle. The tree (fan-out 2, one rack) is
+/// host-01 → host-02, host-03; host-02 → host-04, host-05; host-03 → host-06. host-05's parent reaches it through
+/// a <see cref="ChaosProxy"/> that can corrupt a chunk on the wire. Derived fleets choose the stores.
+/// </summary>
+public abstract class FaultFleet : IAsyncLifetime
+{
+    public const string Root = "host-01";
+
+    /// <summary>The agent behind the chaos proxy.</summary>
+    public const string Corruptible = "host-05";
+
+    public const int ImageMiB = 96;
+
+    /// <summary>Each agent's send limit: with one VM of <see cref="ImageMiB"/>, a hop lasts several seconds.</summary>
+    public const int SendMiBPerSecond = 24;
+
+    public static readonly string[] Agents = ["host-01", "host-02", "host-03", "host-04", "host-05", "host-06"];
+
+    private readonly PrivateRabbitMqNode _broker = new();
+    private readonly Dictionary<string, Dictionary<string, string>> _agentEnvironments = [];
+    private readonly Dictionary<string, ServiceProcess> _agents = [];
+    private FleetProcesses? _processes;
+    private BusObserver? _observer;
+    private Dictionary<string, string>? _policyEnvironment;
+    private ServiceProcess? _policy;
+
+    public string? Unavailable { get; private set; }
+
+    /// <summary>"in-memory" or "MongoDB": what the services keep their state in.</summary>
+    public abstract string Stores { get; }
+
+    public ChaosProxy? Proxy { get; private set; }
+
+    public BusObserver Observer => _observer ?? throw new InvalidOperationException("the fleet is unavailable: " + Unavailable);
+
+    public PrivateRabbitMqNode Broker => _broker;
+
+    public async Task InitializeAsync()
+    {
+        await _broker.InitializeAsync();
+        var storeProblem = await PrepareStoresAsync();
+        if (_broker.Unavailable is not null || storeProblem is not null)
+        {
+            Unavailable = string.Join("; ", new[] { _broker.Unavailable, storeProblem }.Where(p => p is not null));
+            return;
+        }
+
+        var broker = _broker.Uri!;
+        _processes = new FleetProcesses("treecast-faults-");
+        _observer = await BusObserver.StartAsync(broker, "faults-observer-", Logs);
+        var policies = await _processes.WritePoliciesAsync("""
+            policies:
+              - name: broadcast-on-degraded-host
+                on:
+                  type: host.degraded
+                actions:
+                  - broadcast: { fanOut: 2, chunkSizeKiB: 1024 }
+              - name: duplicate-stragglers
+                on:
+                  type: workload.started
+                actions:
+                  - duplicateIfNotCompletedWithin: { deadline: 5s, fanOut: 2, chunkSizeKiB: 1024 }
+            """);
+
+        var bus = FleetProcesses.BusEnvironment(broker);
+        _processes.Start("topology", "Topology", WithStore(bus, "topology"));
+        _processes.Start("scheduler", "Scheduler", WithStore(bus, "scheduler"));
+        _policyEnvironment = WithStore(new Dictionary<string, string>(bus) { ["Policy__PoliciesPath"] = policies }, "policy");
+        StartPolicy();
+        foreach (var vmmId in Agents)
+        {
+            var environment = AgentEnvironment(bus, vmmId);
+            _agentEnvironments[vmmId] = environment;
+            _agents[vmmId] = _processes.Start(vmmId, "Agent", environment);
+        }
+
+        await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromMinutes(2));
+        await _observer.WaitForQueueAsync(Addresses.PolicyExternalEventsQueue, TimeSpan.FromMinutes(1));
+    }
+
+    public void Require() => Skip.If(Unavailable is not null, Unavailable);
+
+    /// <summary>The agent's work directory: its VMs, spools and receive state.</summary>
+    public string WorkDirectory(string vmmId) => Path.Combine(Processes.WorkDirectory, vmmId);
+
+    /// <summary>Starts a broadcast from the root, as monitoring would, and returns its request.</summary>
+    public async Task<BroadcastRequested> StartBroadcastAsync(string eventId)
+    {
+        await PublishDegradedAsync(eventId);
+        return await Observer.WaitFor<BroadcastRequested>(
+            r => r.Mode == BroadcastMode.Broadcast && r.Reason.Contains(eventId, StringComparison.Ordinal),
+            TimeSpan.FromMinutes(1));
+    }
+
+    public Task PublishDegradedAsync(string eventId) =>
+        Observer.PublishExternalJsonAsync($$"""{"type":"host.degraded","eventId":"{{eventId}}","vmm":"{{Root}}","severity":"critical"}""");
+
+    /// <summary>Waits until <paramref name="vmmId"/> holds at least a third of the operation's bytes.</summary>
+    public Task<TransferProgressed> ThirdReceivedAsync(Guid operationId, string vmmId) =>
+        Observer.WaitFor<TransferProgressed>(
+            p => p.OperationId == operationId && p.VmmId == vmmId && p.TotalBytes > 0 && p.BytesReceived * 3 >= p.TotalBytes,
+            TimeSpan.FromMinutes(3));
+
+    public Task<BroadcastOperationFinished> FinishedAsync(Guid operationId) =>
+        Observer.WaitFor<BroadcastOperationFinished>(f => f.OperationId == operationId, TimeSpan.FromMinutes(5));
+
+    /// <summary>Kills an agent as a crash or an OOM kill would (SIGKILL, no shutdown).</summary>
+    public async Task KillAgentAsync(string vmmId)
+    {
+        await Processes.KillAsync(_agents[vmmId]);
+        _agents.Remove(vmmId);
+    }
+
+    /// <summary>Starts an agent again with the same id, work directory and ports.</summary>
+    public void RestartAgent(string vmmId) => _agents[vmmId] = Processes.Start(vmmId, "Agent", _agentEnvironments[vmmId]);
+
+    public async Task KillPolicyAsync()
+    {
+        await Processes.KillAsync(_policy ?? throw new InvalidOperationException("the policy service is not running"));
+        _policy = null;
+    }
+
+    public void StartPolicy() => _policy = Processes.Start("policy", "Policy", _policyEnvironment!);
+
+    /// <summary>Asks the policy service over HTTP to cancel an operation, as an operator would.</summary>
+    public async Task<HttpResponseMessage> CancelAsync(Guid operationId, string requestedBy, string reason)
+    {
+        using var http = new HttpClient { BaseAddress = await PolicyAddressAsync(), Timeout = TimeSpan.FromSeconds(30) };
+        return await http.PostAsJsonAsync($"/operations/{operationId}/cancel", new { requestedBy, reason });
+    }
+
+    public string Logs() => _processes?.Logs() ?? string.Empty;
+
+    public async Task DisposeAsync()
+    {
+        if (_processes is not null)
+        {
+            await _processes.DisposeAsync();
+        }
+
+        if (_observer is not null)
+        {
+            await _observer.DisposeAsync();
+        }
+
+        if (Proxy is not null)
+        {
+            await Proxy.DisposeAsync();
+        }
+
+        await DisposeStoresAsync();
+        await _broker.DisposeAsync();
+    }
+
+    /// <summary>Makes the stores ready; returns why they cannot be, or null.</summary>
+    protected abstract Task<string?> PrepareStoresAsync();
+
+    /// <summary>The environment a service needs for its store (nothing for the in-memory stores).</summary>
+    protected abstract IReadOnlyDictionary<string, string> StoreEnvironment(string service);
+
+    protected abstract Task DisposeStoresAsync();
+
+    private FleetProcesses Processes => _processes ?? throw new InvalidOperationException("the fleet is unavailable: " + Unavailable);
+
+    private Dictionary<string, string> WithStore(Dictionary<string, string> environment, string service)
+    {
+        foreach (var (key, value) in StoreEnvironment(service))
+        {
+            environment[key] = value;
+        }
+
+        return environment;
+    }
+
+    private Dictionary<string, string> AgentEnvironment(Dictionary<string, string> bus, string vmmId)
+    {
+        var grpcPort = FreePort();
+        var environment = new Dictionary<string, string>(bus)
+        {
+            ["Agent__VmmId"] = vmmId,
+            ["Agent__Location"] = "site-1/pod-1/rack-1",
+            ["Agent__GrpcPort"] = grpcPort.ToString(CultureInfo.InvariantCulture),
+            ["Agent__VmCount"] = vmmId == Root ? "1" : "0",
+            ["Agent__ImageMiB"] = ImageMiB.ToString(CultureInfo.InvariantCulture),
+            ["Agent__WorkDirectory"] = WorkDirectory(vmmId),
+            ["Agent__HeartbeatInterval"] = "00:00:01",
+            ["Agent__MaxSendMiBPerSecond"] = SendMiBPerSecond.ToString(CultureInfo.InvariantCulture),
+            ["Agent__ParentGracePeriod"] = "00:00:05",
+        };
+        if (vmmId == Corruptible)
+        {
+            Proxy = new ChaosProxy(grpcPort);
+            environment["Agent__AdvertisedPort"] = Proxy.Port.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return environment;
+    }
+
+    private async Task<Uri> PolicyAddressAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            if (_policy?.ListeningAddress() is { } address)
+            {
+                return address;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the policy service does not listen\n{Logs()}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
