@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Treecast.Integration.Tests.Processes;
-using Treecast.TestSupport.Processes;
 using Treecast.TestSupport;
+using Treecast.TestSupport.Processes;
 
 namespace Treecast.Integration.Tests.Health;
 
