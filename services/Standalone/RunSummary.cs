@@ -8,7 +8,7 @@ public sealed record RunSummary
     /// <summary><c>broadcast</c> or <c>duplicate</c>.</summary>
     public required string Mode { get; init; }
 
-    /// <summary><c>Completed</c>, <c>Duplicated</c>, <c>CompletedWithFailures</c>, <c>Failed</c>, <c>CompletedInTime</c> or <c>TimedOut</c>.</summary>
+    /// <summary><c>Completed</c>, <c>Duplicated</c>, <c>CompletedWithFailures</c>, <c>Failed</c>, <c>Cancelled</c>, <c>TimedOut</c> or <c>CompletedInTime</c>.</summary>
     public required string State { get; init; }
 
     public required string Root { get; init; }
@@ -29,6 +29,9 @@ public sealed record RunSummary
 
     /// <summary>Every check that did not hold (a missing copy, a digest that differs, a VM in the wrong state).</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
+
+    /// <summary>Messages a consumer failed on for good, after every retry; anything but 0 is a problem of the run.</summary>
+    public int FaultedMessages { get; init; }
 
     public bool Verified { get; init; }
 }

@@ -84,6 +84,9 @@ public sealed class StandaloneRun(StandaloneOptions options)
         builder.AddTreecastBus();
 
         var host = builder.Build();
+        var faults = new MessageFaults();
+        var bus = host.Services.GetRequiredService<IBusControl>();
+        bus.ConnectReceiveObserver(faults);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.TimeoutSeconds));
         Say(options.IsQemu
             ? $"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} QEMU VMs of {options.VmMemoryMiB} MiB RAM on {root.VmmId})"
@@ -94,7 +97,6 @@ public sealed class StandaloneRun(StandaloneOptions options)
             await observer.AllRegistered.WaitAsync(timeout.Token);
             Say($"all {fleet.Count} VMMs registered with the topology service");
 
-            var bus = host.Services.GetRequiredService<IBus>();
             if (options.IsDeadlineRun)
             {
                 var work = TimeSpan.FromSeconds(options.WorkloadSeconds!.Value);
@@ -115,7 +117,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
                 await bus.Publish(external, timeout.Token);
             }
 
-            var summary = await AwaitOutcomeAsync(host.Services, observer, root.VmmId, timeout.Token);
+            var summary = WithFaults(await AwaitOutcomeAsync(host.Services, observer, root.VmmId, timeout.Token), faults);
             Report(summary);
             return summary.Verified ? 0 : 1;
         }
@@ -140,6 +142,17 @@ public sealed class StandaloneRun(StandaloneOptions options)
             await ((IAsyncDisposable)host).DisposeAsync();
         }
     }
+
+    /// <summary>A message that faulted for good is a problem of the run, whatever the outcome says.</summary>
+    private static RunSummary WithFaults(RunSummary summary, MessageFaults faults) =>
+        faults.Faulted == 0
+            ? summary
+            : summary with
+            {
+                FaultedMessages = faults.Faulted,
+                Problems = [.. summary.Problems, $"{faults.Faulted} messages faulted after every retry (moved to an _error queue)"],
+                Verified = false,
+            };
 
     private async Task<RunSummary> AwaitOutcomeAsync(IServiceProvider services, RunObserver observer, string rootVmmId, CancellationToken cancellationToken)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Treecast.Integration.Tests.Processes;
 using Treecast.TestSupport.Processes;
@@ -11,7 +10,7 @@ public sealed class When_the_embedded_default_runs
     [Fact]
     public async Task Should_broadcast_every_root_vm_to_every_host_with_the_roots_digest()
     {
-        var (exitCode, summary, output) = await RunAsync("--hosts", "6", "--racks", "2", "--vms", "2", "--image-mib", "8", "--chunk-kib", "256", "--json");
+        var (exitCode, summary, output) = await StandaloneProcess.RunAsync("--hosts", "6", "--racks", "2", "--vms", "2", "--image-mib", "8", "--chunk-kib", "256", "--json");
 
         Assert.True(exitCode == 0, $"exit code {exitCode}\n{output}");
         var root = summary.RootElement;
@@ -39,7 +38,7 @@ public sealed class When_the_embedded_default_runs
     [Fact]
     public async Task Should_duplicate_and_run_every_vm_everywhere_when_the_deadline_passes()
     {
-        var (exitCode, summary, output) = await RunAsync(
+        var (exitCode, summary, output) = await StandaloneProcess.RunAsync(
             "--hosts", "4", "--racks", "2", "--vms", "2", "--image-mib", "4", "--workload-seconds", "30", "--deadline-seconds", "1", "--json");
 
         Assert.True(exitCode == 0, $"exit code {exitCode}\n{output}");
@@ -58,46 +57,9 @@ public sealed class When_the_embedded_default_runs
     [Fact]
     public async Task Should_refuse_a_bad_option_naming_it_and_the_fix()
     {
-        var (exitCode, _, output) = await RunAsync(expectJson: false, "--hosts", "zero");
+        var (exitCode, _, output) = await StandaloneProcess.RunAsync(expectJson: false, "--hosts", "zero");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("--hosts 'zero' is not a whole number", output);
-    }
-
-    private static Task<(int ExitCode, JsonDocument Summary, string Output)> RunAsync(params string[] arguments) =>
-        RunAsync(expectJson: true, arguments);
-
-    private static async Task<(int ExitCode, JsonDocument Summary, string Output)> RunAsync(bool expectJson, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(RepositoryLayout.ServiceDll("Standalone"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        var output = await stdout;
-        var log = await stderr;
-        var summary = expectJson && output.TrimStart().StartsWith('{') ? JsonDocument.Parse(output) : JsonDocument.Parse("{}");
-        return (process.ExitCode, summary, output + log);
     }
 }
