@@ -1,10 +1,10 @@
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Hosting;
 using Treecast.Persistence;
-using Treecast.Policy.Events;
+using Treecast.Policy.Evaluation;
+using Treecast.Policy.Ingress;
 using Treecast.Policy.Operations;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Sagas;
@@ -24,8 +24,7 @@ public static class PolicyServiceExtensions
     public static IHostApplicationBuilder AddPolicyService(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.Configure<PolicyOptions>(builder.Configuration.GetSection(PolicyOptions.Section));
-        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
         var useMongo = builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase);
         if (useMongo)
         {

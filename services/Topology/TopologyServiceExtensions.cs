@@ -21,7 +21,7 @@ public static class TopologyServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<TopologyOptions>()
-            .Bind(builder.Configuration.GetSection(TopologyOptions.Section))
+            .BindConfiguration(TopologyOptions.Section)
             .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")
             .Validate(o => o.LivenessCheckInterval > TimeSpan.Zero, "Topology:LivenessCheckInterval must be positive, for example 00:00:01.")
             .Validate(o => o.DefaultFanOut >= 1, "Topology:DefaultFanOut must be 1 or more.")

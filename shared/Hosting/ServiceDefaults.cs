@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -11,6 +12,8 @@ public static class ServiceDefaults
 {
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
+        // The one clock of the process; TryAdd keeps a fake clock a test registered first.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {

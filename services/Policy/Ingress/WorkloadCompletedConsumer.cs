@@ -1,7 +1,8 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.Policy.Evaluation;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Ingress;
 
 /// <summary>Evaluates policies for a completed workload, whether an agent or an external system reported it.</summary>
 public sealed class WorkloadCompletedConsumer(ObservedEventDispatcher dispatcher) : IConsumer<WorkloadCompleted>

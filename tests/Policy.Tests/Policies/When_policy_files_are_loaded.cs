@@ -4,16 +4,16 @@ using Treecast.Policy.Tests.Support;
 
 namespace Treecast.Policy.Tests.Policies;
 
-public sealed class PolicyLoaderTests : IDisposable
+public sealed class When_policy_files_are_loaded : IDisposable
 {
     private readonly TempPolicyDirectory _directory = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 11, 25, 8, 0, 0, TimeSpan.Zero));
     private readonly PolicyLoader _loader;
 
-    public PolicyLoaderTests() => _loader = new PolicyLoader(new PolicyFileReader(), _time);
+    public When_policy_files_are_loaded() => _loader = new PolicyLoader(new PolicyFileReader(), _time);
 
     [Fact]
-    public void Loads_every_yaml_and_yml_file_of_a_directory_with_its_hash()
+    public void Should_load_every_yaml_and_yml_file_of_a_directory_with_its_hash()
     {
         var a = _directory.Write("a.yaml", Yaml.Degraded);
         var b = _directory.Write("b.yml", Yaml.Stragglers);
@@ -30,7 +30,7 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Loads_a_single_file()
+    public void Should_load_a_single_file()
     {
         var file = _directory.Write("only.yaml", Yaml.Both);
 
@@ -41,7 +41,7 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Refuses_the_same_policy_name_in_two_files()
+    public void Should_refuse_the_same_policy_name_in_two_files()
     {
         var a = _directory.Write("a.yaml", Yaml.Degraded);
         var b = _directory.Write("b.yaml", Yaml.Degraded);
@@ -55,7 +55,7 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Collects_the_errors_of_every_file()
+    public void Should_collect_the_errors_of_every_file()
     {
         _directory.Write("a.yaml", Yaml.Degraded.Replace("fanOut: 3", "fanOut: 99", StringComparison.Ordinal));
         _directory.Write("b.yaml", Yaml.Stragglers.Replace("30s", "-1s", StringComparison.Ordinal));
@@ -67,7 +67,7 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Names_a_missing_path_and_the_setting_to_fix()
+    public void Should_name_a_missing_path_and_the_setting_to_fix()
     {
         var missing = Path.Combine(_directory.Path, "nope");
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Treecast.Contracts;
+using Treecast.Policy.Policies;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Evaluation;
 
 /// <summary>
 /// An event as policies see it, whichever way it arrived (external JSON or an agent's contract).
@@ -16,17 +17,12 @@ public sealed record ObservedEvent(
     string? EventId,
     IReadOnlyDictionary<string, string> Attributes)
 {
-    public const string AttributePrefix = "attributes.";
-
-    /// <summary>Field names a policy may match on, besides <c>attributes.&lt;name&gt;</c>.</summary>
-    public static IReadOnlyList<string> MatchableFields { get; } = ["vmm", "severity", "workloadId"];
-
-    /// <summary>The value of a matchable field, or null when the event does not carry it.</summary>
+    /// <summary>The value of a field a trigger matches on (<see cref="EventTrigger.MatchableFields"/>), or null when the event does not carry it.</summary>
     public string? Field(string name)
     {
-        if (name.StartsWith(AttributePrefix, StringComparison.OrdinalIgnoreCase))
+        if (name.StartsWith(EventTrigger.AttributePrefix, StringComparison.OrdinalIgnoreCase))
         {
-            return Attributes.TryGetValue(name[AttributePrefix.Length..], out var value) ? value : null;
+            return Attributes.TryGetValue(name[EventTrigger.AttributePrefix.Length..], out var value) ? value : null;
         }
 
         return name.ToLowerInvariant() switch

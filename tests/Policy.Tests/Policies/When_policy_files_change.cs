@@ -5,14 +5,14 @@ using Treecast.Policy.Tests.Support;
 
 namespace Treecast.Policy.Tests.Policies;
 
-public sealed class PolicyReloadTests : IDisposable
+public sealed class When_policy_files_change : IDisposable
 {
     private readonly TempPolicyDirectory _directory = new();
     private readonly InMemoryPolicyStore _store = new();
     private readonly IOptions<PolicyOptions> _options;
     private readonly PolicyReloader _reloader;
 
-    public PolicyReloadTests()
+    public When_policy_files_change()
     {
         _options = Options.Create(new PolicyOptions { PoliciesPath = _directory.Path, ReloadDebounce = TimeSpan.FromMilliseconds(100) });
         _reloader = new PolicyReloader(
@@ -23,7 +23,7 @@ public sealed class PolicyReloadTests : IDisposable
     }
 
     [Fact]
-    public void A_bad_file_at_start_refuses_the_start()
+    public void Should_refuse_the_start_with_a_bad_file()
     {
         _directory.Write("a.yaml", Yaml.Degraded.Replace("broadcast:", "broadcst:", StringComparison.Ordinal));
         using var watcher = NewWatcher();
@@ -35,7 +35,7 @@ public sealed class PolicyReloadTests : IDisposable
     }
 
     [Fact]
-    public void A_bad_file_on_reload_keeps_the_policies_in_force()
+    public void Should_keep_the_policies_in_force_when_a_reloaded_file_is_bad()
     {
         var file = _directory.Write("a.yaml", Yaml.Degraded);
         var loaded = _reloader.Load();
@@ -49,7 +49,7 @@ public sealed class PolicyReloadTests : IDisposable
     }
 
     [Fact]
-    public async Task The_watcher_puts_an_edited_file_in_force_and_ignores_a_broken_one()
+    public async Task Should_put_an_edited_file_in_force_and_ignore_a_broken_one()
     {
         var file = _directory.Write("a.yaml", Yaml.Degraded);
         using var watcher = NewWatcher();

@@ -1,6 +1,6 @@
 using Treecast.Hosting;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Evaluation;
 
 /// <summary>
 /// An external event that can never be handled as sent. Not retried: the message goes straight to the

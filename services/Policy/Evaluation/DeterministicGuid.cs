@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Evaluation;
 
 /// <summary>
 /// Ids derived from a name (RFC 9562 version 8, SHA-256 based): the same event redelivered yields the same

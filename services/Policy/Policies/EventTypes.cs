@@ -1,4 +1,4 @@
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Policies;
 
 /// <summary>The event types policies can react to, and the fields each needs.</summary>
 public static class EventTypes

@@ -1,20 +1,20 @@
 using System.Text;
 using RabbitMQ.Client;
 using Treecast.Contracts;
-using Treecast.Policy.Events;
+using Treecast.Policy.Evaluation;
 using Treecast.Policy.Tests.Support;
 using Treecast.TestSupport;
 
-namespace Treecast.Policy.Tests.Events;
+namespace Treecast.Policy.Tests.Ingress;
 
 /// <summary>An outside monitoring system on a real broker: plain JSON on the fanout exchange, no MassTransit.</summary>
-public sealed class RabbitMqIngressTests(RabbitMqBroker broker) : IClassFixture<RabbitMqBroker>
+public sealed class When_a_monitoring_system_publishes_on_rabbitmq(RabbitMqBroker broker) : IClassFixture<RabbitMqBroker>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
     private readonly string _vmm = $"host-{Guid.NewGuid():N}";
 
     [SkippableFact]
-    public async Task Plain_json_on_the_exchange_starts_a_broadcast_and_bad_events_go_to_the_error_queue()
+    public async Task Should_start_a_broadcast_from_plain_json_and_put_bad_events_in_the_error_queue()
     {
         var uri = broker.Require();
         await using var service = await PolicyServiceHost.StartAsync(Yaml.Degraded, uri);

@@ -1,7 +1,9 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.Policy.Evaluation;
+using Treecast.Policy.Policies;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Ingress;
 
 /// <summary>
 /// Consumes the plain JSON events of external monitoring systems. A malformed event throws

@@ -1,17 +1,16 @@
 using System.Security.Cryptography;
 using System.Text;
-using Treecast.Policy.Events;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Tests.Support;
 
 namespace Treecast.Policy.Tests.Policies;
 
-public sealed class PolicyFileReaderTests
+public sealed class When_a_policy_file_is_read
 {
     private readonly PolicyFileReader _reader = new();
 
     [Fact]
-    public void Reads_the_documented_format()
+    public void Should_read_the_documented_format()
     {
         var content = Read("a.yaml", Yaml.Both);
 
@@ -33,7 +32,7 @@ public sealed class PolicyFileReaderTests
     }
 
     [Fact]
-    public void Applies_defaults_and_reads_scalar_and_attribute_matchers()
+    public void Should_apply_defaults_and_read_scalar_and_attribute_matchers()
     {
         var content = Read("b.yaml", """
             policies:
@@ -56,7 +55,7 @@ public sealed class PolicyFileReaderTests
     }
 
     [Fact]
-    public void The_shipped_default_file_is_valid()
+    public void Should_accept_the_shipped_default_file()
     {
         var file = Path.Combine(AppContext.BaseDirectory, "policies", "default.yaml");
         var content = _reader.Read(file, File.ReadAllBytes(file));
@@ -71,7 +70,7 @@ public sealed class PolicyFileReaderTests
     [InlineData("30s", 30_000)]
     [InlineData("5m", 300_000)]
     [InlineData("1h", 3_600_000)]
-    public void Parses_deadlines(string text, long milliseconds)
+    public void Should_parse_deadlines(string text, long milliseconds)
     {
         Assert.True(PolicyFileReader.TryParseDuration(text, out var duration));
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
@@ -329,7 +328,7 @@ public sealed class PolicyFileReaderTests
 
     [Theory]
     [MemberData(nameof(BadFiles))]
-    public void Names_file_line_column_reason_and_fix(string problem, string yaml, string expected)
+    public void Should_name_file_line_column_reason_and_fix(string problem, string yaml, string expected)
     {
         var loader = new PolicyLoader(_reader, TimeProvider.System);
 
@@ -342,7 +341,7 @@ public sealed class PolicyFileReaderTests
     }
 
     [Fact]
-    public void A_syntax_error_says_it_is_one_and_where()
+    public void Should_say_a_syntax_error_is_one_and_where()
     {
         var content = Read("a.yaml", "policies:\n  - name: p\n    on: {type: host.degraded\n");
 
@@ -352,7 +351,7 @@ public sealed class PolicyFileReaderTests
     }
 
     [Fact]
-    public void Reports_every_error_not_just_the_first()
+    public void Should_report_every_error_not_just_the_first()
     {
         var content = Read("a.yaml", """
             policies:

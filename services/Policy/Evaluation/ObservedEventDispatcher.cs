@@ -1,7 +1,7 @@
 using MassTransit;
 using Treecast.Policy.Policies;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Evaluation;
 
 /// <summary>Evaluates an observed event against the policies in force and publishes what they decide.</summary>
 public sealed class ObservedEventDispatcher(

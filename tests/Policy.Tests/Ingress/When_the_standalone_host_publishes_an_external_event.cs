@@ -1,13 +1,13 @@
 using Treecast.Contracts;
 using Treecast.Policy.Tests.Support;
 
-namespace Treecast.Policy.Tests.Events;
+namespace Treecast.Policy.Tests.Ingress;
 
 /// <summary>The embedded default: the standalone host publishes ExternalEvent on the in-memory bus.</summary>
-public sealed class InMemoryIngressTests
+public sealed class When_the_standalone_host_publishes_an_external_event
 {
     [Fact]
-    public async Task A_published_external_event_starts_a_broadcast()
+    public async Task Should_start_a_broadcast()
     {
         await using var service = await PolicyServiceHost.StartAsync(Yaml.Degraded);
 

@@ -1,7 +1,8 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.Policy.Evaluation;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Ingress;
 
 /// <summary>Evaluates policies for a workload an agent started, exactly as for an external <c>workload.started</c>.</summary>
 public sealed class WorkloadStartedConsumer(ObservedEventDispatcher dispatcher) : IConsumer<WorkloadStarted>

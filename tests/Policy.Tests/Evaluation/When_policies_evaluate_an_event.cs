@@ -1,11 +1,11 @@
 using System.Text;
 using Treecast.Contracts;
-using Treecast.Policy.Events;
+using Treecast.Policy.Evaluation;
 using Treecast.Policy.Policies;
 
-namespace Treecast.Policy.Tests.Events;
+namespace Treecast.Policy.Tests.Evaluation;
 
-public sealed class PolicyEvaluatorTests
+public sealed class When_policies_evaluate_an_event
 {
     private static readonly DateTimeOffset Now = new(2025, 11, 25, 8, 0, 0, TimeSpan.Zero);
     private readonly PolicyEvaluator _evaluator = new();
@@ -39,7 +39,7 @@ public sealed class PolicyEvaluatorTests
         """);
 
     [Fact]
-    public void A_matching_event_requests_a_broadcast_rooted_at_its_vmm()
+    public void Should_request_a_broadcast_rooted_at_a_matching_events_vmm()
     {
         var evaluation = Evaluate(Event(EventTypes.HostDegraded, "host-02", "critical", rack: "r7", eventId: "e-1"));
 
@@ -57,7 +57,7 @@ public sealed class PolicyEvaluatorTests
     [Theory]
     [InlineData("MAJOR", "r7")]
     [InlineData("Critical", "R7")]
-    public void Matches_any_listed_value_ignoring_case(string severity, string rack)
+    public void Should_match_any_listed_value_ignoring_case(string severity, string rack)
     {
         var evaluation = Evaluate(Event(EventTypes.HostDegraded, "host-02", severity, rack));
 
@@ -69,7 +69,7 @@ public sealed class PolicyEvaluatorTests
     [InlineData("critical", "r8")]
     [InlineData(null, "r7")]
     [InlineData("critical", null)]
-    public void Does_not_match_when_a_field_differs_or_is_absent(string? severity, string? rack)
+    public void Should_not_match_when_a_field_differs_or_is_absent(string? severity, string? rack)
     {
         var evaluation = Evaluate(Event(EventTypes.HostDegraded, "host-02", severity, rack));
 
@@ -78,7 +78,7 @@ public sealed class PolicyEvaluatorTests
     }
 
     [Fact]
-    public void Every_matching_policy_acts()
+    public void Should_let_every_matching_policy_act()
     {
         var evaluation = Evaluate(Event(EventTypes.HostDegraded, "HOST-01", "critical", "r7"));
 
@@ -87,7 +87,7 @@ public sealed class PolicyEvaluatorTests
     }
 
     [Fact]
-    public void Matches_the_event_type_only()
+    public void Should_match_the_event_type_only()
     {
         var evaluation = Evaluate(Event(EventTypes.BroadcastRequested, "host-01", "critical", "r7"));
 
@@ -95,7 +95,7 @@ public sealed class PolicyEvaluatorTests
     }
 
     [Fact]
-    public void A_started_workload_gets_a_deadline_watch()
+    public void Should_give_a_started_workload_a_deadline_watch()
     {
         var started = ObservedEvent.FromWorkloadStarted(new WorkloadStarted("w-1", "host-03", Now), eventId: null);
 
@@ -114,7 +114,7 @@ public sealed class PolicyEvaluatorTests
     }
 
     [Fact]
-    public void Ids_are_the_same_for_a_redelivered_event_and_differ_between_events()
+    public void Should_give_a_redelivered_event_the_same_ids_and_other_events_others()
     {
         var first = Evaluate(Event(EventTypes.HostDegraded, "host-01", "critical", "r7", eventId: "e-1"));
         var again = Evaluate(Event(EventTypes.HostDegraded, "host-01", "critical", "r7", eventId: "e-1"));

@@ -2,12 +2,12 @@ using System.Diagnostics;
 using MassTransit;
 using MassTransit.Testing;
 using Treecast.Contracts;
-using Treecast.Policy.Events;
+using Treecast.Policy.Evaluation;
 using Treecast.Policy.Tests.Support;
 
-namespace Treecast.Policy.Tests.Events;
+namespace Treecast.Policy.Tests.Ingress;
 
-public sealed class ExternalEventConsumerTests : IAsyncLifetime
+public sealed class When_external_events_are_consumed : IAsyncLifetime
 {
     private PolicyServiceHarness _service = null!;
 
@@ -16,7 +16,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     public async Task DisposeAsync() => await _service.DisposeAsync();
 
     [Fact]
-    public async Task A_degraded_host_starts_a_broadcast_rooted_at_it()
+    public async Task Should_start_a_broadcast_rooted_at_a_degraded_host()
     {
         await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "Critical", EventId = "e-1" });
 
@@ -30,7 +30,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_published_external_event_reaches_the_endpoint_in_memory()
+    public async Task Should_receive_a_published_external_event_in_memory()
     {
         // The standalone host injects external events by publishing the contract.
         await _service.Bus.Bus.Publish(new ExternalEvent { Type = "host.degraded", Vmm = "host-08", Severity = "major" });
@@ -40,7 +40,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_started_workload_starts_a_deadline_watch()
+    public async Task Should_start_a_deadline_watch_for_a_started_workload()
     {
         await SendAsync(new ExternalEvent { Type = "workload.started", Vmm = "host-02", WorkloadId = "w-9" });
 
@@ -54,7 +54,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_agents_workload_started_starts_a_deadline_watch_too()
+    public async Task Should_start_a_deadline_watch_for_an_agents_workload_started_too()
     {
         await _service.Bus.Bus.Publish(new WorkloadStarted("w-10", "host-04", DateTimeOffset.UtcNow));
 
@@ -64,7 +64,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_external_completion_is_republished_as_the_agents_contract()
+    public async Task Should_republish_an_external_completion_as_the_agents_contract()
     {
         var completedAt = new DateTimeOffset(2025, 11, 25, 9, 0, 0, TimeSpan.Zero);
         await SendAsync(new ExternalEvent { Type = "workload.completed", Vmm = "host-02", WorkloadId = "w-9", OccurredAt = completedAt });
@@ -77,7 +77,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     [InlineData("host.exploded", "host-01", "unknown event type 'host.exploded'")]
     [InlineData(null, "host-01", "the event has no 'type'")]
     [InlineData("host.degraded", null, "a 'host.degraded' event has no 'vmm'")]
-    public async Task A_malformed_event_faults_once_and_publishes_nothing(string? type, string? vmm, string reason)
+    public async Task Should_fault_a_malformed_event_once_and_publish_nothing(string? type, string? vmm, string reason)
     {
         var sent = Stopwatch.StartNew();
         await SendAsync(new ExternalEvent { Type = type, Vmm = vmm, Severity = "critical", EventId = "bad-1" });
@@ -95,7 +95,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_redelivered_event_requests_the_same_operation()
+    public async Task Should_request_the_same_operation_for_a_redelivered_event()
     {
         var degraded = new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "critical", EventId = "e-42" };
         await SendAsync(degraded);
@@ -109,7 +109,7 @@ public sealed class ExternalEventConsumerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_event_no_policy_matches_publishes_nothing()
+    public async Task Should_publish_nothing_for_an_event_no_policy_matches()
     {
         await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "minor" });
 

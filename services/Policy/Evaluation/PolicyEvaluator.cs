@@ -2,7 +2,7 @@ using MassTransit;
 using Treecast.Contracts;
 using Treecast.Policy.Policies;
 
-namespace Treecast.Policy.Events;
+namespace Treecast.Policy.Evaluation;
 
 /// <summary>Decides, from an event and the policies in force, which operations and watches to start. Touches nothing.</summary>
 public sealed class PolicyEvaluator
@@ -16,7 +16,7 @@ public sealed class PolicyEvaluator
 
         foreach (var policy in policies)
         {
-            if (!policy.On.Matches(observed))
+            if (!Matches(policy.On, observed))
             {
                 continue;
             }
@@ -60,6 +60,25 @@ public sealed class PolicyEvaluator
         }
 
         return new PolicyEvaluation(observed, matched, broadcasts, watches, skipped);
+    }
+
+    private static bool Matches(EventTrigger trigger, ObservedEvent observed)
+    {
+        if (!string.Equals(trigger.Type, observed.Type, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        foreach (var (field, accepted) in trigger.Match)
+        {
+            var actual = observed.Field(field);
+            if (actual is null || !accepted.Any(value => string.Equals(value, actual, StringComparison.OrdinalIgnoreCase)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string Describe(ObservedEvent observed)

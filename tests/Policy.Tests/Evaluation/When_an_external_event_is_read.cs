@@ -1,17 +1,18 @@
 using System.Text.Json;
 using Treecast.Contracts;
-using Treecast.Policy.Events;
+using Treecast.Policy.Evaluation;
+using Treecast.Policy.Policies;
 
-namespace Treecast.Policy.Tests.Events;
+namespace Treecast.Policy.Tests.Evaluation;
 
-public sealed class ObservedEventTests
+public sealed class When_an_external_event_is_read
 {
     [Theory]
     [InlineData(null, "host-01", null, "type", "the event has no 'type' (set \"type\" to one of host.degraded")]
     [InlineData("host.exploded", "host-01", null, "type", "unknown event type 'host.exploded' (set \"type\" to one of")]
     [InlineData("host.degraded", " ", null, "vmm", "a 'host.degraded' event has no 'vmm' (set \"vmm\" to the id of the VMM")]
     [InlineData("workload.started", "host-01", null, "workloadId", "a 'workload.started' event has no 'workloadId'")]
-    public void A_malformed_event_names_the_field_and_the_fix(string? type, string? vmm, string? workloadId, string field, string message)
+    public void Should_name_the_field_and_the_fix_of_a_malformed_event(string? type, string? vmm, string? workloadId, string field, string message)
     {
         var ex = Assert.Throws<MalformedExternalEventException>(() =>
             ObservedEvent.FromExternal(new ExternalEvent { Type = type, Vmm = vmm, WorkloadId = workloadId }));
@@ -21,7 +22,7 @@ public sealed class ObservedEventTests
     }
 
     [Fact]
-    public void Canonicalises_the_type_and_reads_attributes_as_strings()
+    public void Should_canonicalise_the_type_and_read_attributes_as_strings()
     {
         var observed = ObservedEvent.FromExternal(new ExternalEvent
         {

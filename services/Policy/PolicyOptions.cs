@@ -1,4 +1,4 @@
-namespace Treecast.Policy.Policies;
+namespace Treecast.Policy;
 
 /// <summary>Bound from the <c>Policy</c> configuration section (environment: <c>Policy__PoliciesPath</c>).</summary>
 public sealed class PolicyOptions
