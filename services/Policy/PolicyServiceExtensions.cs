@@ -8,6 +8,7 @@ using Treecast.Policy.Ingress;
 using Treecast.Policy.Operations;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Sagas;
+using Treecast.Policy.Workloads;
 
 namespace Treecast.Policy;
 
@@ -18,7 +19,7 @@ public static class PolicyServiceExtensions
 
     /// <summary>
     /// Registers the policy service: its policies, their file watcher, the event ingress and the sagas. With
-    /// <c>Mongo:ConnectionString</c> set, the sagas and the record of loaded policy files live in MongoDB;
+    /// <c>Mongo:ConnectionString</c> set, the sagas, the workload ledger and the record of loaded policy files live in MongoDB;
     /// without it, in memory.
     /// </summary>
     public static IHostApplicationBuilder AddPolicyService(this IHostApplicationBuilder builder)
@@ -32,11 +33,14 @@ public static class PolicyServiceExtensions
                 provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase),
                 provider.GetRequiredService<ILogger<MongoPolicyStore>>()));
             builder.Services.AddSingleton<IOperationReadModel, MongoOperationReadModel>();
+            builder.Services.AddSingleton<IWorkloadLedger>(provider => new MongoWorkloadLedger(
+                provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase)));
         }
         else
         {
             builder.Services.AddSingleton<IPolicyStore, InMemoryPolicyStore>();
             builder.Services.AddSingleton<IOperationReadModel, SagaRepositoryOperationReadModel>();
+            builder.Services.AddSingleton<IWorkloadLedger, InMemoryWorkloadLedger>();
         }
 
         builder.Services.AddSingleton<PolicyFileReader>();

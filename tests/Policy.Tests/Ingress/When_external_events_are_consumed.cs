@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Treecast.Contracts;
 using Treecast.Policy.Evaluation;
 using Treecast.Policy.Tests.Support;
+using Treecast.Policy.Workloads;
 
 namespace Treecast.Policy.Tests.Ingress;
 
@@ -71,6 +73,31 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
 
         var completed = await PublishedAsync<WorkloadCompleted>();
         Assert.Equal(new WorkloadCompleted("w-9", "host-02", completedAt), completed);
+    }
+
+    [Fact]
+    public async Task Should_record_a_completion_in_the_workload_ledger_whichever_way_it_came()
+    {
+        var completedAt = new DateTimeOffset(2025, 11, 25, 9, 0, 0, TimeSpan.Zero);
+        await SendAsync(new ExternalEvent { Type = "workload.completed", Vmm = "host-02", WorkloadId = "w-9", OccurredAt = completedAt });
+        await _service.Bus.Bus.Publish(new WorkloadCompleted("w-10", "host-04", completedAt.AddMinutes(1)));
+
+        await _service.Bus.InactivityTask;
+        var ledger = _service.Services.GetRequiredService<IWorkloadLedger>();
+        Assert.Equal(new WorkloadCompletion("w-9", "host-02", completedAt), await ledger.FindCompletionAsync("w-9", CancellationToken.None));
+        Assert.Equal(new WorkloadCompletion("w-10", "host-04", completedAt.AddMinutes(1)), await ledger.FindCompletionAsync("w-10", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Should_fault_a_completion_that_names_no_workload_once()
+    {
+        var sent = Stopwatch.StartNew();
+        await _service.Bus.Bus.Publish(new WorkloadCompleted(" ", "host-04", DateTimeOffset.UtcNow));
+
+        Assert.True(await _service.Bus.Published.Any<Fault<WorkloadCompleted>>());
+        Assert.True(sent.Elapsed < TimeSpan.FromSeconds(2), $"the fault took {sent.Elapsed}: the message was retried");
+        var exception = Assert.Single(_service.Bus.Published.Select<Fault<WorkloadCompleted>>().Single().Context.Message.Exceptions);
+        Assert.Contains("a WorkloadCompleted from VMM 'host-04' names no workload", exception.Message, StringComparison.Ordinal);
     }
 
     [Theory]
