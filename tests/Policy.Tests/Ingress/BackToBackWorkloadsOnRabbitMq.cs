@@ -1,4 +1,3 @@
-using System.Text;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -107,12 +106,7 @@ public abstract class BackToBackWorkloadsOnRabbitMq(RabbitMqBroker broker, ITest
         await using var channel = await connection.CreateChannelAsync();
         foreach (var json in events)
         {
-            await channel.BasicPublishAsync(
-                Addresses.ExternalEventsExchange,
-                routingKey: string.Empty,
-                mandatory: false,
-                new BasicProperties { ContentType = "application/json", Persistent = true },
-                Encoding.UTF8.GetBytes(json));
+            await MonitoringSystem.PublishAsync(channel, json);
         }
     }
 

@@ -21,16 +21,16 @@ public sealed class When_a_monitoring_system_publishes_on_rabbitmq(RabbitMqBroke
         await using var connection = await new ConnectionFactory { Uri = uri }.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
 
-        await PublishAsync(channel, $$"""{"type":"host.degraded","vmm":"{{_vmm}}","severity":"critical","eventId":"{{_vmm}}-1"}""");
+        await MonitoringSystem.PublishAsync(channel, $$"""{"type":"host.degraded","vmm":"{{_vmm}}","severity":"critical","eventId":"{{_vmm}}-1"}""");
         var broadcast = await service.Recorder.WaitFor<BroadcastRequested>(b => b.RootVmmId == _vmm, Timeout);
         Assert.Equal(3, broadcast.FanOut);
         Assert.Equal(256 * 1024, broadcast.ChunkSizeBytes);
         Assert.Equal(DeterministicGuid.ForBroadcast("broadcast-on-degraded-host", $"{_vmm}-1", 0), broadcast.OperationId);
 
         var notJson = $$"""{"type":"host.degraded","vmm":"{{_vmm}}-broken",""";
-        await PublishAsync(channel, notJson);
+        await MonitoringSystem.PublishAsync(channel, notJson);
         var unknownType = $$"""{"type":"host.exploded","vmm":"{{_vmm}}"}""";
-        await PublishAsync(channel, unknownType);
+        await MonitoringSystem.PublishAsync(channel, unknownType);
 
         var faulted = await ErrorQueueMessagesAsync(connection, [notJson, unknownType]);
         Assert.True(faulted.ContainsKey(notJson), "the unparseable event is not in the error queue");
@@ -39,17 +39,9 @@ public sealed class When_a_monitoring_system_publishes_on_rabbitmq(RabbitMqBroke
         Assert.Contains("unknown event type 'host.exploded'", Header(unknownFaulted, "MT-Fault-Message"), StringComparison.Ordinal);
 
         // The service carries on after bad input.
-        await PublishAsync(channel, $$"""{"type":"host.degraded","vmm":"{{_vmm}}-after","severity":"major"}""");
+        await MonitoringSystem.PublishAsync(channel, $$"""{"type":"host.degraded","vmm":"{{_vmm}}-after","severity":"major"}""");
         await service.Recorder.WaitFor<BroadcastRequested>(b => b.RootVmmId == $"{_vmm}-after", Timeout);
     }
-
-    private static async Task PublishAsync(IChannel channel, string json) =>
-        await channel.BasicPublishAsync(
-            Addresses.ExternalEventsExchange,
-            routingKey: string.Empty,
-            mandatory: false,
-            new BasicProperties { ContentType = "application/json", Persistent = true },
-            Encoding.UTF8.GetBytes(json));
 
     /// <summary>Takes messages off the error queue until those with these bodies have arrived.</summary>
     private static async Task<Dictionary<string, BasicGetResult>> ErrorQueueMessagesAsync(IConnection connection, string[] bodies)
