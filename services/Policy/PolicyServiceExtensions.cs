@@ -1,13 +1,14 @@
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Hosting;
 using Treecast.Persistence;
-using Treecast.Policy.Events;
+using Treecast.Policy.Evaluation;
+using Treecast.Policy.Ingress;
 using Treecast.Policy.Operations;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Sagas;
+using Treecast.Policy.Workloads;
 
 namespace Treecast.Policy;
 
@@ -18,14 +19,13 @@ public static class PolicyServiceExtensions
 
     /// <summary>
     /// Registers the policy service: its policies, their file watcher, the event ingress and the sagas. With
-    /// <c>Mongo:ConnectionString</c> set, the sagas and the record of loaded policy files live in MongoDB;
+    /// <c>Mongo:ConnectionString</c> set, the sagas, the workload ledger and the record of loaded policy files live in MongoDB;
     /// without it, in memory.
     /// </summary>
     public static IHostApplicationBuilder AddPolicyService(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.Configure<PolicyOptions>(builder.Configuration.GetSection(PolicyOptions.Section));
-        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
         var useMongo = builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase);
         if (useMongo)
         {
@@ -33,11 +33,14 @@ public static class PolicyServiceExtensions
                 provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase),
                 provider.GetRequiredService<ILogger<MongoPolicyStore>>()));
             builder.Services.AddSingleton<IOperationReadModel, MongoOperationReadModel>();
+            builder.Services.AddSingleton<IWorkloadLedger>(provider => new MongoWorkloadLedger(
+                provider.GetRequiredKeyedService<IMongoDatabase>(DefaultDatabase)));
         }
         else
         {
             builder.Services.AddSingleton<IPolicyStore, InMemoryPolicyStore>();
             builder.Services.AddSingleton<IOperationReadModel, SagaRepositoryOperationReadModel>();
+            builder.Services.AddSingleton<IWorkloadLedger, InMemoryWorkloadLedger>();
         }
 
         builder.Services.AddSingleton<PolicyFileReader>();

@@ -21,7 +21,7 @@ public static class TopologyServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<TopologyOptions>()
-            .Bind(builder.Configuration.GetSection(TopologyOptions.Section))
+            .BindConfiguration(TopologyOptions.Section)
             .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")
             .Validate(o => o.LivenessCheckInterval > TimeSpan.Zero, "Topology:LivenessCheckInterval must be positive, for example 00:00:01.")
             .Validate(o => o.DefaultFanOut >= 1, "Topology:DefaultFanOut must be 1 or more.")
@@ -42,19 +42,21 @@ public static class TopologyServiceExtensions
         builder.Services.TryAddSingleton<IVmmRegistry, InMemoryVmmRegistry>();
         builder.Services.TryAddSingleton<ITreeVersions, InMemoryTreeVersions>();
         builder.Services.TryAddSingleton<TreeBuilder>();
+        builder.Services.TryAddSingleton<TreeResolver>();
         builder.Services.AddHostedService<LivenessMonitor>();
         builder.Services.AddBusParticipant(new BusParticipant("topology", AddTopologyConsumers));
         return builder;
     }
 
     /// <summary>
-    /// The topology consumers on their one queue: tree requests are sent to <c>queue:topology</c>, and the
-    /// queue subscribes to published heartbeats. Public so tests register exactly what the service runs.
+    /// The topology consumers on their one queue: tree requests and repairs are sent to <c>queue:topology</c>,
+    /// and the queue subscribes to published heartbeats. Public so tests register exactly what the service runs.
     /// </summary>
     public static void AddTopologyConsumers(IBusRegistrationConfigurator configurator)
     {
         ArgumentNullException.ThrowIfNull(configurator);
         configurator.AddConsumer<VmmHeartbeatConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
         configurator.AddConsumer<ResolveTreeConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
+        configurator.AddConsumer<RepairTreeConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
     }
 }

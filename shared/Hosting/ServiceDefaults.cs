@@ -27,6 +27,7 @@ public static class ServiceDefaults
 
         // Every failed probe would log the bus's whole exception chain; the probe's answer already says why.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error);
+        // The one clock of the process; TryAdd keeps a fake clock a test registered first.
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         return builder;

@@ -44,6 +44,7 @@ internal sealed class TopologyHarness : IAsyncDisposable
         services.AddSingleton<IVmmRegistry, InMemoryVmmRegistry>();
         services.AddSingleton<ITreeVersions, InMemoryTreeVersions>();
         services.AddSingleton<TreeBuilder>();
+        services.AddSingleton<TreeResolver>();
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         services.AddMassTransitTestHarness(TopologyServiceExtensions.AddTopologyConsumers);
         var provider = services.BuildServiceProvider(true);

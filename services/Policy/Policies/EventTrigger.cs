@@ -1,5 +1,3 @@
-using Treecast.Policy.Events;
-
 namespace Treecast.Policy.Policies;
 
 /// <summary>
@@ -8,22 +6,9 @@ namespace Treecast.Policy.Policies;
 /// </summary>
 public sealed record EventTrigger(string Type, IReadOnlyDictionary<string, IReadOnlyList<string>> Match)
 {
-    public bool Matches(ObservedEvent observed)
-    {
-        if (!string.Equals(Type, observed.Type, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
+    /// <summary>The prefix of a matcher on one of the event's attributes: <c>attributes.&lt;name&gt;</c>.</summary>
+    public const string AttributePrefix = "attributes.";
 
-        foreach (var (field, accepted) in Match)
-        {
-            var actual = observed.Field(field);
-            if (actual is null || !accepted.Any(value => string.Equals(value, actual, StringComparison.OrdinalIgnoreCase)))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Field names a policy may match on, besides <c>attributes.&lt;name&gt;</c>.</summary>
+    public static IReadOnlyList<string> MatchableFields { get; } = ["vmm", "severity", "workloadId"];
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Treecast.Policy.Events;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
@@ -196,9 +195,9 @@ public sealed partial class PolicyFileReader
         ReadContext context)
     {
         var field = (keyNode as YamlScalarNode)?.Value ?? string.Empty;
-        var known = ObservedEvent.MatchableFields.Contains(field)
-            || (field.StartsWith(ObservedEvent.AttributePrefix, StringComparison.Ordinal)
-                && field.Length > ObservedEvent.AttributePrefix.Length);
+        var known = EventTrigger.MatchableFields.Contains(field)
+            || (field.StartsWith(EventTrigger.AttributePrefix, StringComparison.Ordinal)
+                && field.Length > EventTrigger.AttributePrefix.Length);
         if (!known)
         {
             context.Error(keyNode.Start, $"unknown match field '{field}' (expected 'vmm', 'severity', 'workloadId' or 'attributes.<name>')");

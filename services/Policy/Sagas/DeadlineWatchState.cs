@@ -32,6 +32,9 @@ public sealed class DeadlineWatchState : ITimedSagaState, ISagaVersion
     /// <summary>The deadline timer while it is pending.</summary>
     public Guid? TimerId { get; set; }
 
+    /// <summary>When the workload completed, the earliest the watch learned of (a report, the ledger, the root's agent).</summary>
+    public DateTimeOffset? CompletedAt { get; set; }
+
     /// <summary>The duplicate-mode broadcast operation started when the deadline passed.</summary>
     public Guid? OperationId { get; set; }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Treecast.Persistence.Sagas;
+using Treecast.Policy.Workloads;
 
 namespace Treecast.Policy.Sagas;
 
@@ -28,6 +29,13 @@ public static class SagaRegistration
         bus.AddOptions<BroadcastTimeouts>()
             .Configure<IServiceProvider>((timeouts, services) =>
                 services.GetService<IConfiguration>()?.GetSection(BroadcastTimeouts.Section).Bind(timeouts));
+        bus.AddOptions<DeadlineWatchOptions>()
+            .BindConfiguration(DeadlineWatchOptions.Section)
+            .Validate(o => o.ConfirmTimeout > TimeSpan.Zero, "Policy:Deadline:ConfirmTimeout must be positive, for example 00:00:10.")
+            .ValidateOnStart();
+
+        // The policy service registers the ledger of its store first; a host with the sagas alone gets memory.
+        bus.TryAddSingleton<IWorkloadLedger, InMemoryWorkloadLedger>();
 
         // The repository choice lives here alone.
         var operations = bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(
@@ -51,7 +59,10 @@ public static class SagaRegistration
         watches.MongoRepository(WatchesCollection, r =>
         {
             r.DatabaseKey = PolicyServiceExtensions.DefaultDatabase;
-            r.Index(k => k.Ascending(x => x.RootVmmId), "root")
+
+            // Completions find their watches by workload.
+            r.Index(k => k.Ascending(x => x.WorkloadId), "workload")
+                .Index(k => k.Ascending(x => x.RootVmmId), "root")
                 .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at");
         });
         return bus;

@@ -11,6 +11,19 @@ public sealed class InMemoryTreeVersions : ITreeVersions
     public Task<long> NextVersionAsync(CancellationToken cancellationToken) =>
         Task.FromResult(Interlocked.Increment(ref _version));
 
+    public Task<long> NextVersionAboveAsync(long floor, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var current = Interlocked.Read(ref _version);
+            var next = Math.Max(current, floor) + 1;
+            if (Interlocked.CompareExchange(ref _version, next, current) == current)
+            {
+                return Task.FromResult(next);
+            }
+        }
+    }
+
     public Task RecordAsync(VmmTree tree, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tree);

@@ -19,6 +19,7 @@ public sealed class MongoTreeVersions : ITreeVersions
     private readonly IMongoCollection<StoredTree> _trees;
     private readonly IMongoCollection<TreeVersionCounter> _counter;
     private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     public MongoTreeVersions(IMongoDatabase database, TimeProvider time)
     {
@@ -30,21 +31,43 @@ public sealed class MongoTreeVersions : ITreeVersions
 
     public async Task<long> NextVersionAsync(CancellationToken cancellationToken)
     {
-        // $inc in one findOneAndUpdate: atomic on the server, so concurrent requests (or several topology
-        // processes) never get the same version.
-        var filter = Builders<TreeVersionCounter>.Filter.Eq(c => c.CounterId, TreeVersionCounter.Id);
-        var increment = Builders<TreeVersionCounter>.Update.Inc(c => c.Value, 1L);
-        var options = new FindOneAndUpdateOptions<TreeVersionCounter> { IsUpsert = true, ReturnDocument = ReturnDocument.After };
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var counter = await _counter.FindOneAndUpdateAsync(filter, increment, options, cancellationToken).ConfigureAwait(false);
-            return counter.Value;
+            return await IncrementAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (MongoCommandException ex) when (ex.Code == DuplicateKey)
+        finally
         {
-            // Two first-ever requests both tried to create the counter; the loser's retry finds it and increments.
-            var counter = await _counter.FindOneAndUpdateAsync(filter, increment, options, cancellationToken).ConfigureAwait(false);
-            return counter.Value;
+            _gate.Release();
+        }
+    }
+
+    public async Task<long> NextVersionAboveAsync(long floor, CancellationToken cancellationToken)
+    {
+        // Raise the counter to the floor ($max only ever raises it), then take the next version as usual: whatever
+        // other processes take in between, the version taken is above both. This process's own requests take the
+        // gate, so they never interleave these two writes (the test server, unlike MongoDB, can lose one of two
+        // concurrent updates of a document).
+        var filter = Builders<TreeVersionCounter>.Filter.Eq(c => c.CounterId, TreeVersionCounter.Id);
+        var raise = Builders<TreeVersionCounter>.Update.Max(c => c.Value, floor);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            try
+            {
+                await _counter.UpdateOneAsync(filter, raise, new UpdateOptions { IsUpsert = true }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MongoWriteException ex) when (ex.WriteError?.Category == ServerErrorCategory.DuplicateKey)
+            {
+                // Another process created the counter meanwhile; raise that one.
+                await _counter.UpdateOneAsync(filter, raise, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+
+            return await IncrementAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
@@ -67,5 +90,25 @@ public sealed class MongoTreeVersions : ITreeVersions
             .FirstOrDefaultAsync(cancellationToken)
             .ConfigureAwait(false);
         return latest?.ToTree();
+    }
+
+    private async Task<long> IncrementAsync(CancellationToken cancellationToken)
+    {
+        // $inc in one findOneAndUpdate: atomic on the server, so concurrent requests (or several topology
+        // processes) never get the same version.
+        var filter = Builders<TreeVersionCounter>.Filter.Eq(c => c.CounterId, TreeVersionCounter.Id);
+        var increment = Builders<TreeVersionCounter>.Update.Inc(c => c.Value, 1L);
+        var options = new FindOneAndUpdateOptions<TreeVersionCounter> { IsUpsert = true, ReturnDocument = ReturnDocument.After };
+        try
+        {
+            var counter = await _counter.FindOneAndUpdateAsync(filter, increment, options, cancellationToken).ConfigureAwait(false);
+            return counter.Value;
+        }
+        catch (MongoCommandException ex) when (ex.Code == DuplicateKey)
+        {
+            // Two first-ever requests both tried to create the counter; the loser's retry finds it and increments.
+            var counter = await _counter.FindOneAndUpdateAsync(filter, increment, options, cancellationToken).ConfigureAwait(false);
+            return counter.Value;
+        }
     }
 }

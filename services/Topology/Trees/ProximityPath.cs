@@ -6,6 +6,9 @@ internal static class ProximityPath
     /// <summary>Stands for a level a location does not name; all such hosts of one parent group share it.</summary>
     public const string Missing = "";
 
+    /// <summary>The levels of a rack (site/pod/rack): links that leave a rack are the expensive ones.</summary>
+    public const int RackLevels = 3;
+
     public static string[] Split(string? location) =>
         string.IsNullOrWhiteSpace(location)
             ? []

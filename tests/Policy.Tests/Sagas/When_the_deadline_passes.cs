@@ -1,23 +1,21 @@
 using Treecast.Contracts;
+using Treecast.Policy.Sagas;
 
 namespace Treecast.Policy.Tests.Sagas;
 
-public sealed class When_the_deadline_passes : SagaSpecification
+public sealed class When_the_deadline_passes : DeadlineWatchSpecification
 {
     [Fact]
     public async Task Should_request_a_duplicate_broadcast_of_the_root()
     {
         var watchId = await WatchDeadline("wl-1");
-        var watching = await WatchIn(watchId, m => m.Watching);
 
-        Clock.Advance(Deadline);
-        await Publish(Fire(watching.TimerId!.Value, watchId, "deadline"));
+        var watch = await DuplicateAfterTheDeadline(watchId);
 
-        var watch = await WatchIn(watchId, m => m.Duplicating);
         var request = await Published<BroadcastRequested>(m => m.OperationId == watch.OperationId);
         Assert.Equal(
             new BroadcastRequested(
-                watch.OperationId!.Value,
+                DeadlineWatchActivities.DuplicationOf(watchId),
                 TestTree.Root,
                 BroadcastMode.Duplicate,
                 2,
@@ -27,14 +25,14 @@ public sealed class When_the_deadline_passes : SagaSpecification
                 Clock.GetUtcNow()),
             request);
         Assert.Null(watch.TimerId);
+        Assert.Null(watch.CompletedAt);
     }
 
     [Fact]
     public async Task Should_duplicate_on_every_vmm()
     {
         var watchId = await WatchDeadline();
-        await Publish(Fire((await WatchIn(watchId, m => m.Watching)).TimerId!.Value, watchId, "deadline"));
-        var operationId = (await WatchIn(watchId, m => m.Duplicating)).OperationId!.Value;
+        var operationId = (await DuplicateAfterTheDeadline(watchId)).OperationId!.Value;
 
         // The broadcast operation saga picks the request up; play the topology service and the agents.
         await OperationIn(operationId, m => m.ResolvingTree);
@@ -47,7 +45,7 @@ public sealed class When_the_deadline_passes : SagaSpecification
         await OperationIn(operationId, m => m.Duplicated);
 
         var watch = await WatchIn(watchId, m => m.Duplicated);
-        Assert.Equal(["Watching", "Duplicating", "Duplicated"], watch.History.Select(h => h.State));
+        Assert.Equal(["Watching", "Confirming", "Duplicating", "Duplicated"], watch.History.Select(h => h.State));
         Assert.NotNull(watch.FinishedAt);
         Assert.Null(watch.FailureReason);
         Assert.Equal(4, Harness.Sent.Select<ResumeVms>().Count());
@@ -58,15 +56,14 @@ public sealed class When_the_deadline_passes : SagaSpecification
     public async Task Should_fail_when_the_duplication_fails()
     {
         var watchId = await WatchDeadline();
-        await Publish(Fire((await WatchIn(watchId, m => m.Watching)).TimerId!.Value, watchId, "deadline"));
-        var operationId = (await WatchIn(watchId, m => m.Duplicating)).OperationId!.Value;
+        var operationId = (await DuplicateAfterTheDeadline(watchId)).OperationId!.Value;
         await OperationIn(operationId, m => m.ResolvingTree);
 
         await Publish(new TreeResolutionFailed(operationId, TestTree.Root, "no live VMM besides vmm-0"));
 
         var watch = await WatchIn(watchId, m => m.Failed);
         Assert.Contains("no live VMM besides vmm-0", watch.FailureReason);
-        Assert.Equal(["Watching", "Duplicating", "Failed"], watch.History.Select(h => h.State));
+        Assert.Equal(["Watching", "Confirming", "Duplicating", "Failed"], watch.History.Select(h => h.State));
     }
 
     [Fact]
@@ -79,19 +76,19 @@ public sealed class When_the_deadline_passes : SagaSpecification
         var watch = await WatchIn(watchId, m => m.Watching);
         Assert.NotNull(watch.TimerId);
         Assert.False(await Harness.Published.Any<BroadcastRequested>());
+        Assert.Empty(SentTo<QueryWorkload>(Addresses.AgentQueue(TestTree.Root)));
     }
 
     [Fact]
     public async Task Should_ignore_a_completion_that_comes_too_late()
     {
         var watchId = await WatchDeadline("wl-late");
-        await Publish(Fire((await WatchIn(watchId, m => m.Watching)).TimerId!.Value, watchId, "deadline"));
-        await WatchIn(watchId, m => m.Duplicating);
+        await DuplicateAfterTheDeadline(watchId);
 
         await PublishToWatches(new WorkloadCompleted("wl-late", TestTree.Root, Clock.GetUtcNow()));
 
         var watch = await WatchIn(watchId, m => m.Duplicating);
-        Assert.Equal(2, watch.History.Count);
+        Assert.Equal(3, watch.History.Count);
         Assert.Null(watch.FinishedAt);
     }
 }

@@ -2,7 +2,7 @@ using Treecast.Contracts;
 
 namespace Treecast.Policy.Tests.Sagas;
 
-public sealed class When_the_workload_completes_in_time : SagaSpecification
+public sealed class When_the_workload_completes_in_time : DeadlineWatchSpecification
 {
     [Fact]
     public async Task Should_cancel_the_deadline_timer()

@@ -73,6 +73,7 @@ public sealed class PolicyDocumentMappingSpecs
             PolicyName = "deadline-safeguard",
             RequestedAt = RequestedAt,
             TimerId = null,
+            CompletedAt = RequestedAt.AddMinutes(3),
             OperationId = OperationId,
             History = [new StateTransition("Watching", RequestedAt, "deadline 00:10:00")],
         };
@@ -84,6 +85,7 @@ public sealed class PolicyDocumentMappingSpecs
         Assert.Equal(watch.History, back.History);
         Assert.Equal(BsonNull.Value, document["TimerId"]);
         Assert.Equal(BsonBinarySubType.UuidStandard, document["OperationId"].AsBsonBinaryData.SubType);
+        Assert.Equal(BsonType.DateTime, document["CompletedAt"]["DateTime"].BsonType);
         Assert.Equal(BsonBinarySubType.UuidStandard, document["_id"].AsBsonBinaryData.SubType);
     }
 

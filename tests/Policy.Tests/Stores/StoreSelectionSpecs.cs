@@ -9,6 +9,7 @@ using Treecast.Persistence.Sagas;
 using Treecast.Policy.Operations;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Sagas;
+using Treecast.Policy.Workloads;
 
 namespace Treecast.Policy.Tests.Stores;
 
@@ -23,6 +24,7 @@ public sealed class StoreSelectionSpecs
 
         Assert.IsType<InMemoryPolicyStore>(host.Services.GetRequiredService<IPolicyStore>());
         Assert.IsType<SagaRepositoryOperationReadModel>(host.Services.GetRequiredService<IOperationReadModel>());
+        Assert.IsType<InMemoryWorkloadLedger>(host.Services.GetRequiredService<IWorkloadLedger>());
         Assert.IsNotType<MongoSagaRepositoryContextFactory<BroadcastOperationState>>(
             scope.ServiceProvider.GetRequiredService<ISagaRepositoryContextFactory<BroadcastOperationState>>());
         Assert.Null(host.Services.GetService<IMongoClient>());
@@ -36,6 +38,7 @@ public sealed class StoreSelectionSpecs
 
         Assert.IsType<MongoPolicyStore>(host.Services.GetRequiredService<IPolicyStore>());
         Assert.IsType<MongoOperationReadModel>(host.Services.GetRequiredService<IOperationReadModel>());
+        Assert.IsType<MongoWorkloadLedger>(host.Services.GetRequiredService<IWorkloadLedger>());
         Assert.IsType<MongoSagaRepositoryContextFactory<BroadcastOperationState>>(
             scope.ServiceProvider.GetRequiredService<ISagaRepositoryContextFactory<BroadcastOperationState>>());
         Assert.IsType<MongoSagaRepositoryContextFactory<DeadlineWatchState>>(

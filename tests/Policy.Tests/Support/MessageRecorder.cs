@@ -10,6 +10,17 @@ public sealed class MessageRecorder
 
     public void Record(object message) => _received.Writer.TryWrite(message);
 
+    /// <summary>The messages of type <typeparamref name="T"/> received so far. Call from the test's thread only, as <see cref="WaitFor{T}"/>.</summary>
+    public IReadOnlyList<T> Received<T>()
+    {
+        while (_received.Reader.TryRead(out var message))
+        {
+            _seen.Add(message);
+        }
+
+        return _seen.OfType<T>().ToList();
+    }
+
     public async Task<T> WaitFor<T>(Func<T, bool> predicate, TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);

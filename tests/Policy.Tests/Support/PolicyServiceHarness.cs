@@ -46,7 +46,11 @@ public sealed class PolicyServiceHarness : IAsyncDisposable
             x.UsingInMemory((context, cfg) =>
             {
                 // As AddTreecastBus does for every endpoint.
-                cfg.UseMessageRetry(r => r.Intervals(50, 200, 500, 1000, 2000));
+                cfg.UseMessageRetry(r =>
+                {
+                    r.Ignore<InvalidMessageException>();
+                    r.Intervals(50, 200, 500, 1000, 2000);
+                });
                 participant.ConfigureEndpoints?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });

@@ -21,7 +21,17 @@ public sealed class PolicyServiceHost : IAsyncDisposable
 
     public IBus Bus => _host.Services.GetRequiredService<IBus>();
 
-    public static async Task<PolicyServiceHost> StartAsync(string yaml, Uri? rabbitMq = null)
+    public IServiceProvider Services => _host.Services;
+
+    /// <param name="yaml">The policy file in force.</param>
+    /// <param name="rabbitMq">The broker to run on; the in-memory bus when null.</param>
+    /// <param name="alongside">What else the host runs on the same bus (another service, a test's stand-in for one).</param>
+    /// <param name="settings">More configuration, for example <c>Mongo:ConnectionString</c>.</param>
+    public static async Task<PolicyServiceHost> StartAsync(
+        string yaml,
+        Uri? rabbitMq = null,
+        Action<IHostApplicationBuilder>? alongside = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var policies = new TempPolicyDirectory();
         policies.Write("policies.yaml", yaml);
@@ -29,6 +39,11 @@ public sealed class PolicyServiceHost : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration["Policy:PoliciesPath"] = policies.Path;
         builder.Configuration["Policy:WatchForChanges"] = "false";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.Configuration[key] = value;
+        }
+
         if (rabbitMq is not null)
         {
             builder.Configuration["Bus:Transport"] = "RabbitMq";
@@ -45,6 +60,7 @@ public sealed class PolicyServiceHost : IAsyncDisposable
                 e.Name = $"policy-tests-{Guid.NewGuid():N}";
                 e.Temporary = true;
             })));
+        alongside?.Invoke(builder);
         builder.AddTreecastBus();
 
         var host = builder.Build();

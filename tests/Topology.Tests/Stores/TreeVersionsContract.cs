@@ -36,6 +36,32 @@ public abstract class TreeVersionsContract
     }
 
     [SkippableFact]
+    public async Task A_version_asked_above_a_floor_is_above_it_and_above_every_earlier_one()
+    {
+        var versions = CreateVersions();
+
+        var aboveFloor = await versions.NextVersionAboveAsync(100, CancellationToken.None);
+        var next = await versions.NextVersionAsync(CancellationToken.None);
+        var aboveLowFloor = await versions.NextVersionAboveAsync(1, CancellationToken.None);
+
+        Assert.True(aboveFloor > 100, $"{aboveFloor} should be above the floor 100");
+        Assert.True(next > aboveFloor, $"{next} should be above {aboveFloor}");
+        Assert.True(aboveLowFloor > next, $"{aboveLowFloor} should be above {next}: a low floor lowers nothing");
+    }
+
+    [SkippableFact]
+    public async Task Concurrent_requests_above_floors_never_share_a_version()
+    {
+        var versions = CreateVersions();
+
+        var handedOut = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => i % 2 == 0
+            ? versions.NextVersionAboveAsync(i, CancellationToken.None)
+            : versions.NextVersionAsync(CancellationToken.None)));
+
+        Assert.Equal(handedOut.Length, handedOut.Distinct().Count());
+    }
+
+    [SkippableFact]
     public async Task There_is_no_latest_tree_before_the_first()
     {
         Assert.Null(await CreateVersions().LatestAsync(CancellationToken.None));
