@@ -5,9 +5,11 @@ namespace Treecast.Policy.Sagas;
 
 /// <summary>
 /// What the broadcast operation saga knows about one operation. Plain settable members only: the state is
-/// persisted as a document and inspected by operators, and final states are kept rather than deleted.
+/// persisted as a document and inspected by operators, and final states are kept rather than deleted. What the
+/// members mean as the operation moves on (a tree adopted, copies accepted, a receiver dropped) lives in the methods
+/// of the other half of this class, <c>BroadcastOperationState.Hosts.cs</c>.
 /// </summary>
-public sealed class BroadcastOperationState : ITimedSagaState, ISagaVersion
+public sealed partial class BroadcastOperationState : ITimedSagaState, ISagaVersion
 {
     /// <summary>The operation id (<see cref="BroadcastRequested.OperationId"/>).</summary>
     public Guid CorrelationId { get; set; }
@@ -61,36 +63,4 @@ public sealed class BroadcastOperationState : ITimedSagaState, ISagaVersion
     public List<StateTransition> History { get; set; } = [];
 
     public DateTimeOffset? FinishedAt { get; set; }
-}
-
-/// <summary>How far one VMM of the tree has got in the operation.</summary>
-public sealed class VmmProgress
-{
-    public string VmmId { get; set; } = string.Empty;
-
-    public string Location { get; set; } = string.Empty;
-
-    public string? ParentVmmId { get; set; }
-
-    public bool Ready { get; set; }
-
-    public long BytesReceived { get; set; }
-
-    public long TotalBytes { get; set; }
-
-    public bool Verified { get; set; }
-
-    /// <summary>The VMs this VMM holds: verified copies, or (for the root) its own paused or resumed VMs; empty once it failed.</summary>
-    public List<VmCopy> Copies { get; set; } = [];
-
-    public bool Resumed { get; set; }
-
-    /// <summary>
-    /// True when this (non-root) VMM dropped out of the operation: its receive, adoption, relay or resume failed, or its
-    /// parent failed before it was fed. The operation goes on without it.
-    /// </summary>
-    public bool Failed { get; set; }
-
-    /// <summary>Why it failed: <c>{step} failed: {agent's reason}</c>, or <c>parent {vmm} failed</c>.</summary>
-    public string? FailureReason { get; set; }
 }

@@ -28,6 +28,7 @@ public static class SagaRegistration
         bus.AddOptions<BroadcastTimeouts>()
             .Configure<IServiceProvider>((timeouts, services) =>
                 services.GetService<IConfiguration>()?.GetSection(BroadcastTimeouts.Section).Bind(timeouts));
+        bus.TryAddSingleton<OperationTransitionActivity>();
 
         // The repository choice lives here alone.
         var operations = bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(

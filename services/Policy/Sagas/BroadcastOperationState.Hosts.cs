@@ -1,0 +1,252 @@
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Sagas;
+
+// The bookkeeping of an operation: what each report means for the tree, its manifest and each VMM. Pure: no bus, no
+// clock, no log, so every rule here is tested with plain facts; the state machine decides when each one applies.
+public sealed partial class BroadcastOperationState
+{
+    public void Start(BroadcastRequested request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Mode = request.Mode;
+        RootVmmId = request.RootVmmId;
+        FanOut = request.FanOut;
+        ChunkSizeBytes = request.ChunkSizeBytes;
+        PolicyName = request.PolicyName;
+        Reason = request.Reason;
+        RequestedAt = request.RequestedAt;
+    }
+
+    /// <summary>Takes the tree topology resolved: one <see cref="VmmProgress"/> per VMM, in tree order.</summary>
+    public void AdoptTree(VmmTree tree)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        Tree = tree;
+        TreeVersion = tree.Version;
+        Hosts = tree.Nodes
+            .Select(n => new VmmProgress { VmmId = n.VmmId, Location = n.Location, ParentVmmId = n.ParentVmmId })
+            .ToList();
+    }
+
+    /// <summary>The root paused its VMs: they are the manifest, and the root holds them (nothing to receive).</summary>
+    public void RecordPaused(IReadOnlyList<VmImage> vms, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(vms);
+        PausedAt ??= at;
+
+        // An image sealed already (its seal overtook this report) stays sealed.
+        Vms = vms
+            .Select(v => Vms.Find(known => known.VmId == v.VmId && known.IsSealed) ?? v)
+            .ToList();
+        foreach (var host in Hosts.Where(h => h.VmmId == RootVmmId))
+        {
+            host.Ready = true;
+            host.Verified = true;
+        }
+
+        RefreshTotals();
+    }
+
+    /// <summary>Records the root's final sizes and digests: the manifest copies are checked against.</summary>
+    public void Seal(IReadOnlyList<VmImage> vms)
+    {
+        ArgumentNullException.ThrowIfNull(vms);
+        foreach (var image in vms.Where(v => v.IsSealed))
+        {
+            var index = Vms.FindIndex(v => v.VmId == image.VmId);
+            if (index < 0)
+            {
+                Vms.Add(image);
+            }
+            else
+            {
+                Vms[index] = image with { Definition = image.Definition ?? Vms[index].Definition };
+            }
+        }
+
+        RefreshTotals();
+    }
+
+    /// <summary>True once every image of the manifest has its final size and digest.</summary>
+    public bool IsSealed() => Vms.All(v => v.IsSealed);
+
+    /// <summary>A receiver prepared its spools; the root and VMMs the tree does not name are not receivers.</summary>
+    public void MarkReady(string vmmId)
+    {
+        if (Receiver(vmmId) is { } host)
+        {
+            host.Ready = true;
+        }
+    }
+
+    /// <summary>Progress reports may be reordered on the bus: the furthest offset wins.</summary>
+    public void RecordProgress(TransferProgressed progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        if (Receiver(progress.VmmId) is not { } host)
+        {
+            return;
+        }
+
+        host.BytesReceived = Math.Max(host.BytesReceived, progress.BytesReceived);
+        if (progress.TotalBytes > 0)
+        {
+            host.TotalBytes = progress.TotalBytes;
+        }
+    }
+
+    /// <summary>A receiver verified every copy. Ignored for a VMM whose own step failed.</summary>
+    public void AcceptCopies(VmsReceived received)
+    {
+        ArgumentNullException.ThrowIfNull(received);
+        if (Receiver(received.VmmId) is not { } host)
+        {
+            return;
+        }
+
+        if (host.Failed)
+        {
+            // A VMM failed only because its parent did was a prediction: the parent may have finished feeding it
+            // first. Its verified copies prove otherwise. A VMM whose own step failed stays failed.
+            if (host.FailureReason != ParentFailed(host.ParentVmmId))
+            {
+                return;
+            }
+
+            host.Failed = false;
+            host.FailureReason = null;
+        }
+
+        host.Verified = true;
+        host.BytesReceived = Math.Max(host.BytesReceived, host.TotalBytes);
+        host.Copies = received.Vms.ToList();
+    }
+
+    /// <summary>A VMM (the root included) resumed its VMs or copies; a failed one stays failed.</summary>
+    public void AcceptResumed(VmsResumed resumed)
+    {
+        ArgumentNullException.ThrowIfNull(resumed);
+        var host = Hosts.Find(h => h.VmmId == resumed.VmmId);
+        if (host is null || host.Failed)
+        {
+            return;
+        }
+
+        host.Resumed = true;
+        host.Copies = resumed.Vms.ToList();
+    }
+
+    /// <summary>
+    /// Marks the receiver failed, and with it every VMM below it that has no verified copies yet: those were to be fed
+    /// through it. A VMM below that is verified already feeds its own subtree from its spool, so the walk stops there.
+    /// Returns the VMMs dropped now (none for the root, a VMM the tree does not name, or one failed already).
+    /// </summary>
+    public IReadOnlyList<VmmProgress> DropReceiver(string vmmId, OperationStep step, string reason)
+    {
+        var host = Receiver(vmmId);
+        if (host is null || host.Failed)
+        {
+            return [];
+        }
+
+        var dropped = new List<VmmProgress>();
+        Drop(host, $"{step.Name()} failed: {reason}");
+        return dropped;
+
+        void Drop(VmmProgress vmm, string why)
+        {
+            vmm.Failed = true;
+            vmm.FailureReason = why;
+            vmm.Resumed = false;
+            vmm.Copies = [];
+            dropped.Add(vmm);
+            foreach (var child in Hosts.Where(h => h.ParentVmmId == vmm.VmmId && !h.Failed && !h.Verified).ToList())
+            {
+                Drop(child, ParentFailed(vmm.VmmId));
+            }
+        }
+    }
+
+    /// <summary>
+    /// With the manifest sealed, a verified receiver whose copies do not carry the root's digests is dropped: its
+    /// copies are not the root's VMs, whatever its own checks said.
+    /// </summary>
+    public IReadOnlyList<VmmProgress> DropMismatchedCopies()
+    {
+        if (!IsSealed())
+        {
+            return [];
+        }
+
+        var dropped = new List<VmmProgress>();
+        foreach (var host in LiveReceivers().Where(h => h.Verified).ToList())
+        {
+            var mismatch = Vms
+                .Select(vm => (Vm: vm, Copy: host.Copies.Find(c => c.VmId == vm.VmId)))
+                .FirstOrDefault(p => p.Copy is null || !string.Equals(p.Copy.Sha256, p.Vm.Sha256, StringComparison.OrdinalIgnoreCase));
+            if (mismatch.Vm is not null)
+            {
+                var reason = mismatch.Copy is null
+                    ? $"it reported no copy of {mismatch.Vm.VmId}"
+                    : $"it holds {mismatch.Vm.VmId} with SHA-256 {mismatch.Copy.Sha256}, the root sealed it with {mismatch.Vm.Sha256}";
+                dropped.AddRange(DropReceiver(host.VmmId, OperationStep.Verify, reason));
+            }
+        }
+
+        return dropped;
+    }
+
+    /// <summary>True when the VMM is a receiver of the tree (not the root, and named by the tree).</summary>
+    public bool IsReceiver(string vmmId) => Receiver(vmmId) is not null;
+
+    /// <summary>Every VMM of the tree but the root.</summary>
+    public IEnumerable<VmmProgress> Receivers() => Hosts.Where(h => h.VmmId != RootVmmId);
+
+    /// <summary>The receivers still in the operation.</summary>
+    public IEnumerable<VmmProgress> LiveReceivers() => Receivers().Where(h => !h.Failed);
+
+    /// <summary>The failed receivers with their reasons: <c>vmm-3 (receive failed: …); vmm-7 (parent vmm-3 failed)</c>.</summary>
+    public string FailedVmms() =>
+        string.Join("; ", Receivers().Where(h => h.Failed).Select(h => $"{h.VmmId} ({h.FailureReason})"));
+
+    /// <summary>The reason of an operation that ends with some receivers failed and the others verified.</summary>
+    public string PartialFailure()
+    {
+        var receivers = Receivers().ToList();
+        return $"{receivers.Count(h => h.Failed)} of {receivers.Count} receiving VMMs failed: {FailedVmms()}";
+    }
+
+    public string EveryReceiverFailed() => $"every receiving VMM failed: {FailedVmms()}";
+
+    /// <summary>", going on without vmm-2, vmm-5" when some receivers failed; empty otherwise.</summary>
+    public string WithoutFailed() =>
+        Receivers().Any(h => h.Failed)
+            ? $", going on without {string.Join(", ", Receivers().Where(h => h.Failed).Select(h => h.VmmId))}"
+            : string.Empty;
+
+    /// <summary>Sizes and the root's copies follow the manifest; while it is unsealed the total is unknown (0).</summary>
+    private void RefreshTotals()
+    {
+        var totalBytes = IsSealed() ? Vms.Sum(v => v.Bytes) : 0;
+        foreach (var host in Hosts)
+        {
+            host.TotalBytes = Math.Max(host.TotalBytes, totalBytes);
+            if (host.VmmId == RootVmmId)
+            {
+                host.BytesReceived = totalBytes;
+                host.Copies = Vms.Select(v => new VmCopy(v.VmId, v.Sha256, VmState.Paused)).ToList();
+            }
+            else if (host.Verified)
+            {
+                host.BytesReceived = Math.Max(host.BytesReceived, totalBytes);
+            }
+        }
+    }
+
+    /// <summary>A non-root VMM of the tree, or null for the root or a VMM the tree does not name.</summary>
+    private VmmProgress? Receiver(string vmmId) =>
+        vmmId == RootVmmId ? null : Hosts.Find(h => h.VmmId == vmmId);
+
+    private static string ParentFailed(string? parentVmmId) => $"parent {parentVmmId} failed";
+}

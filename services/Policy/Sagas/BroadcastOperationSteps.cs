@@ -1,0 +1,128 @@
+using MassTransit;
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Sagas;
+
+/// <summary>
+/// The steps of <see cref="BroadcastOperationStateMachine"/> that more than one event leads to: each decides, from the
+/// operation's bookkeeping, which transition comes next. They take the machine for its states.
+/// </summary>
+public static class BroadcastOperationSteps
+{
+    /// <summary>Every VMM still in the operation is ready: start streaming down the tree.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> StartTransferWhenReady<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.If(
+            context => context.Saga.LiveReceivers().All(h => h.Ready),
+            allReady => allReady
+                .Send(RootAgent, context => new StartTransfer(context.Saga.CorrelationId, context.Saga.RootVmmId))
+                .Enter(machine.Transferring, context =>
+                    $"{context.Saga.LiveReceivers().Count()} VMMs ready to receive{context.Saga.WithoutFailed()}"));
+
+    /// <summary>
+    /// After a receiver verified its copies or dropped out, or the root sealed its images: drop receivers whose copies do
+    /// not match the sealed manifest; fail when none is left; when every one left is verified and the manifest is sealed,
+    /// finish (broadcast) or resume the verified copies (duplicate); else wait.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> ContinueAfterReceive<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder
+            .DropMismatchedCopies()
+            .FailWhenNoReceiverLeft(
+                machine,
+                some => some.If(
+                    context => context.Saga.LiveReceivers().All(h => h.Verified) && context.Saga.IsSealed(),
+                    allVerified => allVerified.IfElse(
+                        context => context.Saga.Mode == BroadcastMode.Broadcast,
+                        broadcast => broadcast.FinishWithOutcome(machine, machine.Completed, context =>
+                            $"{context.Saga.Vms.Count} VMs verified on {context.Saga.LiveReceivers().Count()} VMMs"),
+                        duplicate => duplicate
+                            .ResumeOnVerifiedVmms()
+                            .Enter(machine.Duplicating, context =>
+                                $"{context.Saga.Vms.Count} VMs verified; resuming on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs{context.Saga.WithoutFailed()}"))));
+
+    /// <summary>Fails the operation when every receiver dropped out, since nothing is left to copy to; else goes on.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FailWhenNoReceiverLeft<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine,
+        Func<EventActivityBinder<BroadcastOperationState, T>, EventActivityBinder<BroadcastOperationState, T>> goOn)
+        where T : class =>
+        binder.IfElse(
+            context => !context.Saga.LiveReceivers().Any(),
+            none => none.Fail(machine.Failed, context => context.Saga.EveryReceiverFailed()),
+            goOn);
+
+    /// <summary>
+    /// A tree of the root alone, once the root reported its VMs paused and their images sealed: nothing to transfer, so
+    /// the operation ends (broadcast) or resumes the root's VMs (duplicate).
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishRootOnlyWhenSealed<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.If(
+            context => context.Saga.PausedAt is not null && context.Saga.IsSealed(),
+            ready => ready.IfElse(
+                context => context.Saga.Mode == BroadcastMode.Broadcast,
+                broadcast => broadcast.Finish(machine.Completed, context =>
+                    $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}; the tree has no other VMM"),
+                duplicate => duplicate
+                    .ResumeOnVerifiedVmms()
+                    .Enter(machine.Duplicating, context =>
+                        $"{context.Saga.Vms.Count} VMs paused; the tree has no other VMM, resuming on the root")));
+
+    /// <summary>Every VMM that holds verified copies has resumed them: the duplication is done.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishWhenResumed<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.If(
+            context => context.Saga.Hosts.Where(h => !h.Failed).All(h => h.Resumed),
+            allResumed => allResumed.FinishWithOutcome(machine, machine.Duplicated, context =>
+                $"{context.Saga.Vms.Count} VMs running on {context.Saga.Hosts.Count(h => !h.Failed)} VMMs"));
+
+    /// <summary>
+    /// Ends in <paramref name="success"/>, or in <see cref="BroadcastOperationStateMachine.CompletedWithFailures"/> with the
+    /// failed VMMs as the reason when some dropped out.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishWithOutcome<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine,
+        State success,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder.IfElse(
+            context => context.Saga.Receivers().Any(h => h.Failed),
+            partial => partial
+                .Then(context => context.Saga.FailureReason = context.Saga.PartialFailure())
+                .Finish(machine.CompletedWithFailures, context => $"{note(context)}; {context.Saga.FailureReason}"),
+            complete => complete.Finish(success, note));
+
+    /// <summary>
+    /// Sends <see cref="ResumeVms"/> to every VMM that holds verified copies (the root always does) and has not failed.
+    /// One activity, not one per VMM, because the tree is only known at run time.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> ResumeOnVerifiedVmms<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder)
+        where T : class =>
+        binder.ThenAsync(async context =>
+        {
+            foreach (var host in context.Saga.Hosts.Where(h => h.Verified && !h.Failed))
+            {
+                var endpoint = await context.GetSendEndpoint(Addresses.Agent(host.VmmId));
+                var isRoot = host.VmmId == context.Saga.RootVmmId;
+                await endpoint.Send(
+                    new ResumeVms(context.Saga.CorrelationId, host.VmmId, isRoot),
+                    context.CancellationToken);
+            }
+        });
+
+    /// <summary>The root's agent queue: commands of the operation go to the root, which speaks to the others.</summary>
+    public static Uri RootAgent<T>(BehaviorContext<BroadcastOperationState, T> context)
+        where T : class =>
+        Addresses.Agent(context.Saga.RootVmmId);
+}

@@ -1,0 +1,95 @@
+using MassTransit;
+using Treecast.Contracts;
+
+namespace Treecast.Policy.Sagas;
+
+/// <summary>
+/// How the state machine asks for a transition: <c>.Enter(Pausing, note)</c>, <c>.Finish(Completed, note)</c>,
+/// <c>.Fail(Failed, reason)</c>. Each adds one activity that resolves <see cref="OperationTransitionActivity"/> from the
+/// message's scope when it runs, as MassTransit's own container activities do, so no call site passes a clock or a logger.
+/// </summary>
+public static class OperationTransitionBinders
+{
+    public static EventActivityBinder<BroadcastOperationState, T> Enter<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        State step,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder.WithTransitions((transitions, context) => transitions.Enter(context, step, note(context)));
+
+    public static EventActivityBinder<BroadcastOperationState, T> Finish<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        State final,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder.WithTransitions((transitions, context) => transitions.Finish(context, final, note(context)));
+
+    /// <summary>Ends in <paramref name="failed"/> with <paramref name="reason"/> as the operation's failure reason.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> Fail<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        State failed,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> reason)
+        where T : class =>
+        binder
+            .Then(context => context.Saga.FailureReason = reason(context))
+            .Finish(failed, context => context.Saga.FailureReason!);
+
+    /// <summary>Fails the operation naming the step whose timer fired.</summary>
+    public static EventActivityBinder<BroadcastOperationState, TimerFired> FailTimedOut(
+        this EventActivityBinder<BroadcastOperationState, TimerFired> binder,
+        State failed) =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            context.Saga.FailureReason = transitions.TimedOut(context.Saga);
+            return transitions.Finish(context, failed, context.Saga.FailureReason);
+        });
+
+    /// <summary>Takes the failed receiver (and the VMMs it was to feed) out of the operation; the operation goes on.</summary>
+    public static EventActivityBinder<BroadcastOperationState, OperationStepFailed> DropReceiver(
+        this EventActivityBinder<BroadcastOperationState, OperationStepFailed> binder) =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            var failure = context.Message;
+            var dropped = context.Saga.DropReceiver(failure.VmmId, failure.Step, failure.Reason);
+            transitions.ReportDropped(context.Saga, dropped, $"{failure.Step.Name()} failed on {failure.VmmId}: {failure.Reason}");
+            return Task.CompletedTask;
+        });
+
+    /// <summary>Drops verified receivers whose copies do not carry the root's sealed digests.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> DropMismatchedCopies<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder)
+        where T : class =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            transitions.ReportDropped(context.Saga, context.Saga.DropMismatchedCopies(), "their copies do not match the root's sealed images");
+            return Task.CompletedTask;
+        });
+
+    private static EventActivityBinder<BroadcastOperationState, T> WithTransitions<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        Func<OperationTransitionActivity, BehaviorContext<BroadcastOperationState, T>, Task> run)
+        where T : class =>
+        binder.Add(new ResolvedTransition<T>(run));
+
+    private sealed class ResolvedTransition<T>(
+        Func<OperationTransitionActivity, BehaviorContext<BroadcastOperationState, T>, Task> run)
+        : IStateMachineActivity<BroadcastOperationState, T>
+        where T : class
+    {
+        public async Task Execute(BehaviorContext<BroadcastOperationState, T> context, IBehavior<BroadcastOperationState, T> next)
+        {
+            await run(context.GetServiceOrCreateInstance<OperationTransitionActivity>(), context);
+            await next.Execute(context);
+        }
+
+        public Task Faulted<TException>(
+            BehaviorExceptionContext<BroadcastOperationState, T, TException> context,
+            IBehavior<BroadcastOperationState, T> next)
+            where TException : Exception =>
+            next.Faulted(context);
+
+        public void Accept(StateMachineVisitor visitor) => visitor.Visit(this);
+
+        public void Probe(ProbeContext context) => context.CreateScope("operation-transition");
+    }
+}
