@@ -9,7 +9,8 @@ namespace Treecast.Policy.Api;
 
 /// <summary>
 /// The operators' read-out of broadcast operations over HTTP, the same as their mongosh queries give:
-/// <c>GET /operations</c> (filter by state, root, since) and <c>GET /operations/{id}</c> (the whole saga document).
+/// <c>GET /operations</c> (filter by state, root, since) and <c>GET /operations/{id}</c> (the whole saga document), with the
+/// receivers' progress reports (kept apart from the saga document) merged in.
 /// </summary>
 public static class OperationEndpoints
 {
@@ -35,6 +36,7 @@ public static class OperationEndpoints
             string? since,
             string? limit,
             IOperationReadModel readModel,
+            IOperationProgressStore progress,
             BroadcastOperationStateMachine machine,
             CancellationToken cancellationToken) =>
         {
@@ -45,10 +47,11 @@ public static class OperationEndpoints
             }
 
             var found = await readModel.ListAsync(query, cancellationToken);
-            return Results.Json(found.Select(OperationSummaryView.From).ToList(), Json);
+            var reports = await progress.ForOperationsAsync(found.Select(o => o.CorrelationId).ToList(), cancellationToken);
+            return Results.Json(found.Select(o => OperationSummaryView.From(o, reports[o.CorrelationId])).ToList(), Json);
         });
 
-        operations.MapGet("/{id}", async (string id, IOperationReadModel readModel, CancellationToken cancellationToken) =>
+        operations.MapGet("/{id}", async (string id, IOperationReadModel readModel, IOperationProgressStore progress, CancellationToken cancellationToken) =>
         {
             if (!Guid.TryParse(id, out var operationId))
             {
@@ -59,7 +62,7 @@ public static class OperationEndpoints
             }
 
             return await readModel.FindAsync(operationId, cancellationToken) is { } operation
-                ? Results.Json(operation, Json)
+                ? Results.Json(OperationDetailView.From(operation, await progress.ForOperationAsync(operationId, cancellationToken), Json), Json)
                 : Results.Json(
                     new { error = $"No broadcast operation {operationId}: GET /operations lists the known ones, newest first. An operation appears once the policy service has consumed its BroadcastRequested." },
                     Json,

@@ -80,22 +80,6 @@ public sealed partial class BroadcastOperationState
         }
     }
 
-    /// <summary>Progress reports may be reordered on the bus: the furthest offset wins.</summary>
-    public void RecordProgress(TransferProgressed progress)
-    {
-        ArgumentNullException.ThrowIfNull(progress);
-        if (Receiver(progress.VmmId) is not { } host)
-        {
-            return;
-        }
-
-        host.BytesReceived = Math.Max(host.BytesReceived, progress.BytesReceived);
-        if (progress.TotalBytes > 0)
-        {
-            host.TotalBytes = progress.TotalBytes;
-        }
-    }
-
     /// <summary>A receiver verified every copy. Ignored for a VMM whose own step failed.</summary>
     public void AcceptCopies(VmsReceived received)
     {
@@ -196,6 +180,41 @@ public sealed partial class BroadcastOperationState
 
         return dropped;
     }
+
+    /// <summary>The bytes of the manifest known so far: every sealed image's size (all of it once the manifest is sealed).</summary>
+    public long SealedBytes() => Vms.Where(v => v.IsSealed).Sum(v => v.Bytes);
+
+    /// <summary>
+    /// True when <paramref name="fired"/> is the timer of the current step, as last scheduled: the one timer id is
+    /// scheduled again on every step, so a fire of an earlier step (another purpose) or an earlier due time is stale.
+    /// </summary>
+    public bool IsStepTimer(TimerFired fired)
+    {
+        ArgumentNullException.ThrowIfNull(fired);
+        return fired.TimerId == StepTimerId
+            && fired.Purpose == StepTimerPurpose(CurrentState)
+            && StepDueAt is { } due
+            // The scheduler echoes the due time it was given; a store may have rounded it to the millisecond.
+            && fired.ScheduledFor >= due - TimeSpan.FromMilliseconds(1);
+    }
+
+    /// <summary>The <see cref="ScheduleTimer.Purpose"/> of the timer of a step: <c>broadcast:{state}</c>.</summary>
+    public static string StepTimerPurpose(string state) => "broadcast:" + state;
+
+    /// <summary>How the operation ended, as <see cref="BroadcastOperationFinished"/> tells the rest of the system.</summary>
+    public BroadcastOperationFinished Finished(OperationFinalState final) =>
+        new(
+            CorrelationId,
+            Mode,
+            final,
+            RootVmmId,
+            Tree,
+            Vms.ToArray(),
+            // A failed VMM is vouched for by nothing: it carries no copies, whatever it may hold.
+            Hosts.Select(h => new HostCopies(h.VmmId, h.Failed ? [] : h.Copies.ToArray())).ToArray(),
+            FailureReason,
+            RequestedAt,
+            FinishedAt ?? RequestedAt);
 
     /// <summary>True when the VMM is a receiver of the tree (not the root, and named by the tree).</summary>
     public bool IsReceiver(string vmmId) => Receiver(vmmId) is not null;

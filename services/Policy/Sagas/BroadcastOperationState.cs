@@ -48,8 +48,17 @@ public sealed partial class BroadcastOperationState : ITimedSagaState, ISagaVers
     /// <summary>One entry per VMM of the tree, the root included, in tree order.</summary>
     public List<VmmProgress> Hosts { get; set; } = [];
 
-    /// <summary>The scheduler timer guarding the current step; a <see cref="TimerFired"/> with another id is stale.</summary>
+    /// <summary>
+    /// The scheduler timer guarding the current step: one id for the whole operation, scheduled again (replaced in place)
+    /// on every step; null once the operation ended. A <see cref="TimerFired"/> counts only for the current step and due time.
+    /// </summary>
     public Guid? StepTimerId { get; set; }
+
+    /// <summary>When <see cref="StepTimerId"/> is due for the current step (the transfer's moves as progress arrives).</summary>
+    public DateTimeOffset? StepDueAt { get; set; }
+
+    /// <summary>When the transfer started: its budget counts from here.</summary>
+    public DateTimeOffset? TransferStartedAt { get; set; }
 
     // Stored documents and operators' queries call it StepTimerId; the explicit member keeps it out of them.
     Guid? ITimedSagaState.TimerId

@@ -23,7 +23,6 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         Event(() => VmsPaused, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmImagesSealed, x => Existing(x, context => context.Message.OperationId));
         Event(() => ReadyToReceive, x => Existing(x, context => context.Message.OperationId));
-        Event(() => TransferProgressed, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsReceived, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsResumed, x => Existing(x, context => context.Message.OperationId));
         Event(() => OperationStepFailed, x => Existing(x, context => context.Message.OperationId));
@@ -80,6 +79,11 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             When(ReadyToReceive)
                 .Then(context => context.Saga.MarkReady(context.Message.VmmId))
                 .StartTransferWhenReady(this),
+            // A receiver that holds verified copies already (a redelivered request) answers the announcement with both.
+            When(VmsReceived)
+                .Then(context => context.Saga.MarkReady(context.Message.VmmId))
+                .Then(context => context.Saga.AcceptCopies(context.Message))
+                .StartTransferWhenReady(this),
             When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
                 .DropReceiver()
                 .FailWhenNoReceiverLeft(this, some => some.StartTransferWhenReady(this)));
@@ -89,8 +93,6 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
                 .Then(context => context.Saga.Seal(context.Message.Vms))
                 .ContinueAfterReceive(this),
-            When(TransferProgressed)
-                .Then(context => context.Saga.RecordProgress(context.Message)),
             When(VmsReceived)
                 .Then(context => context.Saga.AcceptCopies(context.Message))
                 .ContinueAfterReceive(this),
@@ -115,10 +117,30 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             When(OperationStepFailed, context => !context.Saga.IsReceiver(context.Message.VmmId))
                 .Fail(Failed, context => $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
 
+        // The step's timer: any step that never answers ends the operation TimedOut; the transfer's is checked against
+        // the receivers' progress and its budget, and goes on while both hold.
+        During(new[] { ResolvingTree, Pausing, Announcing, Duplicating },
+            When(TimerFired, context => context.Saga.IsStepTimer(context.Message))
+                .FailTimedOut(TimedOut));
+        During(Transferring,
+            When(TimerFired, context => context.Saga.IsStepTimer(context.Message))
+                .CheckTransfer(TimedOut));
+
+        // Requests are redelivered (a restarted policy service, an event published twice): one that finds the operation
+        // ended gets its outcome again, so the requester always hears how it ended; one that finds it running waits for it.
+        During(new[] { Completed, CompletedWithFailures, Duplicated, Failed, TimedOut },
+            When(BroadcastRequested)
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} requested again after it ended {State}: publishing its outcome again",
+                    context.Saga.CorrelationId,
+                    context.Saga.CurrentState))
+                .Publish(context => context.Saga.Finished(Enum.Parse<OperationFinalState>(context.Saga.CurrentState))));
         During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
-            When(TimerFired, SagaActivities.IsPendingTimer)
-                .ForgetFiredTimer()
-                .FailTimedOut(Failed));
+            When(BroadcastRequested)
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} requested again while {State}: it goes on",
+                    context.Saga.CorrelationId,
+                    context.Saga.CurrentState)));
     }
 
     public State ResolvingTree { get; } = null!;
@@ -133,13 +155,15 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     public State CompletedWithFailures { get; } = null!;
     public State Failed { get; } = null!;
 
+    /// <summary>Final: a step did not answer in time, or the transfer made no progress or ran past its budget.</summary>
+    public State TimedOut { get; } = null!;
+
     public Event<BroadcastRequested> BroadcastRequested { get; } = null!;
     public Event<TreeResolved> TreeResolved { get; } = null!;
     public Event<TreeResolutionFailed> TreeResolutionFailed { get; } = null!;
     public Event<VmsPaused> VmsPaused { get; } = null!;
     public Event<VmImagesSealed> VmImagesSealed { get; } = null!;
     public Event<ReadyToReceive> ReadyToReceive { get; } = null!;
-    public Event<TransferProgressed> TransferProgressed { get; } = null!;
     public Event<VmsReceived> VmsReceived { get; } = null!;
     public Event<VmsResumed> VmsResumed { get; } = null!;
     public Event<OperationStepFailed> OperationStepFailed { get; } = null!;

@@ -19,7 +19,10 @@ public static class BroadcastOperationSteps
             allReady => allReady
                 .Send(RootAgent, context => new StartTransfer(context.Saga.CorrelationId, context.Saga.RootVmmId))
                 .Enter(machine.Transferring, context =>
-                    $"{context.Saga.LiveReceivers().Count()} VMMs ready to receive{context.Saga.WithoutFailed()}"));
+                    $"{context.Saga.LiveReceivers().Count()} VMMs ready to receive{context.Saga.WithoutFailed()}")
+
+                // Receivers that verified their copies while announcing (a redelivered request) need no transfer.
+                .ContinueAfterReceive(machine));
 
     /// <summary>
     /// After a receiver verified its copies or dropped out, or the root sealed its images: drop receivers whose copies do

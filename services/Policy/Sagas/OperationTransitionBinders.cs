@@ -34,14 +34,44 @@ public static class OperationTransitionBinders
             .Then(context => context.Saga.FailureReason = reason(context))
             .Finish(failed, context => context.Saga.FailureReason!);
 
-    /// <summary>Fails the operation naming the step whose timer fired.</summary>
+    /// <summary>Ends the operation in <paramref name="timedOut"/>, naming the step whose timer fired.</summary>
     public static EventActivityBinder<BroadcastOperationState, TimerFired> FailTimedOut(
         this EventActivityBinder<BroadcastOperationState, TimerFired> binder,
-        State failed) =>
+        State timedOut) =>
         binder.WithTransitions((transitions, context) =>
         {
+            // The timer that fired is gone: nothing is left for the scheduler to cancel.
+            context.Saga.StepTimerId = null;
             context.Saga.FailureReason = transitions.TimedOut(context.Saga);
-            return transitions.Finish(context, failed, context.Saga.FailureReason);
+            return transitions.Finish(context, timedOut, context.Saga.FailureReason);
+        });
+
+    /// <summary>
+    /// The transfer's timer fired: ends the operation in <paramref name="timedOut"/> when no progress came in time or the
+    /// budget ran out, else arms the timer for the next check.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, TimerFired> CheckTransfer(
+        this EventActivityBinder<BroadcastOperationState, TimerFired> binder,
+        State timedOut) =>
+        binder.WithTransitions(async (transitions, context) =>
+        {
+            if (await transitions.CheckTransfer(context) is { } reason)
+            {
+                context.Saga.StepTimerId = null;
+                context.Saga.FailureReason = reason;
+                await transitions.Finish(context, timedOut, reason);
+            }
+        });
+
+    /// <summary>Adds a note to the history without changing state.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> Note<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            transitions.Note(context.Saga, note(context));
+            return Task.CompletedTask;
         });
 
     /// <summary>Takes the failed receiver (and the VMMs it was to feed) out of the operation; the operation goes on.</summary>

@@ -2,7 +2,9 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MongoDB.Driver;
 using Treecast.Persistence.Sagas;
+using Treecast.Policy.Operations;
 
 namespace Treecast.Policy.Sagas;
 
@@ -15,7 +17,7 @@ public static class SagaRegistration
     /// <summary>The collection of deadline watch sagas, one document per watch.</summary>
     public const string WatchesCollection = "deadline_watches";
 
-    /// <param name="bus">The bus being configured.</param>
+    /// <param name="bus">The bus being configured; also gets what the sagas read (the operation progress store).</param>
     /// <param name="useMongo">
     /// True to keep both sagas in the policy service's MongoDB database (the keyed database
     /// <see cref="PolicyServiceExtensions.DefaultDatabase"/> that <c>AddTreecastMongo</c> registered), so operations
@@ -29,10 +31,19 @@ public static class SagaRegistration
             .Configure<IServiceProvider>((timeouts, services) =>
                 services.GetService<IConfiguration>()?.GetSection(BroadcastTimeouts.Section).Bind(timeouts));
         bus.TryAddSingleton<OperationTransitionActivity>();
+        if (useMongo)
+        {
+            bus.TryAddSingleton<IOperationProgressStore>(provider =>
+                new MongoOperationProgressStore(provider.GetRequiredKeyedService<IMongoDatabase>(PolicyServiceExtensions.DefaultDatabase)));
+        }
+        else
+        {
+            bus.TryAddSingleton<IOperationProgressStore, InMemoryOperationProgressStore>();
+        }
 
         // The repository choice lives here alone.
         var operations = bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(
-            typeof(OutboxSagaDefinition<BroadcastOperationState>));
+            typeof(BroadcastOperationSagaDefinition));
         var watches = bus.AddSagaStateMachine<DeadlineWatchStateMachine, DeadlineWatchState>(
             typeof(OutboxSagaDefinition<DeadlineWatchState>));
         if (!useMongo)

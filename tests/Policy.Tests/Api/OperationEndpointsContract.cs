@@ -117,6 +117,33 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task A_transferring_operation_reads_back_with_its_receivers_progress_merged_in()
+    {
+        await StartAsync();
+        var id = await TransferringAsync(Later);
+        await Bus.Publish(new TransferProgressed(id, "vmm-2", 6000, TestTree.TotalBytes));
+        await Bus.Publish(new TransferProgressed(id, "vmm-3", 2000, TestTree.TotalBytes));
+        await ReportedAsync(id, 2);
+
+        using var detail = await GetJsonAsync($"/operations/{id}");
+        var hosts = detail.RootElement.GetProperty("hosts").EnumerateArray().ToDictionary(h => h.GetProperty("vmmId").GetString()!);
+        Assert.Equal(6000, hosts["vmm-2"].GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(2000, hosts["vmm-3"].GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(0, hosts["vmm-1"].GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(TestTree.TotalBytes, hosts["vmm-2"].GetProperty("totalBytes").GetInt64());
+        Assert.Equal(JsonValueKind.String, hosts["vmm-2"].GetProperty("lastProgressAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, hosts["vmm-1"].GetProperty("lastProgressAt").ValueKind);
+        Assert.Equal("Transferring", detail.RootElement.GetProperty("currentState").GetString());
+
+        using var list = await GetJsonAsync("/operations");
+        var progress = list.RootElement.EnumerateArray().Single(o => o.GetProperty("id").GetGuid() == id).GetProperty("progress");
+        Assert.Equal(8000, progress.GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(3 * TestTree.TotalBytes, progress.GetProperty("totalBytes").GetInt64());
+        Assert.Equal(JsonValueKind.String, progress.GetProperty("lastProgressAt").ValueKind);
+        Assert.Equal(1, progress.GetProperty("verifiedVmms").GetInt32());
+    }
+
+    [SkippableFact]
     public async Task An_unknown_operation_is_a_404_that_says_where_to_look()
     {
         await StartAsync();
@@ -174,6 +201,19 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     /// <summary>One operation over <see cref="TestTree"/>, as the topology service and the agents would drive it.</summary>
     private async Task<Guid> RunToCompletionAsync(DateTimeOffset requestedAt)
     {
+        var id = await TransferringAsync(requestedAt);
+        foreach (var vmm in TestTree.Receivers)
+        {
+            await Bus.Publish(new TransferProgressed(id, vmm, TestTree.TotalBytes, TestTree.TotalBytes));
+            await Bus.Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
+        }
+
+        await StateAsync(id, "Completed");
+        return id;
+    }
+
+    private async Task<Guid> TransferringAsync(DateTimeOffset requestedAt)
+    {
         var id = await RequestAsync(requestedAt);
         await Bus.Publish(new TreeResolved(id, TestTree.Build()));
         await StateAsync(id, "Pausing");
@@ -185,13 +225,6 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         }
 
         await StateAsync(id, "Transferring");
-        foreach (var vmm in TestTree.Receivers)
-        {
-            await Bus.Publish(new TransferProgressed(id, vmm, TestTree.TotalBytes, TestTree.TotalBytes));
-            await Bus.Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
-        }
-
-        await StateAsync(id, "Completed");
         return id;
     }
 
@@ -205,7 +238,19 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         BroadcastOperationState? operation;
         while ((operation = await readModel.FindAsync(id, CancellationToken.None))?.CurrentState != state)
         {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), $"operation {id} is {operation?.CurrentState ?? "unknown"}, never reached {state}");
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(1), $"operation {id} is {operation?.CurrentState ?? "unknown"}, never reached {state}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits until the progress store holds reports of <paramref name="receivers"/> receivers of the operation.</summary>
+    private async Task ReportedAsync(Guid id, int receivers)
+    {
+        var store = _app!.Services.GetRequiredService<IOperationProgressStore>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await store.ForOperationAsync(id, CancellationToken.None)).Count < receivers)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(1), $"the progress of operation {id} was never recorded");
             await Task.Delay(20);
         }
     }

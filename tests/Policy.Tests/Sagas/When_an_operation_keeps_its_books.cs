@@ -114,17 +114,6 @@ public sealed class When_an_operation_keeps_its_books
     }
 
     [Fact]
-    public void Should_never_lower_the_bytes_received()
-    {
-        var operation = Announced(TestTree.Vms);
-
-        operation.RecordProgress(new TransferProgressed(operation.CorrelationId, "vmm-2", 8192, TestTree.TotalBytes));
-        operation.RecordProgress(new TransferProgressed(operation.CorrelationId, "vmm-2", 4096, TestTree.TotalBytes));
-
-        Assert.Equal(8192, Host(operation, "vmm-2").BytesReceived);
-    }
-
-    [Fact]
     public void Should_record_resumed_copies_only_on_vmms_still_in_the_operation()
     {
         var operation = Announced(TestTree.Vms);
