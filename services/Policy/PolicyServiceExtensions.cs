@@ -62,6 +62,7 @@ public static class PolicyServiceExtensions
         x.AddConsumer<WorkloadStartedConsumer>().Endpoint(e => e.Name = "policy-workload-started");
         x.AddConsumer<WorkloadCompletedConsumer>().Endpoint(e => e.Name = "policy-workload-completed");
         x.AddConsumer<TransferProgressConsumer>().Endpoint(e => e.Name = "policy-transfer-progress");
+        x.AddConsumer<VmmLostConsumer>().Endpoint(e => e.Name = "policy-vmm-lost");
         x.AddConsumer<ExternalEventConsumer>().ExcludeFromConfigureEndpoints();
     }
 

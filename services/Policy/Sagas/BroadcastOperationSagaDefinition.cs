@@ -18,7 +18,8 @@ public sealed class BroadcastOperationSagaDefinition : SagaDefinition<BroadcastO
     [
         typeof(BroadcastRequested), typeof(TreeResolved), typeof(TreeResolutionFailed), typeof(VmsPaused),
         typeof(VmImagesSealed), typeof(ReadyToReceive), typeof(VmsReceived), typeof(VmsResumed),
-        typeof(OperationStepFailed), typeof(TimerFired),
+        typeof(OperationStepFailed), typeof(TimerFired), typeof(OperationVmmLost), typeof(ParentUnreachable),
+        typeof(TreeRepaired), typeof(ReceiveResumed),
     ];
 
     protected override void ConfigureSaga(
@@ -40,5 +41,9 @@ public sealed class BroadcastOperationSagaDefinition : SagaDefinition<BroadcastO
         sagaConfigurator.Message<VmsResumed>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
         sagaConfigurator.Message<OperationStepFailed>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
         sagaConfigurator.Message<TimerFired>(x => x.UsePartitioner(partition, m => m.Message.CorrelationId));
+        sagaConfigurator.Message<OperationVmmLost>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
+        sagaConfigurator.Message<ParentUnreachable>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
+        sagaConfigurator.Message<TreeRepaired>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
+        sagaConfigurator.Message<ReceiveResumed>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
     }
 }

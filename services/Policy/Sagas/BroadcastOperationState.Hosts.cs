@@ -91,15 +91,16 @@ public sealed partial class BroadcastOperationState
 
         if (host.Failed)
         {
-            // A VMM failed only because its parent did was a prediction: the parent may have finished feeding it
-            // first. Its verified copies prove otherwise. A VMM whose own step failed stays failed.
-            if (host.FailureReason != ParentFailed(host.ParentVmmId))
+            // A VMM failed because it could not be reached, or because its parent did, was a prediction: it may have
+            // been fed everything first. Its verified copies prove otherwise. A VMM whose own step failed stays failed.
+            if (!host.MayRejoin && host.FailureReason != ParentFailed(host.ParentVmmId))
             {
                 return;
             }
 
             host.Failed = false;
             host.FailureReason = null;
+            host.MayRejoin = false;
         }
 
         host.Verified = true;
@@ -124,33 +125,131 @@ public sealed partial class BroadcastOperationState
     /// <summary>
     /// Marks the receiver failed, and with it every VMM below it that has no verified copies yet: those were to be fed
     /// through it. A VMM below that is verified already feeds its own subtree from its spool, so the walk stops there.
-    /// Returns the VMMs dropped now (none for the root, a VMM the tree does not name, or one failed already).
+    /// Returns the VMMs dropped now (none for the root, a VMM the tree does not name, or one failed already). For a
+    /// failure no repaired tree can help: copies that do not match, a resume that failed.
     /// </summary>
-    public IReadOnlyList<VmmProgress> DropReceiver(string vmmId, OperationStep step, string reason)
+    public IReadOnlyList<VmmProgress> DropReceiver(string vmmId, OperationStep step, string reason) =>
+        Receiver(vmmId) is { Failed: false } host ? DropWithUnfedBelow(host, $"{step.Name()} failed: {reason}") : [];
+
+    /// <summary>
+    /// Marks the receiver failed with <paramref name="reason"/>, and only it: the VMMs below it wait for a repaired tree
+    /// (<see cref="Orphans"/>). Null for the root, a VMM the tree does not name, or one failed already.
+    /// </summary>
+    public VmmProgress? FailReceiver(string vmmId, string reason, bool mayRejoin)
     {
-        var host = Receiver(vmmId);
-        if (host is null || host.Failed)
+        if (Receiver(vmmId) is not { Failed: false } host)
         {
-            return [];
+            return null;
         }
 
-        var dropped = new List<VmmProgress>();
-        Drop(host, $"{step.Name()} failed: {reason}");
-        return dropped;
+        host.Failed = true;
+        host.FailureReason = reason;
+        host.MayRejoin = mayRejoin;
+        host.Resumed = false;
+        host.Copies = [];
+        return host;
+    }
 
-        void Drop(VmmProgress vmm, string why)
+    /// <summary>The root was lost after every receiver held verified copies (duplicate mode): the others go on without it.</summary>
+    public void FailRoot(string reason)
+    {
+        foreach (var root in Hosts.Where(h => h.VmmId == RootVmmId && !h.Failed))
         {
-            vmm.Failed = true;
-            vmm.FailureReason = why;
-            vmm.Resumed = false;
-            vmm.Copies = [];
-            dropped.Add(vmm);
-            foreach (var child in Hosts.Where(h => h.ParentVmmId == vmm.VmmId && !h.Failed && !h.Verified).ToList())
-            {
-                Drop(child, ParentFailed(vmm.VmmId));
-            }
+            root.Failed = true;
+            root.FailureReason = reason;
+            root.Resumed = false;
+            root.Copies = [];
         }
     }
+
+    /// <summary>Live receivers still waiting for data whose parent in the current tree failed: only a repaired tree feeds them.</summary>
+    public IReadOnlyList<VmmProgress> Orphans() =>
+        LiveReceivers()
+            .Where(h => !h.Verified && Hosts.Find(p => p.VmmId == h.ParentVmmId) is { Failed: true })
+            .ToList();
+
+    /// <summary>True when the tree names <paramref name="parentVmmId"/> as the parent of the live receiver <paramref name="vmmId"/>.</summary>
+    public bool IsLiveChildOf(string vmmId, string parentVmmId) =>
+        Receiver(vmmId) is { Failed: false } host && host.ParentVmmId == parentVmmId;
+
+    /// <summary>Asks topology for a new version of the tree over every VMM of the operation that has not failed.</summary>
+    public RepairTree RepairRequest(string cause)
+    {
+        PendingRepairs.Add(cause);
+        return new RepairTree(CorrelationId, RootVmmId, FanOut, Hosts.Where(h => !h.Failed).Select(h => h.VmmId).ToArray(), TreeVersion ?? 0);
+    }
+
+    /// <summary>
+    /// Takes a repaired tree newer than the one held: the members topology could not place are failed (they may rejoin),
+    /// every other VMM gets its new parent. Returns the history note (<c>tree v7 repaired after vmm-3 was lost: vmm-5,
+    /// vmm-6 re-parented</c>), or null for a tree that is not newer (a repair answered out of order).
+    /// </summary>
+    public string? AdoptRepairedTree(TreeRepaired repaired)
+    {
+        ArgumentNullException.ThrowIfNull(repaired);
+        var tree = repaired.Tree;
+        if (tree.Version <= (TreeVersion ?? 0))
+        {
+            return null;
+        }
+
+        var leftOut = repaired.Left
+            .Concat(LiveReceivers().Where(h => tree.Find(h.VmmId) is null).Select(h => h.VmmId))
+            .Where(vmmId => FailReceiver(vmmId, $"left out of tree v{tree.Version}: topology could not place it (unknown or lost in the registry)", mayRejoin: true) is not null)
+            .ToList();
+        var reparented = new List<string>();
+        foreach (var node in tree.Nodes)
+        {
+            if (Hosts.Find(h => h.VmmId == node.VmmId) is not { } host)
+            {
+                continue;
+            }
+
+            if (host.ParentVmmId != node.ParentVmmId && !host.Failed && host.VmmId != RootVmmId)
+            {
+                reparented.Add(host.VmmId);
+            }
+
+            host.ParentVmmId = node.ParentVmmId;
+            host.Location = node.Location;
+        }
+
+        Tree = tree;
+        TreeVersion = tree.Version;
+        var causes = PendingRepairs.Count > 0 ? string.Join(", ", PendingRepairs.Distinct()) : "a repair";
+        PendingRepairs.Clear();
+        return $"tree v{tree.Version} repaired after {causes}: "
+            + (reparented.Count > 0 ? $"{string.Join(", ", reparented)} re-parented" : "no VMM re-parented")
+            + (leftOut.Count > 0 ? $"; {string.Join(", ", leftOut)} left out (not live in the registry)" : string.Empty);
+    }
+
+    /// <summary>
+    /// No repaired tree came: the receivers waiting under a failed parent, and the unverified ones below them, fail as the
+    /// ones that could not be fed. Returns them.
+    /// </summary>
+    public IReadOnlyList<VmmProgress> DropOrphans() =>
+        Orphans().SelectMany(orphan => orphan.Failed ? [] : DropWithUnfedBelow(orphan, ParentFailed(orphan.ParentVmmId))).ToList();
+
+    /// <summary>
+    /// A receiver failed because it could not be reached came back (its agent restarted and resumed its receive): it is
+    /// in the operation again, ready, and holds what it held. False when it was not failed that way.
+    /// </summary>
+    public bool Rejoin(string vmmId)
+    {
+        if (Receiver(vmmId) is not { Failed: true, MayRejoin: true } host)
+        {
+            return false;
+        }
+
+        host.Failed = false;
+        host.FailureReason = null;
+        host.MayRejoin = false;
+        host.Ready = true;
+        return true;
+    }
+
+    /// <summary>True when the VMM is a receiver that failed (or one the tree does not name): nothing it holds counts.</summary>
+    public bool HoldsNothingOf(string vmmId) => Receiver(vmmId) is not { Failed: false };
 
     /// <summary>
     /// With the manifest sealed, a verified receiver whose copies do not carry the root's digests is dropped: its
@@ -201,6 +300,10 @@ public sealed partial class BroadcastOperationState
     /// <summary>The <see cref="ScheduleTimer.Purpose"/> of the timer of a step: <c>broadcast:{state}</c>.</summary>
     public static string StepTimerPurpose(string state) => "broadcast:" + state;
 
+    /// <summary>What the root announces to the other VMMs: the tree as the operation holds it now, and the manifest.</summary>
+    public AnnouncePendingTransfer Announcement() =>
+        new(CorrelationId, RootVmmId, Tree!, Vms.ToArray(), ChunkSizeBytes, Mode);
+
     /// <summary>How the operation ended, as <see cref="BroadcastOperationFinished"/> tells the rest of the system.</summary>
     public BroadcastOperationFinished Finished(OperationFinalState final) =>
         new(
@@ -233,7 +336,10 @@ public sealed partial class BroadcastOperationState
     public string PartialFailure()
     {
         var receivers = Receivers().ToList();
-        return $"{receivers.Count(h => h.Failed)} of {receivers.Count} receiving VMMs failed: {FailedVmms()}";
+        var root = Hosts.Find(h => h.VmmId == RootVmmId && h.Failed) is { } failedRoot
+            ? $"root {failedRoot.VmmId} failed ({failedRoot.FailureReason}); "
+            : string.Empty;
+        return $"{root}{receivers.Count(h => h.Failed)} of {receivers.Count} receiving VMMs failed: {FailedVmms()}";
     }
 
     public string EveryReceiverFailed() => $"every receiving VMM failed: {FailedVmms()}";
@@ -243,6 +349,26 @@ public sealed partial class BroadcastOperationState
         Receivers().Any(h => h.Failed)
             ? $", going on without {string.Join(", ", Receivers().Where(h => h.Failed).Select(h => h.VmmId))}"
             : string.Empty;
+
+    private List<VmmProgress> DropWithUnfedBelow(VmmProgress host, string reason)
+    {
+        var dropped = new List<VmmProgress>();
+        Drop(host, reason);
+        return dropped;
+
+        void Drop(VmmProgress vmm, string why)
+        {
+            vmm.Failed = true;
+            vmm.FailureReason = why;
+            vmm.Resumed = false;
+            vmm.Copies = [];
+            dropped.Add(vmm);
+            foreach (var child in Hosts.Where(h => h.ParentVmmId == vmm.VmmId && !h.Failed && !h.Verified).ToList())
+            {
+                Drop(child, ParentFailed(vmm.VmmId));
+            }
+        }
+    }
 
     /// <summary>Sizes and the root's copies follow the manifest; while it is unsealed the total is unknown (0).</summary>
     private void RefreshTotals()

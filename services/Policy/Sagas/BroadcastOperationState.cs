@@ -69,6 +69,9 @@ public sealed partial class BroadcastOperationState : ITimedSagaState, ISagaVers
 
     public string? FailureReason { get; set; }
 
+    /// <summary>What the tree repair asked for and not answered yet is about (<c>vmm-3 was lost</c>), for the history note.</summary>
+    public List<string> PendingRepairs { get; set; } = [];
+
     public List<StateTransition> History { get; set; } = [];
 
     public DateTimeOffset? FinishedAt { get; set; }

@@ -26,6 +26,10 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         Event(() => VmsReceived, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsResumed, x => Existing(x, context => context.Message.OperationId));
         Event(() => OperationStepFailed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => OperationVmmLost, x => Existing(x, context => context.Message.OperationId));
+        Event(() => ParentUnreachable, x => Existing(x, context => context.Message.OperationId));
+        Event(() => TreeRepaired, x => Existing(x, context => context.Message.OperationId));
+        Event(() => ReceiveResumed, x => Existing(x, context => context.Message.OperationId));
 
         // The deadline watch's timers arrive here too; they find no operation and are discarded.
         Event(() => TimerFired, x => Existing(x, context => context.Message.CorrelationId));
@@ -64,7 +68,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     context => context.Saga.Hosts.Count <= 1,
                     rootOnly => rootOnly.FinishRootOnlyWhenSealed(this),
                     tree => tree
-                        .Send(RootAgent, context => Announcement(context.Saga))
+                        .Send(RootAgent, context => context.Saga.Announcement())
                         .Enter(Announcing, context => context.Saga.IsSealed()
                             ? $"{context.Saga.Vms.Count} VMs ({context.Saga.Vms.Sum(v => v.Bytes)} bytes) paused on {context.Saga.RootVmmId}"
                             : $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}, {context.Saga.Vms.Count(v => !v.IsSealed)} images still being saved")),
@@ -83,10 +87,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             When(VmsReceived)
                 .Then(context => context.Saga.MarkReady(context.Message.VmmId))
                 .Then(context => context.Saga.AcceptCopies(context.Message))
-                .StartTransferWhenReady(this),
-            When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
-                .DropReceiver()
-                .FailWhenNoReceiverLeft(this, some => some.StartTransferWhenReady(this)));
+                .StartTransferWhenReady(this));
 
         During(Transferring,
             // Receivers may have verified their copies (against the root's end markers) before the seal arrives, or after.
@@ -95,9 +96,6 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                 .ContinueAfterReceive(this),
             When(VmsReceived)
                 .Then(context => context.Saga.AcceptCopies(context.Message))
-                .ContinueAfterReceive(this),
-            When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
-                .DropReceiver()
                 .ContinueAfterReceive(this));
 
         During(Duplicating,
@@ -107,6 +105,62 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
                 .DropReceiver()
                 .FailWhenNoReceiverLeft(this, some => some.FinishWhenResumed(this)));
+
+        // A lost or unreachable VMM is repaired inside the operation while its tree is in use: it fails alone, topology
+        // re-parents the VMMs below it over the live ones, and the root announces the new tree version; the receivers
+        // resume from the offsets they hold. The root lost ends the operation: nothing is left to copy from.
+        During(new[] { Pausing, Announcing, Transferring },
+            When(OperationVmmLost, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .LoseReceiver(this, context => context.Message.VmmId, context => $"lost: {context.Message.Reason}", context => $"{context.Message.VmmId} was lost", mayRejoin: _ => true),
+            When(OperationVmmLost, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Fail(Failed, context => $"root {context.Message.VmmId} lost: {context.Message.Reason}"),
+            When(TreeRepaired, context => context.Message.Tree.Version > (context.Saga.TreeVersion ?? 0))
+                .AdoptRepairedTree(this),
+            When(TreeRepaired, context => context.Message.Tree.Version <= (context.Saga.TreeVersion ?? 0))
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} ignored tree v{Version}: it holds v{Held} already",
+                    context.Saga.CorrelationId,
+                    context.Message.Tree.Version,
+                    context.Saga.TreeVersion)),
+            When(TreeResolutionFailed)
+                .DropOrphans()
+                .ContinueWithoutFailed(this));
+        During(new[] { Announcing, Transferring },
+            // A receive that failed for good, or a parent that could not feed its child (a relay failure names the child).
+            When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .LoseReceiver(
+                    this,
+                    context => context.Message.VmmId,
+                    context => $"{context.Message.Step.Name()} failed: {context.Message.Reason}",
+                    FailedStepCause,
+                    mayRejoin: context => context.Message.Step == OperationStep.Relay),
+            When(ParentUnreachable, context => context.Saga.IsLiveChildOf(context.Message.VmmId, context.Message.ParentVmmId)
+                    && context.Message.ParentVmmId != context.Saga.RootVmmId)
+                .LoseReceiver(
+                    this,
+                    context => context.Message.ParentVmmId,
+                    context => $"unreachable from {context.Message.VmmId}: {context.Message.Reason}",
+                    context => $"{context.Message.ParentVmmId} was unreachable from {context.Message.VmmId}",
+                    mayRejoin: _ => true),
+            // The root is not failed for one receiver's sake: a new tree version restarts its forwarder to that receiver.
+            When(ParentUnreachable, context => context.Saga.IsLiveChildOf(context.Message.VmmId, context.Message.ParentVmmId)
+                    && context.Message.ParentVmmId == context.Saga.RootVmmId)
+                .RepairTree(context => $"{context.Message.VmmId} could not reach root {context.Message.ParentVmmId}"),
+            // An agent restarted with the same id resumes its receive: a VMM failed as unreachable is taken back.
+            When(ReceiveResumed, context => context.Saga.Rejoin(context.Message.VmmId))
+                .Note(context => $"{context.Message.VmmId} rejoined holding {context.Message.BytesHeld} bytes")
+                .RepairTree(context => $"{context.Message.VmmId} rejoined"));
+        During(Duplicating,
+            When(OperationVmmLost, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .FailReceiver(context => context.Message.VmmId, context => $"lost: {context.Message.Reason}", mayRejoin: _ => false)
+                .FailWhenNoReceiverLeft(this, some => some.FinishWhenResumed(this)),
+            // Every receiver left holds verified copies by now: they run without the root.
+            When(OperationVmmLost, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => context.Saga.FailRoot($"lost: {context.Message.Reason}"))
+                .Note(context => $"root {context.Message.VmmId} lost: {context.Message.Reason}; the verified copies run without it")
+                .FinishWhenResumed(this),
+            When(ReceiveResumed, context => context.Saga.HoldsNothingOf(context.Message.VmmId))
+                .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)));
 
         // A failure of the root (pause, announce, its own relay or resume) or of a VMM outside the tree ends the
         // operation: without the root's images there is nothing left to copy.
@@ -129,6 +183,9 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         // Requests are redelivered (a restarted policy service, an event published twice): one that finds the operation
         // ended gets its outcome again, so the requester always hears how it ended; one that finds it running waits for it.
         During(new[] { Completed, CompletedWithFailures, Duplicated, Failed, TimedOut },
+            // What an agent restarted after the end still holds of the operation is of no use: it deletes it.
+            When(ReceiveResumed)
+                .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)),
             When(BroadcastRequested)
                 .Then(context => logger.LogInformation(
                     "Operation {OperationId} requested again after it ended {State}: publishing its outcome again",
@@ -167,7 +224,16 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     public Event<VmsReceived> VmsReceived { get; } = null!;
     public Event<VmsResumed> VmsResumed { get; } = null!;
     public Event<OperationStepFailed> OperationStepFailed { get; } = null!;
+    public Event<OperationVmmLost> OperationVmmLost { get; } = null!;
+    public Event<ParentUnreachable> ParentUnreachable { get; } = null!;
+    public Event<TreeRepaired> TreeRepaired { get; } = null!;
+    public Event<ReceiveResumed> ReceiveResumed { get; } = null!;
     public Event<TimerFired> TimerFired { get; } = null!;
+
+    private static string FailedStepCause(BehaviorContext<BroadcastOperationState, OperationStepFailed> context) =>
+        context.Message.Step == OperationStep.Relay
+            ? $"the relay to {context.Message.VmmId} failed"
+            : $"{context.Message.Step.Name()} failed on {context.Message.VmmId}";
 
     private static void Existing<T>(IEventCorrelationConfigurator<BroadcastOperationState, T> x, Func<ConsumeContext<T>, Guid> operationId)
         where T : class
@@ -175,7 +241,4 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         x.CorrelateById(operationId);
         x.OnMissingInstance(m => m.Discard());
     }
-
-    private static AnnouncePendingTransfer Announcement(BroadcastOperationState operation) =>
-        new(operation.CorrelationId, operation.RootVmmId, operation.Tree!, operation.Vms.ToArray(), operation.ChunkSizeBytes, operation.Mode);
 }

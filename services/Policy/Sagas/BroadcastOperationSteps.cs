@@ -99,11 +99,73 @@ public static class BroadcastOperationSteps
         Func<BehaviorContext<BroadcastOperationState, T>, string> note)
         where T : class =>
         binder.IfElse(
-            context => context.Saga.Receivers().Any(h => h.Failed),
+            context => context.Saga.Hosts.Any(h => h.Failed),
             partial => partial
                 .Then(context => context.Saga.FailureReason = context.Saga.PartialFailure())
                 .Finish(machine.CompletedWithFailures, context => $"{note(context)}; {context.Saga.FailureReason}"),
             complete => complete.Finish(success, note));
+
+    /// <summary>
+    /// A receiver drops out while the tree is in use (lost, unreachable, its receive or the relay feeding it failed): it
+    /// fails with its reason, the VMMs below it do not; those still waiting for data get a repaired tree. Then the
+    /// operation goes on without it.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> LoseReceiver<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> vmmId,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> reason,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> cause,
+        Func<BehaviorContext<BroadcastOperationState, T>, bool> mayRejoin)
+        where T : class =>
+        binder
+            .FailReceiver(vmmId, reason, mayRejoin)
+            .RepairWhenOrphaned(cause)
+            .ContinueWithoutFailed(machine);
+
+    /// <summary>Asks topology for a repaired tree when some receiver waits under a failed parent.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> RepairWhenOrphaned<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> cause)
+        where T : class =>
+        binder.If(context => context.Saga.Orphans().Count > 0, orphaned => orphaned.RepairTree(cause));
+
+    /// <summary>Asks topology for a new version of the tree over the operation's VMMs that have not failed.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> RepairTree<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> cause)
+        where T : class =>
+        binder.Send(Addresses.Topology, context => context.Saga.RepairRequest(cause(context)));
+
+    /// <summary>
+    /// A repaired tree newer than the one held: adopt it, announce it again through the root once announced (the agents
+    /// re-parent to it, resuming from the offsets they hold), ask again if a VMM of it failed meanwhile, and go on.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, TreeRepaired> AdoptRepairedTree(
+        this EventActivityBinder<BroadcastOperationState, TreeRepaired> binder,
+        BroadcastOperationStateMachine machine) =>
+        binder
+            .AdoptRepairedTree()
+            .If(
+                context => context.Saga.CurrentState != machine.Pausing.Name,
+                announced => announced.Send(RootAgent, context => context.Saga.Announcement()))
+            .RepairWhenOrphaned(context => $"a VMM of tree v{context.Saga.TreeVersion} failed while it was built")
+            .ContinueWithoutFailed(machine);
+
+    /// <summary>
+    /// After a receiver dropped out: fail when none is left; else, announcing, start the transfer once every remaining
+    /// receiver is ready; transferring, finish once every remaining one is verified.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> ContinueWithoutFailed<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine)
+        where T : class =>
+        binder.FailWhenNoReceiverLeft(machine, some => some.IfElse(
+            context => context.Saga.CurrentState == machine.Transferring.Name,
+            transferring => transferring.ContinueAfterReceive(machine),
+            other => other.If(
+                context => context.Saga.CurrentState == machine.Announcing.Name,
+                announcing => announcing.StartTransferWhenReady(machine))));
 
     /// <summary>
     /// Sends <see cref="ResumeVms"/> to every VMM that holds verified copies (the root always does) and has not failed.

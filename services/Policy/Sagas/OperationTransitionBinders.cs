@@ -85,6 +85,52 @@ public static class OperationTransitionBinders
             return Task.CompletedTask;
         });
 
+    /// <summary>
+    /// Fails one receiver with its reason, and only it (<see cref="BroadcastOperationState.FailReceiver"/>), with a note in
+    /// the history; nothing happens for the root, a VMM the tree does not name, or one failed already.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FailReceiver<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> vmmId,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> reason,
+        Func<BehaviorContext<BroadcastOperationState, T>, bool> mayRejoin)
+        where T : class =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            if (context.Saga.FailReceiver(vmmId(context), reason(context), mayRejoin(context)) is { } host)
+            {
+                transitions.Note(context.Saga, $"{host.VmmId} failed ({host.FailureReason})");
+            }
+
+            return Task.CompletedTask;
+        });
+
+    /// <summary>Takes a repaired tree (the event's filter checked it is newer), with a note of what changed.</summary>
+    public static EventActivityBinder<BroadcastOperationState, TreeRepaired> AdoptRepairedTree(
+        this EventActivityBinder<BroadcastOperationState, TreeRepaired> binder) =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            if (context.Saga.AdoptRepairedTree(context.Message) is { } note)
+            {
+                transitions.Note(context.Saga, note);
+            }
+
+            return Task.CompletedTask;
+        });
+
+    /// <summary>No repaired tree came: the receivers that were waiting for one fail, as the VMMs that cannot be fed.</summary>
+    public static EventActivityBinder<BroadcastOperationState, TreeResolutionFailed> DropOrphans(
+        this EventActivityBinder<BroadcastOperationState, TreeResolutionFailed> binder) =>
+        binder.WithTransitions((transitions, context) =>
+        {
+            var dropped = context.Saga.DropOrphans();
+            context.Saga.PendingRepairs.Clear();
+            var unfed = dropped.Count > 0 ? $"; {string.Join(", ", dropped.Select(h => h.VmmId))} cannot be fed" : string.Empty;
+            transitions.Note(context.Saga, $"repair of tree v{context.Saga.TreeVersion} failed: {context.Message.Reason}{unfed}");
+            transitions.ReportDropped(context.Saga, dropped, $"no repaired tree: {context.Message.Reason}");
+            return Task.CompletedTask;
+        });
+
     /// <summary>Drops verified receivers whose copies do not carry the root's sealed digests.</summary>
     public static EventActivityBinder<BroadcastOperationState, T> DropMismatchedCopies<T>(
         this EventActivityBinder<BroadcastOperationState, T> binder)

@@ -53,12 +53,13 @@ public static class SagaRegistration
             return bus;
         }
 
-        // The operators' queries: by state (indexed by the repository), by root, newest first.
+        // The operators' queries: by state (indexed by the repository), by root, newest first; and by VMM, for a lost one.
         operations.MongoRepository(OperationsCollection, r =>
         {
             r.DatabaseKey = PolicyServiceExtensions.DefaultDatabase;
             r.Index(k => k.Ascending(x => x.RootVmmId), "root")
-                .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at");
+                .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at")
+                .Index(k => k.Ascending("Hosts.VmmId"), "hosts");
         });
         watches.MongoRepository(WatchesCollection, r =>
         {

@@ -30,6 +30,15 @@ public sealed class VmmProgress
     /// </summary>
     public bool Failed { get; set; }
 
-    /// <summary>Why it failed: <c>{step} failed: {agent's reason}</c>, or <c>parent {vmm} failed</c>.</summary>
+    /// <summary>
+    /// Why it failed: <c>{step} failed: {agent's reason}</c>, <c>lost: {reason}</c>, <c>unreachable from {vmm}: {reason}</c>,
+    /// <c>left out of tree v{n}: …</c>, or <c>parent {vmm} failed</c> (its parent failed and no repaired tree could feed it).
+    /// </summary>
     public string? FailureReason { get; set; }
+
+    /// <summary>
+    /// True when it failed because it could not be reached (lost, unreachable, its parent could not feed it, left out of a
+    /// repaired tree), not because its own step failed: if it comes back while the transfer runs, it rejoins.
+    /// </summary>
+    public bool MayRejoin { get; set; }
 }

@@ -144,6 +144,21 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task The_read_model_finds_the_running_operations_whose_tree_holds_a_vmm()
+    {
+        await StartAsync();
+        var completed = await RunToCompletionAsync(Earlier);
+        var transferring = await TransferringAsync(Later);
+        var resolving = await RequestAsync(Later);
+        var readModel = _app!.Services.GetRequiredService<IOperationReadModel>();
+
+        Assert.Equal([transferring], await readModel.RunningWithHostAsync("vmm-3", CancellationToken.None));
+        Assert.Empty(await readModel.RunningWithHostAsync("vmm-9", CancellationToken.None));
+        Assert.DoesNotContain(completed, await readModel.RunningWithHostAsync(TestTree.Root, CancellationToken.None));
+        Assert.DoesNotContain(resolving, await readModel.RunningWithHostAsync(TestTree.Root, CancellationToken.None));
+    }
+
+    [SkippableFact]
     public async Task An_unknown_operation_is_a_404_that_says_where_to_look()
     {
         await StartAsync();

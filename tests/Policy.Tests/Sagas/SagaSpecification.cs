@@ -41,6 +41,7 @@ public abstract class SagaSpecification : IAsyncLifetime
             .AddLogging()
             .AddSingleton<IConfiguration>(configuration)
             .AddSingleton<TimeProvider>(Clock)
+            .AddSingleton<IOperationReadModel, SagaRepositoryOperationReadModel>()
             .AddMassTransitTestHarness(x =>
             {
                 // Short inactivity: assertions that something was NOT sent wait this long.
@@ -48,6 +49,7 @@ public abstract class SagaSpecification : IAsyncLifetime
                 x.SetEndpointNameFormatter(EndpointNames);
                 x.AddTreecastSagas();
                 x.AddConsumer<TransferProgressConsumer>();
+                x.AddConsumer<VmmLostConsumer>();
             })
             .BuildServiceProvider(true);
         Harness = _provider.GetRequiredService<ITestHarness>();
@@ -214,6 +216,25 @@ public abstract class SagaSpecification : IAsyncLifetime
         foreach (var vmm in TestTree.Receivers)
         {
             await Publish(new VmsResumed(operationId, vmm, TestTree.RunningCopiesOn(vmm)));
+        }
+    }
+
+    /// <summary>An operation over <see cref="TestTree"/> with every receiver ready: the root streams.</summary>
+    protected async Task<Guid> Transferring(BroadcastMode mode)
+    {
+        var id = await RequestBroadcast(mode);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+        await ReadyEveryReceiver(id);
+        return id;
+    }
+
+    /// <summary>Each VMM reports its copies verified.</summary>
+    protected async Task Receive(Guid id, params string[] vmms)
+    {
+        foreach (var vmm in vmms)
+        {
+            await Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
         }
     }
 

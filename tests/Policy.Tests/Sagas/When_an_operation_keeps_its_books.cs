@@ -127,6 +127,84 @@ public sealed class When_an_operation_keeps_its_books
         Assert.Empty(Host(operation, "vmm-2").Copies);
     }
 
+    [Fact]
+    public void Should_fail_a_lost_relay_alone_and_see_the_vmm_it_fed_as_an_orphan()
+    {
+        var operation = Announced(TestTree.Vms);
+
+        var lost = operation.FailReceiver("vmm-1", "lost: no heartbeat", mayRejoin: true);
+
+        Assert.Equal("vmm-1", lost?.VmmId);
+        Assert.Equal(["vmm-2", "vmm-3"], operation.LiveReceivers().Select(h => h.VmmId));
+        Assert.Equal(["vmm-3"], operation.Orphans().Select(h => h.VmmId));
+        Assert.Null(operation.FailReceiver("vmm-1", "again", mayRejoin: true));
+        Assert.Null(operation.FailReceiver(TestTree.Root, "the root is not a receiver", mayRejoin: true));
+
+        var repair = operation.RepairRequest("vmm-1 was lost");
+        Assert.Equal(["vmm-0", "vmm-2", "vmm-3"], repair.Members);
+        Assert.Equal(3, repair.PreviousVersion);
+        Assert.Equal(["vmm-1 was lost"], operation.PendingRepairs);
+    }
+
+    [Fact]
+    public void Should_adopt_only_a_newer_repaired_tree_and_say_who_was_re_parented()
+    {
+        var operation = Announced(TestTree.Vms);
+        operation.FailReceiver("vmm-1", "lost: no heartbeat", mayRejoin: true);
+        operation.RepairRequest("vmm-1 was lost");
+
+        Assert.Null(operation.AdoptRepairedTree(new TreeRepaired(operation.CorrelationId, TestTree.Build(version: 3), [])));
+        var note = operation.AdoptRepairedTree(new TreeRepaired(operation.CorrelationId, TestTree.Repaired(4, ("vmm-2", TestTree.Root), ("vmm-3", "vmm-2")), []));
+
+        Assert.Equal("tree v4 repaired after vmm-1 was lost: vmm-3 re-parented", note);
+        Assert.Equal(4, operation.TreeVersion);
+        Assert.Equal("vmm-2", Host(operation, "vmm-3").ParentVmmId);
+        Assert.Empty(operation.Orphans());
+        Assert.Empty(operation.PendingRepairs);
+        Assert.Equal("vmm-0", operation.Announcement().Tree.RootVmmId);
+        Assert.Equal(4, operation.Announcement().Tree.Version);
+    }
+
+    [Fact]
+    public void Should_take_back_only_a_vmm_that_failed_unreachable()
+    {
+        var operation = Announced(TestTree.Vms);
+        operation.FailReceiver("vmm-3", "lost: no heartbeat", mayRejoin: true);
+        operation.FailReceiver("vmm-2", "receive failed: disk full", mayRejoin: false);
+
+        Assert.True(operation.Rejoin("vmm-3"));
+        Assert.False(operation.Rejoin("vmm-2"));
+        Assert.False(operation.Rejoin("vmm-1"));
+
+        Assert.False(Host(operation, "vmm-3").Failed);
+        Assert.True(Host(operation, "vmm-3").Ready);
+        Assert.True(operation.HoldsNothingOf("vmm-2"));
+        Assert.False(operation.HoldsNothingOf("vmm-3"));
+    }
+
+    [Fact]
+    public void Should_fail_the_orphans_and_the_unverified_vmms_below_them_when_no_tree_comes()
+    {
+        var operation = new BroadcastOperationState { CorrelationId = Guid.NewGuid() };
+        operation.Start(new BroadcastRequested(operation.CorrelationId, TestTree.Root, BroadcastMode.Broadcast, 2, 65536, "p", "r", At));
+        operation.AdoptTree(new VmmTree(3, TestTree.Root, 1,
+        [
+            new TreeNode(TestTree.Root, null, "a", "x"),
+            new TreeNode("vmm-1", TestTree.Root, "a", "x"),
+            new TreeNode("vmm-2", "vmm-1", "a", "x"),
+            new TreeNode("vmm-3", "vmm-2", "a", "x"),
+        ]));
+        operation.RecordPaused(TestTree.Vms, At);
+        operation.FailReceiver("vmm-1", "lost: no heartbeat", mayRejoin: true);
+
+        var dropped = operation.DropOrphans();
+
+        Assert.Equal(["vmm-2", "vmm-3"], dropped.Select(h => h.VmmId));
+        Assert.Equal("parent vmm-1 failed", Host(operation, "vmm-2").FailureReason);
+        Assert.Equal("parent vmm-2 failed", Host(operation, "vmm-3").FailureReason);
+        Assert.Empty(operation.LiveReceivers());
+    }
+
     private static BroadcastOperationState Announced(IReadOnlyList<VmImage> vms)
     {
         var operation = new BroadcastOperationState { CorrelationId = Guid.NewGuid() };
