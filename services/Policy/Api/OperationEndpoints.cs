@@ -8,7 +8,8 @@ using Treecast.Policy.Sagas;
 namespace Treecast.Policy.Api;
 
 /// <summary>
-/// The operators' read-out of broadcast operations over HTTP, the same as their mongosh queries give:
+/// The operators' read-out of broadcast operations over HTTP, the same as their mongosh queries give, and their one
+/// command, cancel (<see cref="OperationCancelEndpoint"/>):
 /// <c>GET /operations</c> (filter by state, root, since) and <c>GET /operations/{id}</c> (the whole saga document), with the
 /// receivers' progress reports (kept apart from the saga document) merged in.
 /// </summary>
@@ -25,10 +26,18 @@ public static class OperationEndpoints
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static WebApplication MapOperationEndpoints(this WebApplication app)
+    /// <param name="app">The policy service.</param>
+    /// <param name="protectCommands">
+    /// Applied to the endpoints that change an operation (<c>POST /operations/{id}/cancel</c>), not to the read-outs: the
+    /// hook for the credential those will require, for example <c>b =&gt; b.RequireAuthorization("operator")</c>. Unset,
+    /// anyone who reaches the service can cancel, as anyone can publish to its bus.
+    /// </param>
+    public static WebApplication MapOperationEndpoints(this WebApplication app, Action<IEndpointConventionBuilder>? protectCommands = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         var operations = app.MapGroup("/operations");
+        var cancel = operations.MapCancel(Json);
+        protectCommands?.Invoke(cancel);
 
         operations.MapGet("/", async (
             string? state,

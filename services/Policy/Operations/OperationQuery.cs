@@ -16,5 +16,6 @@ public sealed record OperationQuery(string? State, string? RootVmmId, DateTimeOf
         nameof(BroadcastOperationStateMachine.Announcing),
         nameof(BroadcastOperationStateMachine.Transferring),
         nameof(BroadcastOperationStateMachine.Duplicating),
+        nameof(BroadcastOperationStateMachine.Cancelling),
     ];
 }

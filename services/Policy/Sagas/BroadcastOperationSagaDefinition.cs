@@ -19,7 +19,7 @@ public sealed class BroadcastOperationSagaDefinition : SagaDefinition<BroadcastO
         typeof(BroadcastRequested), typeof(TreeResolved), typeof(TreeResolutionFailed), typeof(VmsPaused),
         typeof(VmImagesSealed), typeof(ReadyToReceive), typeof(VmsReceived), typeof(VmsResumed),
         typeof(OperationStepFailed), typeof(TimerFired), typeof(OperationVmmLost), typeof(ParentUnreachable),
-        typeof(TreeRepaired), typeof(ReceiveResumed),
+        typeof(TreeRepaired), typeof(ReceiveResumed), typeof(CancelOperation),
     ];
 
     protected override void ConfigureSaga(
@@ -45,5 +45,6 @@ public sealed class BroadcastOperationSagaDefinition : SagaDefinition<BroadcastO
         sagaConfigurator.Message<ParentUnreachable>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
         sagaConfigurator.Message<TreeRepaired>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
         sagaConfigurator.Message<ReceiveResumed>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
+        sagaConfigurator.Message<CancelOperation>(x => x.UsePartitioner(partition, m => m.Message.OperationId));
     }
 }

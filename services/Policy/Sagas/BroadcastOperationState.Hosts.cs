@@ -300,6 +300,33 @@ public sealed partial class BroadcastOperationState
     /// <summary>The <see cref="ScheduleTimer.Purpose"/> of the timer of a step: <c>broadcast:{state}</c>.</summary>
     public static string StepTimerPurpose(string state) => "broadcast:" + state;
 
+    /// <summary>
+    /// Someone asked to cancel: the request is kept for the history and the final reason; the receivers' copies are no
+    /// longer vouched for (their agents delete them).
+    /// </summary>
+    public void RecordCancel(CancelOperation cancel)
+    {
+        ArgumentNullException.ThrowIfNull(cancel);
+        Cancel = cancel;
+        foreach (var host in Receivers())
+        {
+            host.Copies = [];
+        }
+    }
+
+    /// <summary><c>cancel requested by ops@example: reason</c>, as the history says it.</summary>
+    public static string CancelRequested(CancelOperation cancel)
+    {
+        ArgumentNullException.ThrowIfNull(cancel);
+        return $"cancel requested by {cancel.RequestedBy}" + (string.IsNullOrWhiteSpace(cancel.Reason) ? string.Empty : $": {cancel.Reason}");
+    }
+
+    /// <summary>The reason of a cancelled operation: <c>cancelled by ops@example at 2026-11-25T09:00:00Z: reason</c>.</summary>
+    public string CancelledReason() =>
+        Cancel is null
+            ? "cancelled"
+            : $"cancelled by {Cancel.RequestedBy} at {Cancel.RequestedAt:O}" + (string.IsNullOrWhiteSpace(Cancel.Reason) ? string.Empty : $": {Cancel.Reason}");
+
     /// <summary>What the root announces to the other VMMs: the tree as the operation holds it now, and the manifest.</summary>
     public AnnouncePendingTransfer Announcement() =>
         new(CorrelationId, RootVmmId, Tree!, Vms.ToArray(), ChunkSizeBytes, Mode);

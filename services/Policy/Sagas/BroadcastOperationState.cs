@@ -69,6 +69,9 @@ public sealed partial class BroadcastOperationState : ITimedSagaState, ISagaVers
 
     public string? FailureReason { get; set; }
 
+    /// <summary>Who asked to cancel the operation, when and why; null unless someone did.</summary>
+    public CancelOperation? Cancel { get; set; }
+
     /// <summary>What the tree repair asked for and not answered yet is about (<c>vmm-3 was lost</c>), for the history note.</summary>
     public List<string> PendingRepairs { get; set; } = [];
 

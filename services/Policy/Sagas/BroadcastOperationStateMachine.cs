@@ -30,6 +30,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         Event(() => ParentUnreachable, x => Existing(x, context => context.Message.OperationId));
         Event(() => TreeRepaired, x => Existing(x, context => context.Message.OperationId));
         Event(() => ReceiveResumed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => CancelOperation, x => Existing(x, context => context.Message.OperationId));
 
         // The deadline watch's timers arrive here too; they find no operation and are discarded.
         Event(() => TimerFired, x => Existing(x, context => context.Message.CorrelationId));
@@ -162,6 +163,28 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
             When(ReceiveResumed, context => context.Saga.HoldsNothingOf(context.Message.VmmId))
                 .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)));
 
+        // Cancel: every VMM stops the operation and deletes what it received, the root's VMs run again, and the operation
+        // ends Cancelled with who asked and when. Copies being resumed (Duplicating) are past cancelling.
+        During(new[] { ResolvingTree, Pausing, Announcing, Transferring },
+            When(CancelOperation)
+                .StartCancelling(this));
+        During(Cancelling,
+            When(VmsResumed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => context.Saga.AcceptResumed(context.Message))
+                .FinishCancelled(this, context => $"{context.Message.Vms.Count} VMs run again on {context.Message.VmmId}"),
+            When(OperationStepFailed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .FinishCancelled(this, context => $"the root could not resume its VMs: {context.Message.Step.Name()} failed: {context.Message.Reason}"),
+            When(OperationVmmLost, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .FinishCancelled(this, context => $"root {context.Message.VmmId} lost: {context.Message.Reason}"),
+            When(TimerFired, context => context.Saga.IsStepTimer(context.Message))
+                .Then(context => context.Saga.StepTimerId = null)
+                .FinishCancelled(this, context => $"the root did not confirm its VMs run again before step Cancelling timed out"),
+            When(ReceiveResumed)
+                .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)));
+        During(Duplicating,
+            When(CancelOperation)
+                .Note(context => $"{BroadcastOperationState.CancelRequested(context.Message)}; ignored: the copies are being resumed"));
+
         // A failure of the root (pause, announce, its own relay or resume) or of a VMM outside the tree ends the
         // operation: without the root's images there is nothing left to copy.
         During(new[] { ResolvingTree, Pausing },
@@ -182,7 +205,13 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
 
         // Requests are redelivered (a restarted policy service, an event published twice): one that finds the operation
         // ended gets its outcome again, so the requester always hears how it ended; one that finds it running waits for it.
-        During(new[] { Completed, CompletedWithFailures, Duplicated, Failed, TimedOut },
+        During(new[] { Completed, CompletedWithFailures, Duplicated, Failed, TimedOut, Cancelled },
+            When(CancelOperation)
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} ignored a cancel by {RequestedBy}: it ended {State}",
+                    context.Saga.CorrelationId,
+                    context.Message.RequestedBy,
+                    context.Saga.CurrentState)),
             // What an agent restarted after the end still holds of the operation is of no use: it deletes it.
             When(ReceiveResumed)
                 .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)),
@@ -192,7 +221,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     context.Saga.CorrelationId,
                     context.Saga.CurrentState))
                 .Publish(context => context.Saga.Finished(Enum.Parse<OperationFinalState>(context.Saga.CurrentState))));
-        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
+        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating, Cancelling },
             When(BroadcastRequested)
                 .Then(context => logger.LogInformation(
                     "Operation {OperationId} requested again while {State}: it goes on",
@@ -215,6 +244,12 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     /// <summary>Final: a step did not answer in time, or the transfer made no progress or ran past its budget.</summary>
     public State TimedOut { get; } = null!;
 
+    /// <summary>Streaming stopped on every VMM, partial copies are being deleted; waiting for the root's VMs to run again.</summary>
+    public State Cancelling { get; } = null!;
+
+    /// <summary>Final: someone cancelled it (<see cref="BroadcastOperationState.Cancel"/> says who and when).</summary>
+    public State Cancelled { get; } = null!;
+
     public Event<BroadcastRequested> BroadcastRequested { get; } = null!;
     public Event<TreeResolved> TreeResolved { get; } = null!;
     public Event<TreeResolutionFailed> TreeResolutionFailed { get; } = null!;
@@ -228,6 +263,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     public Event<ParentUnreachable> ParentUnreachable { get; } = null!;
     public Event<TreeRepaired> TreeRepaired { get; } = null!;
     public Event<ReceiveResumed> ReceiveResumed { get; } = null!;
+    public Event<CancelOperation> CancelOperation { get; } = null!;
     public Event<TimerFired> TimerFired { get; } = null!;
 
     private static string FailedStepCause(BehaviorContext<BroadcastOperationState, OperationStepFailed> context) =>

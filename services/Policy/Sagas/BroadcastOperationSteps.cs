@@ -168,6 +168,37 @@ public static class BroadcastOperationSteps
                 announcing => announcing.StartTransferWhenReady(machine))));
 
     /// <summary>
+    /// Cancels: every VMM of the tree stops the operation's streams and deletes what it received
+    /// (<see cref="CancelTransfer"/>), the root resumes its paused VMs, and the operation waits for the root in
+    /// <see cref="BroadcastOperationStateMachine.Cancelling"/>.
+    /// </summary>
+    public static EventActivityBinder<BroadcastOperationState, CancelOperation> StartCancelling(
+        this EventActivityBinder<BroadcastOperationState, CancelOperation> binder,
+        BroadcastOperationStateMachine machine) =>
+        binder
+            .Then(context => context.Saga.RecordCancel(context.Message))
+            .ThenAsync(async context =>
+            {
+                foreach (var host in context.Saga.Hosts)
+                {
+                    var endpoint = await context.GetSendEndpoint(Addresses.Agent(host.VmmId));
+                    await endpoint.Send(new CancelTransfer(context.Saga.CorrelationId, host.VmmId), context.CancellationToken);
+                }
+            })
+            .Send(RootAgent, context => new ResumeVms(context.Saga.CorrelationId, context.Saga.RootVmmId, IsRoot: true))
+            .Enter(machine.Cancelling, context => BroadcastOperationState.CancelRequested(context.Message));
+
+    /// <summary>Ends the cancel: <c>Cancelled</c>, with who asked and when as the reason.</summary>
+    public static EventActivityBinder<BroadcastOperationState, T> FinishCancelled<T>(
+        this EventActivityBinder<BroadcastOperationState, T> binder,
+        BroadcastOperationStateMachine machine,
+        Func<BehaviorContext<BroadcastOperationState, T>, string> note)
+        where T : class =>
+        binder
+            .Then(context => context.Saga.FailureReason = context.Saga.CancelledReason())
+            .Finish(machine.Cancelled, context => $"{note(context)}; {context.Saga.FailureReason}");
+
+    /// <summary>
     /// Sends <see cref="ResumeVms"/> to every VMM that holds verified copies (the root always does) and has not failed.
     /// One activity, not one per VMM, because the tree is only known at run time.
     /// </summary>

@@ -142,6 +142,7 @@ public sealed class OperationTransitionActivity(
         nameof(BroadcastOperationStateMachine.Pausing) => _timeouts.Pause,
         nameof(BroadcastOperationStateMachine.Announcing) => _timeouts.Announce,
         nameof(BroadcastOperationStateMachine.Transferring) => _timeouts.TransferProgress,
+        nameof(BroadcastOperationStateMachine.Cancelling) => _timeouts.Cancel,
         _ => _timeouts.Resume,
     };
 
