@@ -236,7 +236,7 @@ public sealed partial class BroadcastOperationState
     /// </summary>
     public bool Rejoin(string vmmId)
     {
-        if (Receiver(vmmId) is not { Failed: true, MayRejoin: true } host)
+        if (!MayRejoin(vmmId) || Receiver(vmmId) is not { } host)
         {
             return false;
         }
@@ -247,6 +247,9 @@ public sealed partial class BroadcastOperationState
         host.Ready = true;
         return true;
     }
+
+    /// <summary>True when the VMM is a receiver that failed because it could not be reached: it may come back.</summary>
+    public bool MayRejoin(string vmmId) => Receiver(vmmId) is { Failed: true, MayRejoin: true };
 
     /// <summary>True when the VMM is a receiver that failed (or one the tree does not name): nothing it holds counts.</summary>
     public bool HoldsNothingOf(string vmmId) => Receiver(vmmId) is not { Failed: false };

@@ -148,7 +148,8 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
                     && context.Message.ParentVmmId == context.Saga.RootVmmId)
                 .RepairTree(context => $"{context.Message.VmmId} could not reach root {context.Message.ParentVmmId}"),
             // An agent restarted with the same id resumes its receive: a VMM failed as unreachable is taken back.
-            When(ReceiveResumed, context => context.Saga.Rejoin(context.Message.VmmId))
+            When(ReceiveResumed, context => context.Saga.MayRejoin(context.Message.VmmId))
+                .Then(context => context.Saga.Rejoin(context.Message.VmmId))
                 .Note(context => $"{context.Message.VmmId} rejoined holding {context.Message.BytesHeld} bytes")
                 .RepairTree(context => $"{context.Message.VmmId} rejoined"));
         During(Duplicating,
