@@ -8,8 +8,10 @@ using Treecast.Policy.Sagas;
 namespace Treecast.Policy.Api;
 
 /// <summary>
-/// The operators' read-out of broadcast operations over HTTP, the same as their mongosh queries give:
-/// <c>GET /operations</c> (filter by state, root, since) and <c>GET /operations/{id}</c> (the whole saga document).
+/// The operators' read-out of broadcast operations over HTTP, the same as their mongosh queries give, and their one
+/// command, cancel (<see cref="OperationCancelEndpoint"/>):
+/// <c>GET /operations</c> (filter by state, root, since) and <c>GET /operations/{id}</c> (the whole saga document), with the
+/// receivers' progress reports (kept apart from the saga document) merged in.
 /// </summary>
 public static class OperationEndpoints
 {
@@ -24,10 +26,18 @@ public static class OperationEndpoints
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static WebApplication MapOperationEndpoints(this WebApplication app)
+    /// <param name="app">The policy service.</param>
+    /// <param name="protectCommands">
+    /// Applied to the endpoints that change an operation (<c>POST /operations/{id}/cancel</c>), not to the read-outs: the
+    /// hook for the credential those will require, for example <c>b =&gt; b.RequireAuthorization("operator")</c>. Unset,
+    /// anyone who reaches the service can cancel, as anyone can publish to its bus.
+    /// </param>
+    public static WebApplication MapOperationEndpoints(this WebApplication app, Action<IEndpointConventionBuilder>? protectCommands = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         var operations = app.MapGroup("/operations");
+        var cancel = operations.MapCancel(Json);
+        protectCommands?.Invoke(cancel);
 
         operations.MapGet("/", async (
             string? state,
@@ -35,6 +45,7 @@ public static class OperationEndpoints
             string? since,
             string? limit,
             IOperationReadModel readModel,
+            IOperationProgressStore progress,
             BroadcastOperationStateMachine machine,
             CancellationToken cancellationToken) =>
         {
@@ -45,10 +56,11 @@ public static class OperationEndpoints
             }
 
             var found = await readModel.ListAsync(query, cancellationToken);
-            return Results.Json(found.Select(OperationSummaryView.From).ToList(), Json);
+            var reports = await progress.ForOperationsAsync(found.Select(o => o.CorrelationId).ToList(), cancellationToken);
+            return Results.Json(found.Select(o => OperationSummaryView.From(o, reports[o.CorrelationId])).ToList(), Json);
         });
 
-        operations.MapGet("/{id}", async (string id, IOperationReadModel readModel, CancellationToken cancellationToken) =>
+        operations.MapGet("/{id}", async (string id, IOperationReadModel readModel, IOperationProgressStore progress, CancellationToken cancellationToken) =>
         {
             if (!Guid.TryParse(id, out var operationId))
             {
@@ -59,7 +71,7 @@ public static class OperationEndpoints
             }
 
             return await readModel.FindAsync(operationId, cancellationToken) is { } operation
-                ? Results.Json(operation, Json)
+                ? Results.Json(OperationDetailView.From(operation, await progress.ForOperationAsync(operationId, cancellationToken), Json), Json)
                 : Results.Json(
                     new { error = $"No broadcast operation {operationId}: GET /operations lists the known ones, newest first. An operation appears once the policy service has consumed its BroadcastRequested." },
                     Json,

@@ -1,4 +1,5 @@
 using Treecast.Contracts;
+using Treecast.Policy.Operations;
 using Treecast.Policy.Sagas;
 
 namespace Treecast.Policy.Api;
@@ -14,9 +15,12 @@ public sealed record OperationSummaryView(
     string? FailureReason,
     OperationProgressView Progress)
 {
-    public static OperationSummaryView From(BroadcastOperationState operation)
+    public static OperationSummaryView From(BroadcastOperationState operation, IEnumerable<ReceiverProgress> reports)
     {
         ArgumentNullException.ThrowIfNull(operation);
+        ArgumentNullException.ThrowIfNull(reports);
+        var byVmm = reports.ToDictionary(r => r.VmmId, StringComparer.Ordinal);
+        var receivers = operation.Receivers().ToList();
         return new OperationSummaryView(
             operation.CorrelationId,
             operation.Mode,
@@ -25,6 +29,11 @@ public sealed record OperationSummaryView(
             operation.RequestedAt,
             operation.FinishedAt,
             operation.FailureReason,
-            new OperationProgressView(operation.Hosts.Count(h => h.Verified), operation.Hosts.Count));
+            new OperationProgressView(
+                operation.Hosts.Count(h => h.Verified),
+                operation.Hosts.Count,
+                receivers.Sum(h => Math.Max(h.BytesReceived, byVmm.GetValueOrDefault(h.VmmId)?.BytesReceived ?? 0)),
+                receivers.Sum(h => Math.Max(h.TotalBytes, byVmm.GetValueOrDefault(h.VmmId)?.TotalBytes ?? 0)),
+                byVmm.Count == 0 ? null : byVmm.Values.Max(r => r.LastProgressAt)));
     }
 }

@@ -13,4 +13,7 @@ public interface IOperationReadModel
 
     /// <summary>One operation, or null when no saga has that id.</summary>
     Task<BroadcastOperationState?> FindAsync(Guid operationId, CancellationToken cancellationToken);
+
+    /// <summary>The operations still running (<see cref="OperationQuery.RunningStates"/>) whose tree holds the VMM.</summary>
+    Task<IReadOnlyList<Guid>> RunningWithHostAsync(string vmmId, CancellationToken cancellationToken);
 }

@@ -50,6 +50,17 @@ public sealed class MongoOperationReadModel(MongoSagaCollection<BroadcastOperati
             .ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<Guid>> RunningWithHostAsync(string vmmId, CancellationToken cancellationToken)
+    {
+        var filter = Builders<BroadcastOperationState>.Filter;
+        var collection = await sagas.ReadyAsync(cancellationToken).ConfigureAwait(false);
+        return await collection.Find(filter.In(o => o.CurrentState, OperationQuery.RunningStates)
+                & filter.ElemMatch(o => o.Hosts, h => h.VmmId == vmmId))
+            .Project(o => o.CorrelationId)
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     private static DateTime TruncateToMilliseconds(DateTime utc) =>
         new(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
 }

@@ -38,6 +38,15 @@ public sealed class SagaRepositoryOperationReadModel(
     public async Task<BroadcastOperationState?> FindAsync(Guid operationId, CancellationToken cancellationToken) =>
         await sagaLoads.Load(operationId).ConfigureAwait(false);
 
+    public async Task<IReadOnlyList<Guid>> RunningWithHostAsync(string vmmId, CancellationToken cancellationToken)
+    {
+        var running = OperationQuery.RunningStates;
+        var ids = await sagaQueries
+            .Find(new SagaQuery<BroadcastOperationState>(o => running.Contains(o.CurrentState) && o.Hosts.Any(h => h.VmmId == vmmId)))
+            .ConfigureAwait(false);
+        return ids.ToList();
+    }
+
     private static Expression<Func<BroadcastOperationState, bool>> Matching(OperationQuery query)
     {
         var state = query.State;

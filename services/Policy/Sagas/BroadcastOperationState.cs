@@ -5,9 +5,11 @@ namespace Treecast.Policy.Sagas;
 
 /// <summary>
 /// What the broadcast operation saga knows about one operation. Plain settable members only: the state is
-/// persisted as a document and inspected by operators, and final states are kept rather than deleted.
+/// persisted as a document and inspected by operators, and final states are kept rather than deleted. What the
+/// members mean as the operation moves on (a tree adopted, copies accepted, a receiver dropped) lives in the methods
+/// of the other half of this class, <c>BroadcastOperationState.Hosts.cs</c>.
 /// </summary>
-public sealed class BroadcastOperationState : ITimedSagaState, ISagaVersion
+public sealed partial class BroadcastOperationState : ITimedSagaState, ISagaVersion
 {
     /// <summary>The operation id (<see cref="BroadcastRequested.OperationId"/>).</summary>
     public Guid CorrelationId { get; set; }
@@ -46,8 +48,17 @@ public sealed class BroadcastOperationState : ITimedSagaState, ISagaVersion
     /// <summary>One entry per VMM of the tree, the root included, in tree order.</summary>
     public List<VmmProgress> Hosts { get; set; } = [];
 
-    /// <summary>The scheduler timer guarding the current step; a <see cref="TimerFired"/> with another id is stale.</summary>
+    /// <summary>
+    /// The scheduler timer guarding the current step: one id for the whole operation, scheduled again (replaced in place)
+    /// on every step; null once the operation ended. A <see cref="TimerFired"/> counts only for the current step and due time.
+    /// </summary>
     public Guid? StepTimerId { get; set; }
+
+    /// <summary>When <see cref="StepTimerId"/> is due for the current step (the transfer's moves as progress arrives).</summary>
+    public DateTimeOffset? StepDueAt { get; set; }
+
+    /// <summary>When the transfer started: its budget counts from here.</summary>
+    public DateTimeOffset? TransferStartedAt { get; set; }
 
     // Stored documents and operators' queries call it StepTimerId; the explicit member keeps it out of them.
     Guid? ITimedSagaState.TimerId
@@ -58,39 +69,13 @@ public sealed class BroadcastOperationState : ITimedSagaState, ISagaVersion
 
     public string? FailureReason { get; set; }
 
+    /// <summary>Who asked to cancel the operation, when and why; null unless someone did.</summary>
+    public CancelOperation? Cancel { get; set; }
+
+    /// <summary>What the tree repair asked for and not answered yet is about (<c>vmm-3 was lost</c>), for the history note.</summary>
+    public List<string> PendingRepairs { get; set; } = [];
+
     public List<StateTransition> History { get; set; } = [];
 
     public DateTimeOffset? FinishedAt { get; set; }
-}
-
-/// <summary>How far one VMM of the tree has got in the operation.</summary>
-public sealed class VmmProgress
-{
-    public string VmmId { get; set; } = string.Empty;
-
-    public string Location { get; set; } = string.Empty;
-
-    public string? ParentVmmId { get; set; }
-
-    public bool Ready { get; set; }
-
-    public long BytesReceived { get; set; }
-
-    public long TotalBytes { get; set; }
-
-    public bool Verified { get; set; }
-
-    /// <summary>The VMs this VMM holds: verified copies, or (for the root) its own paused or resumed VMs; empty once it failed.</summary>
-    public List<VmCopy> Copies { get; set; } = [];
-
-    public bool Resumed { get; set; }
-
-    /// <summary>
-    /// True when this (non-root) VMM dropped out of the operation: its receive, adoption, relay or resume failed, or its
-    /// parent failed before it was fed. The operation goes on without it.
-    /// </summary>
-    public bool Failed { get; set; }
-
-    /// <summary>Why it failed: <c>{step} failed: {agent's reason}</c>, or <c>parent {vmm} failed</c>.</summary>
-    public string? FailureReason { get; set; }
 }

@@ -1,25 +1,20 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Treecast.Contracts;
+using static Treecast.Policy.Sagas.BroadcastOperationSteps;
 
 namespace Treecast.Policy.Sagas;
 
 /// <summary>
 /// The one place that knows the order of a broadcast operation: resolve the tree, pause the root's VMs,
 /// announce the pending transfer, stream down the tree, and in duplicate mode resume the copies everywhere.
+/// The graph only: what each report means is <see cref="BroadcastOperationState"/>'s bookkeeping, how a transition
+/// is made is <see cref="OperationTransitionActivity"/>'s.
 /// </summary>
 public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<BroadcastOperationState>
 {
-    public BroadcastOperationStateMachine(
-        IOptions<BroadcastTimeouts> timeouts,
-        TimeProvider clock,
-        ILogger<BroadcastOperationStateMachine> logger)
+    public BroadcastOperationStateMachine(TimeProvider clock, ILogger<BroadcastOperationStateMachine> logger)
     {
-        Timeouts = timeouts.Value;
-        Clock = clock;
-        Logger = logger;
-
         InstanceState(x => x.CurrentState);
 
         Event(() => BroadcastRequested, x => x.CorrelateById(context => context.Message.OperationId));
@@ -28,10 +23,14 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         Event(() => VmsPaused, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmImagesSealed, x => Existing(x, context => context.Message.OperationId));
         Event(() => ReadyToReceive, x => Existing(x, context => context.Message.OperationId));
-        Event(() => TransferProgressed, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsReceived, x => Existing(x, context => context.Message.OperationId));
         Event(() => VmsResumed, x => Existing(x, context => context.Message.OperationId));
         Event(() => OperationStepFailed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => OperationVmmLost, x => Existing(x, context => context.Message.OperationId));
+        Event(() => ParentUnreachable, x => Existing(x, context => context.Message.OperationId));
+        Event(() => TreeRepaired, x => Existing(x, context => context.Message.OperationId));
+        Event(() => ReceiveResumed, x => Existing(x, context => context.Message.OperationId));
+        Event(() => CancelOperation, x => Existing(x, context => context.Message.OperationId));
 
         // The deadline watch's timers arrive here too; they find no operation and are discarded.
         Event(() => TimerFired, x => Existing(x, context => context.Message.CorrelationId));
@@ -50,101 +49,186 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
 
         Initially(
             When(BroadcastRequested)
-                .Then(context => Start(context.Saga, context.Message))
-                .Send(Addresses.Topology, context => new ResolveTree(
-                    context.Saga.CorrelationId,
-                    context.Saga.RootVmmId,
-                    context.Saga.FanOut))
-                .EnterStep(ResolvingTree, Timeouts.ResolveTree, clock, logger, context =>
+                .Then(context => context.Saga.Start(context.Message))
+                .Send(Addresses.Topology, context => new ResolveTree(context.Saga.CorrelationId, context.Saga.RootVmmId, context.Saga.FanOut))
+                .Enter(ResolvingTree, context =>
                     $"{context.Saga.Mode} of {context.Saga.RootVmmId} requested by policy {context.Saga.PolicyName}: {context.Saga.Reason}"));
 
         During(ResolvingTree,
             When(TreeResolved)
-                .Then(context => StoreTree(context.Saga, context.Message.Tree))
+                .Then(context => context.Saga.AdoptTree(context.Message.Tree))
                 .Send(RootAgent, context => new PauseVms(context.Saga.CorrelationId, context.Saga.RootVmmId))
-                .EnterStep(Pausing, Timeouts.Pause, clock, logger, context =>
-                    $"tree v{context.Saga.TreeVersion} over {context.Saga.Hosts.Count} VMMs"),
+                .Enter(Pausing, context => $"tree v{context.Saga.TreeVersion} over {context.Saga.Hosts.Count} VMMs"),
             When(TreeResolutionFailed)
-                .Fail(Failed, clock, logger, context =>
-                    $"ResolveTree failed for {context.Message.RootVmmId}: {context.Message.Reason}"));
+                .Fail(Failed, context => $"ResolveTree failed for {context.Message.RootVmmId}: {context.Message.Reason}"));
 
         During(Pausing,
             When(VmsPaused, context => context.Message.VmmId == context.Saga.RootVmmId)
-                .Then(context => StorePausedVms(context.Saga, context.Message.Vms, clock.GetUtcNow()))
+                .Then(context => context.Saga.RecordPaused(context.Message.Vms, clock.GetUtcNow()))
                 .IfElse(
                     context => context.Saga.Hosts.Count <= 1,
                     rootOnly => rootOnly.FinishRootOnlyWhenSealed(this),
                     tree => tree
-                        .Send(RootAgent, context => new AnnouncePendingTransfer(
-                            context.Saga.CorrelationId,
-                            context.Saga.RootVmmId,
-                            context.Saga.Tree!,
-                            context.Saga.Vms.ToArray(),
-                            context.Saga.ChunkSizeBytes,
-                            context.Saga.Mode))
-                        .EnterStep(Announcing, Timeouts.Announce, clock, logger, context => IsSealed(context.Saga)
+                        .Send(RootAgent, context => context.Saga.Announcement())
+                        .Enter(Announcing, context => context.Saga.IsSealed()
                             ? $"{context.Saga.Vms.Count} VMs ({context.Saga.Vms.Sum(v => v.Bytes)} bytes) paused on {context.Saga.RootVmmId}"
                             : $"{context.Saga.Vms.Count} VMs paused on {context.Saga.RootVmmId}, {context.Saga.Vms.Count(v => !v.IsSealed)} images still being saved")),
             // The seal may overtake the pause report on the bus: it is kept, and the pause report does not undo it.
             When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
-                .Then(context => StoreSealedVms(context.Saga, context.Message.Vms))
+                .Then(context => context.Saga.Seal(context.Message.Vms))
                 .If(context => context.Saga.Hosts.Count <= 1, rootOnly => rootOnly.FinishRootOnlyWhenSealed(this)));
 
         During(Announcing,
             When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
-                .Then(context => StoreSealedVms(context.Saga, context.Message.Vms)),
+                .Then(context => context.Saga.Seal(context.Message.Vms)),
             When(ReadyToReceive)
-                .Then(context => Receiver(context.Saga, context.Message.VmmId)?.Ready = true)
+                .Then(context => context.Saga.MarkReady(context.Message.VmmId))
                 .StartTransferWhenReady(this),
-            When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
-                .DropReceiver(this)
-                .FailWhenNoReceiverLeft(this, some => some.StartTransferWhenReady(this)));
+            // A receiver that holds verified copies already (a redelivered request) answers the announcement with both.
+            When(VmsReceived)
+                .Then(context => context.Saga.MarkReady(context.Message.VmmId))
+                .Then(context => context.Saga.AcceptCopies(context.Message))
+                .StartTransferWhenReady(this));
 
         During(Transferring,
             // Receivers may have verified their copies (against the root's end markers) before the seal arrives, or after.
             When(VmImagesSealed, context => context.Message.VmmId == context.Saga.RootVmmId)
-                .Then(context => StoreSealedVms(context.Saga, context.Message.Vms))
+                .Then(context => context.Saga.Seal(context.Message.Vms))
                 .ContinueAfterReceive(this),
-            When(TransferProgressed)
-                .Then(context => RecordProgress(context.Saga, context.Message)),
             When(VmsReceived)
-                .Then(context => StoreReceivedCopies(context.Saga, context.Message))
-                .ContinueAfterReceive(this),
-            When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
-                .DropReceiver(this)
+                .Then(context => context.Saga.AcceptCopies(context.Message))
                 .ContinueAfterReceive(this));
 
         During(Duplicating,
             When(VmsResumed)
-                .Then(context => StoreResumedCopies(context.Saga, context.Message))
+                .Then(context => context.Saga.AcceptResumed(context.Message))
                 .FinishWhenResumed(this),
-            When(OperationStepFailed, context => IsReceiverFailure(context.Saga, context.Message))
-                .DropReceiver(this)
+            When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .DropReceiver()
                 .FailWhenNoReceiverLeft(this, some => some.FinishWhenResumed(this)));
+
+        // A lost or unreachable VMM is repaired inside the operation while its tree is in use: it fails alone, topology
+        // re-parents the VMMs below it over the live ones, and the root announces the new tree version; the receivers
+        // resume from the offsets they hold. The root lost ends the operation: nothing is left to copy from.
+        During(new[] { Pausing, Announcing, Transferring },
+            When(OperationVmmLost, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .LoseReceiver(this, context => context.Message.VmmId, context => $"lost: {context.Message.Reason}", context => $"{context.Message.VmmId} was lost", mayRejoin: _ => true),
+            When(OperationVmmLost, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Fail(Failed, context => $"root {context.Message.VmmId} lost: {context.Message.Reason}"),
+            When(TreeRepaired, context => context.Message.Tree.Version > (context.Saga.TreeVersion ?? 0))
+                .AdoptRepairedTree(this),
+            When(TreeRepaired, context => context.Message.Tree.Version <= (context.Saga.TreeVersion ?? 0))
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} ignored tree v{Version}: it holds v{Held} already",
+                    context.Saga.CorrelationId,
+                    context.Message.Tree.Version,
+                    context.Saga.TreeVersion)),
+            When(TreeResolutionFailed)
+                .DropOrphans()
+                .ContinueWithoutFailed(this));
+        During(new[] { Announcing, Transferring },
+            // A receive that failed for good, or a parent that could not feed its child (a relay failure names the child).
+            When(OperationStepFailed, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .LoseReceiver(
+                    this,
+                    context => context.Message.VmmId,
+                    context => $"{context.Message.Step.Name()} failed: {context.Message.Reason}",
+                    FailedStepCause,
+                    mayRejoin: context => context.Message.Step == OperationStep.Relay),
+            When(ParentUnreachable, context => context.Saga.IsLiveChildOf(context.Message.VmmId, context.Message.ParentVmmId)
+                    && context.Message.ParentVmmId != context.Saga.RootVmmId)
+                .LoseReceiver(
+                    this,
+                    context => context.Message.ParentVmmId,
+                    context => $"unreachable from {context.Message.VmmId}: {context.Message.Reason}",
+                    context => $"{context.Message.ParentVmmId} was unreachable from {context.Message.VmmId}",
+                    mayRejoin: _ => true),
+            // The root is not failed for one receiver's sake: a new tree version restarts its forwarder to that receiver.
+            When(ParentUnreachable, context => context.Saga.IsLiveChildOf(context.Message.VmmId, context.Message.ParentVmmId)
+                    && context.Message.ParentVmmId == context.Saga.RootVmmId)
+                .RepairTree(context => $"{context.Message.VmmId} could not reach root {context.Message.ParentVmmId}"),
+            // An agent restarted with the same id resumes its receive: a VMM failed as unreachable is taken back.
+            When(ReceiveResumed, context => context.Saga.MayRejoin(context.Message.VmmId))
+                .Then(context => context.Saga.Rejoin(context.Message.VmmId))
+                .Note(context => $"{context.Message.VmmId} rejoined holding {context.Message.BytesHeld} bytes")
+                .RepairTree(context => $"{context.Message.VmmId} rejoined"));
+        During(Duplicating,
+            When(OperationVmmLost, context => context.Saga.IsReceiver(context.Message.VmmId))
+                .FailReceiver(context => context.Message.VmmId, context => $"lost: {context.Message.Reason}", mayRejoin: _ => false)
+                .FailWhenNoReceiverLeft(this, some => some.FinishWhenResumed(this)),
+            // Every receiver left holds verified copies by now: they run without the root.
+            When(OperationVmmLost, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => context.Saga.FailRoot($"lost: {context.Message.Reason}"))
+                .Note(context => $"root {context.Message.VmmId} lost: {context.Message.Reason}; the verified copies run without it")
+                .FinishWhenResumed(this),
+            When(ReceiveResumed, context => context.Saga.HoldsNothingOf(context.Message.VmmId))
+                .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)));
+
+        // Cancel: every VMM stops the operation and deletes what it received, the root's VMs run again, and the operation
+        // ends Cancelled with who asked and when. Copies being resumed (Duplicating) are past cancelling.
+        During(new[] { ResolvingTree, Pausing, Announcing, Transferring },
+            When(CancelOperation)
+                .StartCancelling(this));
+        During(Cancelling,
+            When(VmsResumed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .Then(context => context.Saga.AcceptResumed(context.Message))
+                .FinishCancelled(this, context => $"{context.Message.Vms.Count} VMs run again on {context.Message.VmmId}"),
+            When(OperationStepFailed, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .FinishCancelled(this, context => $"the root could not resume its VMs: {context.Message.Step.Name()} failed: {context.Message.Reason}"),
+            When(OperationVmmLost, context => context.Message.VmmId == context.Saga.RootVmmId)
+                .FinishCancelled(this, context => $"root {context.Message.VmmId} lost: {context.Message.Reason}"),
+            When(TimerFired, context => context.Saga.IsStepTimer(context.Message))
+                .Then(context => context.Saga.StepTimerId = null)
+                .FinishCancelled(this, context => $"the root did not confirm its VMs run again before step Cancelling timed out"),
+            When(ReceiveResumed)
+                .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)));
+        During(Duplicating,
+            When(CancelOperation)
+                .Note(context => $"{BroadcastOperationState.CancelRequested(context.Message)}; ignored: the copies are being resumed"));
 
         // A failure of the root (pause, announce, its own relay or resume) or of a VMM outside the tree ends the
         // operation: without the root's images there is nothing left to copy.
         During(new[] { ResolvingTree, Pausing },
             When(OperationStepFailed)
-                .Fail(Failed, clock, logger, context =>
-                    $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
+                .Fail(Failed, context => $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
         During(new[] { Announcing, Transferring, Duplicating },
-            When(OperationStepFailed, context => !IsReceiverFailure(context.Saga, context.Message))
-                .Fail(Failed, clock, logger, context =>
-                    $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
+            When(OperationStepFailed, context => !context.Saga.IsReceiver(context.Message.VmmId))
+                .Fail(Failed, context => $"{context.Message.Step.Name()} failed on {context.Message.VmmId}: {context.Message.Reason}"));
 
-        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating },
-            When(TimerFired, SagaActivities.IsPendingTimer)
-                .ForgetFiredTimer()
-                .Fail(Failed, clock, logger, context =>
-                    $"step {context.Saga.CurrentState} timed out after {StepTimeout(context.Saga.CurrentState)}"));
+        // The step's timer: any step that never answers ends the operation TimedOut; the transfer's is checked against
+        // the receivers' progress and its budget, and goes on while both hold.
+        During(new[] { ResolvingTree, Pausing, Announcing, Duplicating },
+            When(TimerFired, context => context.Saga.IsStepTimer(context.Message))
+                .FailTimedOut(TimedOut));
+        During(Transferring,
+            When(TimerFired, context => context.Saga.IsStepTimer(context.Message))
+                .CheckTransfer(TimedOut));
+
+        // Requests are redelivered (a restarted policy service, an event published twice): one that finds the operation
+        // ended gets its outcome again, so the requester always hears how it ended; one that finds it running waits for it.
+        During(new[] { Completed, CompletedWithFailures, Duplicated, Failed, TimedOut, Cancelled },
+            When(CancelOperation)
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} ignored a cancel by {RequestedBy}: it ended {State}",
+                    context.Saga.CorrelationId,
+                    context.Message.RequestedBy,
+                    context.Saga.CurrentState)),
+            // What an agent restarted after the end still holds of the operation is of no use: it deletes it.
+            When(ReceiveResumed)
+                .Send(context => Addresses.Agent(context.Message.VmmId), context => new CancelTransfer(context.Saga.CorrelationId, context.Message.VmmId)),
+            When(BroadcastRequested)
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} requested again after it ended {State}: publishing its outcome again",
+                    context.Saga.CorrelationId,
+                    context.Saga.CurrentState))
+                .Publish(context => context.Saga.Finished(Enum.Parse<OperationFinalState>(context.Saga.CurrentState))));
+        During(new[] { ResolvingTree, Pausing, Announcing, Transferring, Duplicating, Cancelling },
+            When(BroadcastRequested)
+                .Then(context => logger.LogInformation(
+                    "Operation {OperationId} requested again while {State}: it goes on",
+                    context.Saga.CorrelationId,
+                    context.Saga.CurrentState)));
     }
-
-    internal BroadcastTimeouts Timeouts { get; }
-
-    internal TimeProvider Clock { get; }
-
-    internal ILogger Logger { get; }
 
     public State ResolvingTree { get; } = null!;
     public State Pausing { get; } = null!;
@@ -158,17 +242,35 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
     public State CompletedWithFailures { get; } = null!;
     public State Failed { get; } = null!;
 
+    /// <summary>Final: a step did not answer in time, or the transfer made no progress or ran past its budget.</summary>
+    public State TimedOut { get; } = null!;
+
+    /// <summary>Streaming stopped on every VMM, partial copies are being deleted; waiting for the root's VMs to run again.</summary>
+    public State Cancelling { get; } = null!;
+
+    /// <summary>Final: someone cancelled it (<see cref="BroadcastOperationState.Cancel"/> says who and when).</summary>
+    public State Cancelled { get; } = null!;
+
     public Event<BroadcastRequested> BroadcastRequested { get; } = null!;
     public Event<TreeResolved> TreeResolved { get; } = null!;
     public Event<TreeResolutionFailed> TreeResolutionFailed { get; } = null!;
     public Event<VmsPaused> VmsPaused { get; } = null!;
     public Event<VmImagesSealed> VmImagesSealed { get; } = null!;
     public Event<ReadyToReceive> ReadyToReceive { get; } = null!;
-    public Event<TransferProgressed> TransferProgressed { get; } = null!;
     public Event<VmsReceived> VmsReceived { get; } = null!;
     public Event<VmsResumed> VmsResumed { get; } = null!;
     public Event<OperationStepFailed> OperationStepFailed { get; } = null!;
+    public Event<OperationVmmLost> OperationVmmLost { get; } = null!;
+    public Event<ParentUnreachable> ParentUnreachable { get; } = null!;
+    public Event<TreeRepaired> TreeRepaired { get; } = null!;
+    public Event<ReceiveResumed> ReceiveResumed { get; } = null!;
+    public Event<CancelOperation> CancelOperation { get; } = null!;
     public Event<TimerFired> TimerFired { get; } = null!;
+
+    private static string FailedStepCause(BehaviorContext<BroadcastOperationState, OperationStepFailed> context) =>
+        context.Message.Step == OperationStep.Relay
+            ? $"the relay to {context.Message.VmmId} failed"
+            : $"{context.Message.Step.Name()} failed on {context.Message.VmmId}";
 
     private static void Existing<T>(IEventCorrelationConfigurator<BroadcastOperationState, T> x, Func<ConsumeContext<T>, Guid> operationId)
         where T : class
@@ -176,237 +278,4 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         x.CorrelateById(operationId);
         x.OnMissingInstance(m => m.Discard());
     }
-
-    internal static Uri RootAgent<T>(BehaviorContext<BroadcastOperationState, T> context)
-        where T : class =>
-        Addresses.Agent(context.Saga.RootVmmId);
-
-    private TimeSpan StepTimeout(string state) => state switch
-    {
-        nameof(ResolvingTree) => Timeouts.ResolveTree,
-        nameof(Pausing) => Timeouts.Pause,
-        nameof(Announcing) => Timeouts.Announce,
-        nameof(Transferring) => Timeouts.Transfer,
-        _ => Timeouts.Resume,
-    };
-
-    private static void Start(BroadcastOperationState state, BroadcastRequested request)
-    {
-        state.Mode = request.Mode;
-        state.RootVmmId = request.RootVmmId;
-        state.FanOut = request.FanOut;
-        state.ChunkSizeBytes = request.ChunkSizeBytes;
-        state.PolicyName = request.PolicyName;
-        state.Reason = request.Reason;
-        state.RequestedAt = request.RequestedAt;
-    }
-
-    private static void StoreTree(BroadcastOperationState state, VmmTree tree)
-    {
-        state.Tree = tree;
-        state.TreeVersion = tree.Version;
-        state.Hosts = tree.Nodes
-            .Select(n => new VmmProgress { VmmId = n.VmmId, Location = n.Location, ParentVmmId = n.ParentVmmId })
-            .ToList();
-    }
-
-    private static void StorePausedVms(BroadcastOperationState state, IReadOnlyList<VmImage> vms, DateTimeOffset now)
-    {
-        state.PausedAt ??= now;
-        // An image sealed already (its seal overtook this report) stays sealed.
-        state.Vms = vms
-            .Select(v => state.Vms.Find(known => known.VmId == v.VmId && known.IsSealed) ?? v)
-            .ToList();
-        foreach (var host in state.Hosts.Where(h => h.VmmId == state.RootVmmId))
-        {
-            // The root holds the originals: nothing to receive, and its copies are the paused VMs.
-            host.Ready = true;
-            host.Verified = true;
-        }
-
-        RefreshTotals(state);
-    }
-
-    /// <summary>Records the root's final sizes and digests: the manifest copies are checked against.</summary>
-    private static void StoreSealedVms(BroadcastOperationState state, IReadOnlyList<VmImage> vms)
-    {
-        foreach (var image in vms.Where(v => v.IsSealed))
-        {
-            var index = state.Vms.FindIndex(v => v.VmId == image.VmId);
-            if (index < 0)
-            {
-                state.Vms.Add(image);
-            }
-            else
-            {
-                state.Vms[index] = image with { Definition = image.Definition ?? state.Vms[index].Definition };
-            }
-        }
-
-        RefreshTotals(state);
-    }
-
-    /// <summary>Sizes and the root's copies follow the manifest; while it is unsealed the total is unknown (0).</summary>
-    private static void RefreshTotals(BroadcastOperationState state)
-    {
-        var totalBytes = IsSealed(state) ? state.Vms.Sum(v => v.Bytes) : 0;
-        foreach (var host in state.Hosts)
-        {
-            host.TotalBytes = Math.Max(host.TotalBytes, totalBytes);
-            if (host.VmmId == state.RootVmmId)
-            {
-                host.BytesReceived = totalBytes;
-                host.Copies = state.Vms.Select(v => new VmCopy(v.VmId, v.Sha256, VmState.Paused)).ToList();
-            }
-            else if (host.Verified)
-            {
-                host.BytesReceived = Math.Max(host.BytesReceived, totalBytes);
-            }
-        }
-    }
-
-    /// <summary>True once every image of the manifest has its final size and digest.</summary>
-    internal static bool IsSealed(BroadcastOperationState state) => state.Vms.All(v => v.IsSealed);
-
-    /// <summary>
-    /// With the manifest sealed, a verified receiver whose copies do not carry the root's digests is dropped: its
-    /// copies are not the root's VMs, whatever its own checks said.
-    /// </summary>
-    internal static IReadOnlyList<VmmProgress> DropMismatchedCopies(BroadcastOperationState state)
-    {
-        if (!IsSealed(state))
-        {
-            return [];
-        }
-
-        var dropped = new List<VmmProgress>();
-        foreach (var host in LiveReceivers(state).Where(h => h.Verified).ToList())
-        {
-            var mismatch = state.Vms
-                .Select(vm => (Vm: vm, Copy: host.Copies.Find(c => c.VmId == vm.VmId)))
-                .FirstOrDefault(p => p.Copy is null || !string.Equals(p.Copy.Sha256, p.Vm.Sha256, StringComparison.OrdinalIgnoreCase));
-            if (mismatch.Vm is not null)
-            {
-                var reason = mismatch.Copy is null
-                    ? $"it reported no copy of {mismatch.Vm.VmId}"
-                    : $"it holds {mismatch.Vm.VmId} with SHA-256 {mismatch.Copy.Sha256}, the root sealed it with {mismatch.Vm.Sha256}";
-                dropped.AddRange(MarkFailed(state, new OperationStepFailed(state.CorrelationId, host.VmmId, OperationStep.Verify, reason)));
-            }
-        }
-
-        return dropped;
-    }
-
-    private static void RecordProgress(BroadcastOperationState state, TransferProgressed progress)
-    {
-        var host = Receiver(state, progress.VmmId);
-        if (host is null)
-        {
-            return;
-        }
-
-        // Progress reports may be reordered on the bus; the furthest offset wins.
-        host.BytesReceived = Math.Max(host.BytesReceived, progress.BytesReceived);
-        if (progress.TotalBytes > 0)
-        {
-            host.TotalBytes = progress.TotalBytes;
-        }
-    }
-
-    private static void StoreReceivedCopies(BroadcastOperationState state, VmsReceived received)
-    {
-        var host = Receiver(state, received.VmmId);
-        if (host is null)
-        {
-            return;
-        }
-
-        if (host.Failed)
-        {
-            // A VMM failed only because its parent did was a prediction: the parent may have finished feeding it
-            // first. Its verified copies prove otherwise. A VMM whose own step failed stays failed.
-            if (host.FailureReason != ParentFailed(host.ParentVmmId))
-            {
-                return;
-            }
-
-            host.Failed = false;
-            host.FailureReason = null;
-        }
-
-        host.Verified = true;
-        host.BytesReceived = Math.Max(host.BytesReceived, host.TotalBytes);
-        host.Copies = received.Vms.ToList();
-    }
-
-    private static void StoreResumedCopies(BroadcastOperationState state, VmsResumed resumed)
-    {
-        var host = state.Hosts.Find(h => h.VmmId == resumed.VmmId);
-        if (host is null || host.Failed)
-        {
-            return;
-        }
-
-        host.Resumed = true;
-        host.Copies = resumed.Vms.ToList();
-    }
-
-    /// <summary>A non-root VMM of the tree, or null for the root or a VMM the tree does not name.</summary>
-    private static VmmProgress? Receiver(BroadcastOperationState state, string vmmId) =>
-        vmmId == state.RootVmmId ? null : state.Hosts.Find(h => h.VmmId == vmmId);
-
-    internal static IEnumerable<VmmProgress> Receivers(BroadcastOperationState state) =>
-        state.Hosts.Where(h => h.VmmId != state.RootVmmId);
-
-    /// <summary>The receivers still in the operation.</summary>
-    internal static IEnumerable<VmmProgress> LiveReceivers(BroadcastOperationState state) =>
-        Receivers(state).Where(h => !h.Failed);
-
-    /// <summary>
-    /// A failure one receiving VMM can absorb alone: a step of a non-root VMM of the tree (its receive, adoption,
-    /// the relay that feeds it, its resume). Failures of the root, or of a VMM the tree does not name, are the operation's.
-    /// </summary>
-    private static bool IsReceiverFailure(BroadcastOperationState state, OperationStepFailed failure) =>
-        Receiver(state, failure.VmmId) is not null;
-
-    /// <summary>
-    /// Marks the VMM failed, and with it every VMM below it that has no verified copies yet: those were to be fed
-    /// through it. A VMM below that is verified already feeds its own subtree from its spool, so the walk stops there.
-    /// </summary>
-    internal static IReadOnlyList<VmmProgress> MarkFailed(BroadcastOperationState state, OperationStepFailed failure)
-    {
-        var host = Receiver(state, failure.VmmId);
-        if (host is null || host.Failed)
-        {
-            return [];
-        }
-
-        var dropped = new List<VmmProgress>();
-        Drop(host, $"{failure.Step.Name()} failed: {failure.Reason}");
-        return dropped;
-
-        void Drop(VmmProgress vmm, string reason)
-        {
-            vmm.Failed = true;
-            vmm.FailureReason = reason;
-            vmm.Resumed = false;
-            vmm.Copies = [];
-            dropped.Add(vmm);
-            foreach (var child in state.Hosts.Where(h => h.ParentVmmId == vmm.VmmId && !h.Failed && !h.Verified).ToList())
-            {
-                Drop(child, ParentFailed(vmm.VmmId));
-            }
-        }
-    }
-
-    private static string ParentFailed(string? parentVmmId) => $"parent {parentVmmId} failed";
-
-    internal static string FailedVmms(BroadcastOperationState state) =>
-        string.Join("; ", Receivers(state).Where(h => h.Failed).Select(h => $"{h.VmmId} ({h.FailureReason})"));
-
-    internal static string EveryReceiverFailed(BroadcastOperationState state) =>
-        $"every receiving VMM failed: {FailedVmms(state)}";
-
-    internal static string WithoutFailed(BroadcastOperationState state) =>
-        Receivers(state).Any(h => h.Failed) ? $", going on without {string.Join(", ", Receivers(state).Where(h => h.Failed).Select(h => h.VmmId))}" : string.Empty;
 }

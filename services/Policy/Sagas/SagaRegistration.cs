@@ -2,7 +2,9 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using MongoDB.Driver;
 using Treecast.Persistence.Sagas;
+using Treecast.Policy.Operations;
 using Treecast.Policy.Workloads;
 
 namespace Treecast.Policy.Sagas;
@@ -16,7 +18,7 @@ public static class SagaRegistration
     /// <summary>The collection of deadline watch sagas, one document per watch.</summary>
     public const string WatchesCollection = "deadline_watches";
 
-    /// <param name="bus">The bus being configured.</param>
+    /// <param name="bus">The bus being configured; also gets what the sagas read (the operation progress store).</param>
     /// <param name="useMongo">
     /// True to keep both sagas in the policy service's MongoDB database (the keyed database
     /// <see cref="PolicyServiceExtensions.DefaultDatabase"/> that <c>AddTreecastMongo</c> registered), so operations
@@ -36,10 +38,20 @@ public static class SagaRegistration
 
         // The policy service registers the ledger of its store first; a host with the sagas alone gets memory.
         bus.TryAddSingleton<IWorkloadLedger, InMemoryWorkloadLedger>();
+        bus.TryAddSingleton<OperationTransitionActivity>();
+        if (useMongo)
+        {
+            bus.TryAddSingleton<IOperationProgressStore>(provider =>
+                new MongoOperationProgressStore(provider.GetRequiredKeyedService<IMongoDatabase>(PolicyServiceExtensions.DefaultDatabase)));
+        }
+        else
+        {
+            bus.TryAddSingleton<IOperationProgressStore, InMemoryOperationProgressStore>();
+        }
 
         // The repository choice lives here alone.
         var operations = bus.AddSagaStateMachine<BroadcastOperationStateMachine, BroadcastOperationState>(
-            typeof(OutboxSagaDefinition<BroadcastOperationState>));
+            typeof(BroadcastOperationSagaDefinition));
         var watches = bus.AddSagaStateMachine<DeadlineWatchStateMachine, DeadlineWatchState>(
             typeof(OutboxSagaDefinition<DeadlineWatchState>));
         if (!useMongo)
@@ -49,12 +61,13 @@ public static class SagaRegistration
             return bus;
         }
 
-        // The operators' queries: by state (indexed by the repository), by root, newest first.
+        // The operators' queries: by state (indexed by the repository), by root, newest first; and by VMM, for a lost one.
         operations.MongoRepository(OperationsCollection, r =>
         {
             r.DatabaseKey = PolicyServiceExtensions.DefaultDatabase;
             r.Index(k => k.Ascending(x => x.RootVmmId), "root")
-                .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at");
+                .Index(k => k.Descending("RequestedAt.DateTime"), "requested_at")
+                .Index(k => k.Ascending("Hosts.VmmId"), "hosts");
         });
         watches.MongoRepository(WatchesCollection, r =>
         {

@@ -1,3 +1,4 @@
+using Treecast.Policy.Operations;
 using Treecast.Policy.Sagas;
 using Treecast.TestSupport;
 
@@ -14,6 +15,7 @@ public sealed class MongoOperationEndpointsTests(MongoDbServer server) : Operati
         var database = server.Require();
         database.DropCollection(SagaRegistration.OperationsCollection);
         database.DropCollection(SagaRegistration.WatchesCollection);
+        database.DropCollection(MongoOperationProgressStore.CollectionName);
         return new Dictionary<string, string?>
         {
             ["Mongo:ConnectionString"] = server.ConnectionString,

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -117,6 +118,129 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task A_transferring_operation_reads_back_with_its_receivers_progress_merged_in()
+    {
+        await StartAsync();
+        var id = await TransferringAsync(Later);
+        await Bus.Publish(new TransferProgressed(id, "vmm-2", 6000, TestTree.TotalBytes));
+        await Bus.Publish(new TransferProgressed(id, "vmm-3", 2000, TestTree.TotalBytes));
+        await ReportedAsync(id, 2);
+
+        using var detail = await GetJsonAsync($"/operations/{id}");
+        var hosts = detail.RootElement.GetProperty("hosts").EnumerateArray().ToDictionary(h => h.GetProperty("vmmId").GetString()!);
+        Assert.Equal(6000, hosts["vmm-2"].GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(2000, hosts["vmm-3"].GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(0, hosts["vmm-1"].GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(TestTree.TotalBytes, hosts["vmm-2"].GetProperty("totalBytes").GetInt64());
+        Assert.Equal(JsonValueKind.String, hosts["vmm-2"].GetProperty("lastProgressAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, hosts["vmm-1"].GetProperty("lastProgressAt").ValueKind);
+        Assert.Equal("Transferring", detail.RootElement.GetProperty("currentState").GetString());
+
+        using var list = await GetJsonAsync("/operations");
+        var progress = list.RootElement.EnumerateArray().Single(o => o.GetProperty("id").GetGuid() == id).GetProperty("progress");
+        Assert.Equal(8000, progress.GetProperty("bytesReceived").GetInt64());
+        Assert.Equal(3 * TestTree.TotalBytes, progress.GetProperty("totalBytes").GetInt64());
+        Assert.Equal(JsonValueKind.String, progress.GetProperty("lastProgressAt").ValueKind);
+        Assert.Equal(1, progress.GetProperty("verifiedVmms").GetInt32());
+    }
+
+    [SkippableFact]
+    public async Task The_read_model_finds_the_running_operations_whose_tree_holds_a_vmm()
+    {
+        await StartAsync();
+        var completed = await RunToCompletionAsync(Earlier);
+        var transferring = await TransferringAsync(Later);
+        var resolving = await RequestAsync(Later);
+        var readModel = _app!.Services.GetRequiredService<IOperationReadModel>();
+
+        Assert.Equal([transferring], await readModel.RunningWithHostAsync("vmm-3", CancellationToken.None));
+        Assert.Empty(await readModel.RunningWithHostAsync("vmm-9", CancellationToken.None));
+        Assert.DoesNotContain(completed, await readModel.RunningWithHostAsync(TestTree.Root, CancellationToken.None));
+        Assert.DoesNotContain(resolving, await readModel.RunningWithHostAsync(TestTree.Root, CancellationToken.None));
+    }
+
+    [SkippableFact]
+    public async Task A_cancel_is_accepted_and_reaches_the_operation()
+    {
+        await StartAsync();
+        var id = await TransferringAsync(Later);
+
+        using var response = await Client.PostAsync(
+            $"/operations/{id}/cancel",
+            new StringContent("""{ "requestedBy": "ops@example", "reason": "wrong root" }""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(id, body.RootElement.GetProperty("operationId").GetGuid());
+        Assert.Equal("ops@example", body.RootElement.GetProperty("requestedBy").GetString());
+        await StateAsync(id, "Cancelling");
+        var operation = await _app!.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None);
+        Assert.Equal("cancel requested by ops@example: wrong root", operation!.History[^1].Note);
+        Assert.Equal("ops@example", operation.Cancel?.RequestedBy);
+
+        // The root's agent confirms its VMs run again.
+        await Bus.Publish(new VmsResumed(id, TestTree.Root, TestTree.Copies(VmState.Running)));
+        await StateAsync(id, "Cancelled");
+        using var detail = await GetJsonAsync($"/operations/{id}");
+        Assert.StartsWith("cancelled by ops@example at ", detail.RootElement.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_cancel_without_a_body_names_nobody_and_a_second_one_is_accepted_too()
+    {
+        await StartAsync();
+        var id = await RequestAsync(Later);
+
+        using var first = await Client.PostAsync($"/operations/{id}/cancel", content: null);
+        await StateAsync(id, "Cancelling");
+        using var second = await Client.PostAsync($"/operations/{id}/cancel", content: null);
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        Assert.Equal("anonymous", JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("requestedBy").GetString());
+    }
+
+    [SkippableFact]
+    public async Task A_cancel_of_an_ended_or_resuming_operation_is_a_409_that_says_why()
+    {
+        await StartAsync();
+        var completed = await RunToCompletionAsync(Earlier);
+        var duplicating = await TransferringAsync(Later, BroadcastMode.Duplicate);
+        foreach (var vmm in TestTree.Receivers)
+        {
+            await Bus.Publish(new VmsReceived(duplicating, vmm, TestTree.Copies(VmState.Paused)));
+        }
+
+        await StateAsync(duplicating, "Duplicating");
+
+        Assert.Contains("already ended Completed", await ConflictAsync($"/operations/{completed}/cancel"), StringComparison.Ordinal);
+        Assert.Contains("resuming its copies (Duplicating)", await ConflictAsync($"/operations/{duplicating}/cancel"), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_bad_cancel_is_refused_with_a_line_that_names_the_fix()
+    {
+        await StartAsync();
+        var id = await RequestAsync(Later);
+
+        using var unknown = await Client.PostAsync($"/operations/{Guid.NewGuid()}/cancel", content: null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("GET /operations", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var notJson = await Client.PostAsync($"/operations/{id}/cancel", new StringContent("requestedBy=ops", Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        Assert.Contains("requestedBy", await notJson.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var huge = await Client.PostAsync(
+            $"/operations/{id}/cancel",
+            new StringContent($$"""{ "reason": "{{new string('x', 10_000)}}" }""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        Assert.Contains("4096 bytes", await huge.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Assert.Equal("ResolvingTree", (await _app!.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None))!.CurrentState);
+    }
+
+    [SkippableFact]
     public async Task An_unknown_operation_is_a_404_that_says_where_to_look()
     {
         await StartAsync();
@@ -163,10 +287,10 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         _client = new HttpClient { BaseAddress = new Uri(address) };
     }
 
-    private async Task<Guid> RequestAsync(DateTimeOffset requestedAt)
+    private async Task<Guid> RequestAsync(DateTimeOffset requestedAt, BroadcastMode mode = BroadcastMode.Broadcast)
     {
         var id = NewId.NextGuid();
-        await Bus.Publish(new BroadcastRequested(id, TestTree.Root, BroadcastMode.Broadcast, 2, 65536, "degraded-host", "host.degraded on vmm-0", requestedAt));
+        await Bus.Publish(new BroadcastRequested(id, TestTree.Root, mode, 2, 65536, "degraded-host", "host.degraded on vmm-0", requestedAt));
         await StateAsync(id, "ResolvingTree");
         return id;
     }
@@ -174,7 +298,20 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     /// <summary>One operation over <see cref="TestTree"/>, as the topology service and the agents would drive it.</summary>
     private async Task<Guid> RunToCompletionAsync(DateTimeOffset requestedAt)
     {
-        var id = await RequestAsync(requestedAt);
+        var id = await TransferringAsync(requestedAt);
+        foreach (var vmm in TestTree.Receivers)
+        {
+            await Bus.Publish(new TransferProgressed(id, vmm, TestTree.TotalBytes, TestTree.TotalBytes));
+            await Bus.Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
+        }
+
+        await StateAsync(id, "Completed");
+        return id;
+    }
+
+    private async Task<Guid> TransferringAsync(DateTimeOffset requestedAt, BroadcastMode mode = BroadcastMode.Broadcast)
+    {
+        var id = await RequestAsync(requestedAt, mode);
         await Bus.Publish(new TreeResolved(id, TestTree.Build()));
         await StateAsync(id, "Pausing");
         await Bus.Publish(new VmsPaused(id, TestTree.Root, TestTree.Vms));
@@ -185,13 +322,6 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         }
 
         await StateAsync(id, "Transferring");
-        foreach (var vmm in TestTree.Receivers)
-        {
-            await Bus.Publish(new TransferProgressed(id, vmm, TestTree.TotalBytes, TestTree.TotalBytes));
-            await Bus.Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
-        }
-
-        await StateAsync(id, "Completed");
         return id;
     }
 
@@ -205,7 +335,19 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         BroadcastOperationState? operation;
         while ((operation = await readModel.FindAsync(id, CancellationToken.None))?.CurrentState != state)
         {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), $"operation {id} is {operation?.CurrentState ?? "unknown"}, never reached {state}");
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(1), $"operation {id} is {operation?.CurrentState ?? "unknown"}, never reached {state}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits until the progress store holds reports of <paramref name="receivers"/> receivers of the operation.</summary>
+    private async Task ReportedAsync(Guid id, int receivers)
+    {
+        var store = _app!.Services.GetRequiredService<IOperationProgressStore>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await store.ForOperationAsync(id, CancellationToken.None)).Count < receivers)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(1), $"the progress of operation {id} was never recorded");
             await Task.Delay(20);
         }
     }
@@ -220,6 +362,13 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     {
         using var response = await Client.GetAsync(path);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
+    }
+
+    private async Task<string> ConflictAsync(string path)
+    {
+        using var response = await Client.PostAsync(path, content: null);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
     }
 

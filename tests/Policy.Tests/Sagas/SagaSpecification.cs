@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Treecast.Contracts;
+using Treecast.Policy.Operations;
 using Treecast.Policy.Sagas;
 
 namespace Treecast.Policy.Tests.Sagas;
@@ -40,12 +41,15 @@ public abstract class SagaSpecification : IAsyncLifetime
             .AddLogging()
             .AddSingleton<IConfiguration>(configuration)
             .AddSingleton<TimeProvider>(Clock)
+            .AddSingleton<IOperationReadModel, SagaRepositoryOperationReadModel>()
             .AddMassTransitTestHarness(x =>
             {
                 // Short inactivity: assertions that something was NOT sent wait this long.
-                x.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(20), testInactivityTimeout: TimeSpan.FromSeconds(1));
+                x.SetTestTimeouts(testTimeout: TimeSpan.FromMinutes(1), testInactivityTimeout: TimeSpan.FromSeconds(1));
                 x.SetEndpointNameFormatter(EndpointNames);
                 x.AddTreecastSagas();
+                x.AddConsumer<TransferProgressConsumer>();
+                x.AddConsumer<VmmLostConsumer>();
             })
             .BuildServiceProvider(true);
         Harness = _provider.GetRequiredService<ITestHarness>();
@@ -64,6 +68,9 @@ public abstract class SagaSpecification : IAsyncLifetime
     }
 
     protected BroadcastOperationStateMachine OperationMachine => Operations.StateMachine;
+
+    /// <summary>Where the policy service keeps receivers' progress reports (not the saga document).</summary>
+    protected IOperationProgressStore Progress => _provider!.GetRequiredService<IOperationProgressStore>();
 
     protected DeadlineWatchStateMachine WatchMachine => Watches.StateMachine;
 
@@ -143,12 +150,12 @@ public abstract class SagaSpecification : IAsyncLifetime
     /// Polls in real time. The harness's own waits end at bus inactivity, which can come before a saga's outbox
     /// has flushed what it sent on its last transition.
     /// </summary>
-    private static async Task<bool> Eventually(Func<bool> condition)
+    protected static async Task<bool> Eventually(Func<bool> condition)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())
         {
-            if (waited.Elapsed > TimeSpan.FromSeconds(10))
+            if (waited.Elapsed > TimeSpan.FromMinutes(1))
             {
                 return false;
             }
@@ -209,6 +216,25 @@ public abstract class SagaSpecification : IAsyncLifetime
         foreach (var vmm in TestTree.Receivers)
         {
             await Publish(new VmsResumed(operationId, vmm, TestTree.RunningCopiesOn(vmm)));
+        }
+    }
+
+    /// <summary>An operation over <see cref="TestTree"/> with every receiver ready: the root streams.</summary>
+    protected async Task<Guid> Transferring(BroadcastMode mode)
+    {
+        var id = await RequestBroadcast(mode);
+        await ResolveTree(id, TestTree.Build());
+        await Announce(id);
+        await ReadyEveryReceiver(id);
+        return id;
+    }
+
+    /// <summary>Each VMM reports its copies verified.</summary>
+    protected async Task Receive(Guid id, params string[] vmms)
+    {
+        foreach (var vmm in vmms)
+        {
+            await Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
         }
     }
 

@@ -29,6 +29,13 @@ public static class TestTree
             new TreeNode("vmm-3", "vmm-1", "site-a/pod-2/rack-1", "http://vmm-3:5100"),
         ]);
 
+    /// <summary>A repaired version of the tree: the root, and each (VMM, new parent) pair, located as in <see cref="Build"/>.</summary>
+    public static VmmTree Repaired(long version, params (string Vmm, string Parent)[] nodes) =>
+        new(version, Root, 2, nodes
+            .Select(n => Build().Find(n.Vmm)! with { ParentVmmId = n.Parent })
+            .Prepend(Build().Find(Root)!)
+            .ToArray());
+
     public static VmmTree RootOnly() =>
         new(1, Root, 2, [new TreeNode(Root, null, "site-a/pod-1/rack-1", "http://vmm-0:5100")]);
 

@@ -3,8 +3,8 @@ using Treecast.Contracts;
 namespace Treecast.Policy.Tests.Sagas;
 
 /// <summary>
-/// A receiving VMM whose receive, adoption, feeding relay or resume fails drops out alone (with the VMMs it was to
-/// feed); the operation goes on with the others. Over <see cref="TestTree"/>: vmm-0 feeds vmm-1 and vmm-2, vmm-1 feeds vmm-3.
+/// A receiving VMM whose receive, adoption, feeding relay or resume fails drops out alone; the VMMs it was to feed get
+/// a repaired tree; the operation goes on with the others. Over <see cref="TestTree"/>: vmm-0 feeds vmm-1 and vmm-2, vmm-1 feeds vmm-3.
 /// </summary>
 public sealed class When_a_receiver_fails : SagaSpecification
 {
@@ -23,8 +23,12 @@ public sealed class When_a_receiver_fails : SagaSpecification
         Assert.Empty(failed.Copies);
         Assert.All(operation.Hosts.Where(h => h.VmmId != "vmm-2"), h => Assert.False(h.Failed));
         Assert.Equal("1 of 3 receiving VMMs failed: vmm-2 (receive failed: VM vm-a on vmm-2: its state did not load)", operation.FailureReason);
-        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "CompletedWithFailures"], operation.History.Select(h => h.State));
+        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Transferring", "CompletedWithFailures"], operation.History.Select(h => h.State));
+        Assert.Equal("vmm-2 failed (receive failed: VM vm-a on vmm-2: its state did not load)", operation.History[4].Note);
         Assert.Null(operation.StepTimerId);
+
+        // A leaf feeds nobody: no tree to repair.
+        Assert.Empty(Harness.Sent.Select<RepairTree>());
 
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
         Assert.Equal(OperationFinalState.CompletedWithFailures, finished.State);
@@ -34,21 +38,28 @@ public sealed class When_a_receiver_fails : SagaSpecification
     }
 
     [Fact]
-    public async Task Should_not_wait_for_the_vmms_a_failed_relay_was_to_feed()
+    public async Task Should_repair_the_tree_for_the_vmms_a_failed_relay_was_to_feed()
     {
         var id = await Transferring(BroadcastMode.Broadcast);
 
         await Publish(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "QEMU was killed by signal 9"));
-        await Receive(id, "vmm-2");
+
+        var repair = await SentTo<RepairTree>(Addresses.TopologyQueue, m => m.OperationId == id);
+        Assert.Equal(["vmm-0", "vmm-2", "vmm-3"], repair.Members);
+        Assert.Equal(3, repair.PreviousVersion);
+        var waiting = await OperationIn(id, m => m.Transferring);
+        Assert.False(waiting.Hosts.Single(h => h.VmmId == "vmm-3").Failed);
+
+        await Publish(new TreeRepaired(id, TestTree.Repaired(4, ("vmm-2", TestTree.Root), ("vmm-3", "vmm-2")), []));
+        var announce = await SentTo<AnnouncePendingTransfer>(Addresses.AgentQueue(TestTree.Root), m => m.OperationId == id && m.Tree.Version == 4);
+        Assert.Equal(TestTree.Vms, announce.Vms);
+        await Receive(id, "vmm-2", "vmm-3");
 
         var operation = await OperationIn(id, m => m.CompletedWithFailures);
-        Assert.Equal("receive failed: QEMU was killed by signal 9", operation.Hosts.Single(h => h.VmmId == "vmm-1").FailureReason);
-        Assert.Equal("parent vmm-1 failed", operation.Hosts.Single(h => h.VmmId == "vmm-3").FailureReason);
-        Assert.Equal(
-            "2 of 3 receiving VMMs failed: vmm-1 (receive failed: QEMU was killed by signal 9); vmm-3 (parent vmm-1 failed)",
-            operation.FailureReason);
+        Assert.Equal("1 of 3 receiving VMMs failed: vmm-1 (receive failed: QEMU was killed by signal 9)", operation.FailureReason);
+        Assert.Contains(operation.History, h => h.Note == "tree v4 repaired after receive failed on vmm-1: vmm-3 re-parented");
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
-        Assert.Equal(["vmm-0", "vmm-2"], finished.Hosts.Where(h => h.Vms.Count > 0).Select(h => h.VmmId));
+        Assert.Equal(["vmm-0", "vmm-2", "vmm-3"], finished.Hosts.Where(h => h.Vms.Count > 0).Select(h => h.VmmId));
     }
 
     [Fact]
@@ -66,10 +77,11 @@ public sealed class When_a_receiver_fails : SagaSpecification
     }
 
     [Fact]
-    public async Task Should_take_back_a_vmm_below_a_failed_relay_that_reports_verified_copies_after_all()
+    public async Task Should_complete_when_a_vmm_below_a_failed_relay_verifies_before_the_repair_arrives()
     {
         var id = await Transferring(BroadcastMode.Broadcast);
         await PublishToOperations(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "disk full"));
+        await SentTo<RepairTree>(Addresses.TopologyQueue, m => m.OperationId == id);
 
         // vmm-1 had relayed every chunk before its own adoption failed: vmm-3 holds verified copies.
         await Receive(id, "vmm-3", "vmm-2");
@@ -100,10 +112,11 @@ public sealed class When_a_receiver_fails : SagaSpecification
 
         await Publish(new OperationStepFailed(id, "vmm-2", OperationStep.Relay, "vmm-2 refused the stream"));
         await Publish(new OperationStepFailed(id, "vmm-1", OperationStep.Receive, "disk full"));
+        await Publish(new OperationStepFailed(id, "vmm-3", OperationStep.Receive, "no space for spools"));
 
         var operation = await OperationIn(id, m => m.Failed);
         Assert.Equal(
-            "every receiving VMM failed: vmm-1 (receive failed: disk full); vmm-2 (relay failed: vmm-2 refused the stream); vmm-3 (parent vmm-1 failed)",
+            "every receiving VMM failed: vmm-1 (receive failed: disk full); vmm-2 (relay failed: vmm-2 refused the stream); vmm-3 (receive failed: no space for spools)",
             operation.FailureReason);
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
         Assert.Equal(OperationFinalState.Failed, finished.State);
@@ -145,7 +158,7 @@ public sealed class When_a_receiver_fails : SagaSpecification
         var operation = await OperationIn(id, m => m.CompletedWithFailures);
         Assert.Empty(SentTo<ResumeVms>(Addresses.AgentQueue("vmm-2")));
         Assert.Equal(3, Harness.Sent.Select<ResumeVms>().Count());
-        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Duplicating", "CompletedWithFailures"], operation.History.Select(h => h.State));
+        Assert.Equal(["ResolvingTree", "Pausing", "Announcing", "Transferring", "Transferring", "Duplicating", "CompletedWithFailures"], operation.History.Select(h => h.State));
         var finished = await Published<BroadcastOperationFinished>(m => m.OperationId == id);
         Assert.Equal(OperationFinalState.CompletedWithFailures, finished.State);
         Assert.Empty(finished.Hosts.Single(h => h.VmmId == "vmm-2").Vms);
@@ -169,22 +182,5 @@ public sealed class When_a_receiver_fails : SagaSpecification
         // vmm-3 already held its verified copies: its parent's failure to resume takes nothing from it.
         Assert.Equal(["vmm-1"], operation.Hosts.Where(h => h.Failed).Select(h => h.VmmId));
         Assert.Equal("1 of 3 receiving VMMs failed: vmm-1 (resume failed: VM vm-a on vmm-1 is stopped)", operation.FailureReason);
-    }
-
-    private async Task<Guid> Transferring(BroadcastMode mode)
-    {
-        var id = await RequestBroadcast(mode);
-        await ResolveTree(id, TestTree.Build());
-        await Announce(id);
-        await ReadyEveryReceiver(id);
-        return id;
-    }
-
-    private async Task Receive(Guid id, params string[] vmms)
-    {
-        foreach (var vmm in vmms)
-        {
-            await Publish(new VmsReceived(id, vmm, TestTree.Copies(VmState.Paused)));
-        }
     }
 }

@@ -1,4 +1,5 @@
 using Treecast.Contracts;
+using Treecast.Policy.Operations;
 
 namespace Treecast.Policy.Tests.Sagas;
 
@@ -27,19 +28,33 @@ public sealed class When_receivers_report_progress : SagaSpecification
     }
 
     [Fact]
-    public async Task Should_never_lower_the_bytes_received()
+    public async Task Should_keep_progress_out_of_the_saga_document()
     {
         var id = await RequestBroadcast(BroadcastMode.Broadcast);
         await ResolveTree(id, TestTree.Build());
         await Announce(id);
         await ReadyEveryReceiver(id);
+        var before = Operations.Sagas.Contains(id);
+        var version = before.Version;
+        var history = before.History.Count;
 
-        await PublishToOperations(new TransferProgressed(id, "vmm-2", 8192, TestTree.TotalBytes));
-        await PublishToOperations(new TransferProgressed(id, "vmm-2", 4096, TestTree.TotalBytes));
+        await Publish(new TransferProgressed(id, "vmm-2", 8192, TestTree.TotalBytes));
+        await Publish(new TransferProgressed(id, "vmm-2", 4096, TestTree.TotalBytes));
+        await Publish(new TransferProgressed(id, "vmm-3", 1024, TestTree.TotalBytes));
+
+        Assert.True(await Harness.Consumed.Any<TransferProgressed>(m => m.Context.Message.VmmId == "vmm-3"));
+        var reports = await EventuallyReported(id, r => r.Count == 2 && r.Any(p => p.VmmId == "vmm-3"));
+        var vmm2 = reports.Single(r => r.VmmId == "vmm-2");
+        Assert.Equal(8192, vmm2.BytesReceived);
+        Assert.Equal(TestTree.TotalBytes, vmm2.TotalBytes);
+        Assert.Equal(Clock.GetUtcNow(), vmm2.LastProgressAt);
 
         var operation = await OperationIn(id, m => m.Transferring);
-        Assert.Equal(8192, operation.Hosts.Single(h => h.VmmId == "vmm-2").BytesReceived);
-        Assert.Equal(TestTree.TotalBytes, operation.Hosts.Single(h => h.VmmId == "vmm-2").TotalBytes);
+        Assert.Equal(version, operation.Version);
+        Assert.Equal(history, operation.History.Count);
+        Assert.All(operation.Receivers(), h => Assert.Equal(0, h.BytesReceived));
+        Assert.False(await Operations.Consumed.Any<TransferProgressed>());
+        await AssertNoFaults();
     }
 
     [Fact]
@@ -59,5 +74,18 @@ public sealed class When_receivers_report_progress : SagaSpecification
 
         await Publish(new VmsReceived(id, "vmm-2", TestTree.Copies(VmState.Paused)));
         await OperationIn(id, m => m.Completed);
+    }
+
+    private async Task<IReadOnlyList<ReceiverProgress>> EventuallyReported(Guid id, Func<IReadOnlyList<ReceiverProgress>, bool> done)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        IReadOnlyList<ReceiverProgress> reports;
+        while (!done(reports = await Progress.ForOperationAsync(id, CancellationToken.None)))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(1), $"progress of {id} never arrived: {string.Join(", ", reports)}");
+            await Task.Delay(20);
+        }
+
+        return reports;
     }
 }
