@@ -3,22 +3,24 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Treecast.Agent.Transfer.Receiving;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
-/// The transfer side of one agent: the operations it announced as root, the ones it expects to receive,
-/// and the forwarders that push to its children (from its own images at the root, from spools on a relay).
+/// The transfer side of one agent: the operations it announced as root, the ones it receives (one
+/// <see cref="Receiver"/> each), and the forwarders that push to its children (from its own images at the root,
+/// from spools on a relay).
 /// </summary>
 public sealed class TransferEngine : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<Guid, PendingTransferAnnounced> _announced = new();
-    private readonly ConcurrentDictionary<Guid, ExpectedTransfer> _expected = new();
+    private readonly ConcurrentDictionary<Guid, Receiver> _receivers = new();
     private readonly ConcurrentDictionary<Guid, Task> _forwarding = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly string _spoolDirectory;
+    private readonly string _receiveDirectory;
     private readonly IEventSink _events;
     private readonly GrpcChannelPool _channels;
     private readonly TimeProvider _timeProvider;
@@ -28,32 +30,30 @@ public sealed class TransferEngine : IAsyncDisposable
     public TransferEngine(
         string vmmId,
         IVmm vmm,
-        string spoolDirectory,
+        string receiveDirectory,
         IEventSink events,
         GrpcChannelPool channels,
+        TransferSettings settings,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
     {
         VmmId = vmmId;
+        Settings = settings;
         Vmm = vmm;
-        _spoolDirectory = spoolDirectory;
+        _receiveDirectory = receiveDirectory;
         _events = events;
         _channels = channels;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<TransferEngine>();
-        Directory.CreateDirectory(spoolDirectory);
+        Directory.CreateDirectory(receiveDirectory);
     }
 
     public string VmmId { get; }
 
     public IVmm Vmm { get; }
 
-    /// <summary>The most this agent receives for an image announced without a size before refusing the stream as a runaway.</summary>
-    public long MaxUnsealedImageBytes { get; init; } = TransferLimits.DefaultMaxUnsealedImageBytes;
-
-    /// <summary>Waits between a forwarder's attempts after a broken stream (shortened by tests).</summary>
-    public IReadOnlyList<TimeSpan>? RetryDelays { get; init; }
+    public TransferSettings Settings { get; }
 
     /// <summary>
     /// As the root: draws the operation's token and remembers the announcement for <see cref="StartTransfer"/>.
@@ -78,10 +78,10 @@ public sealed class TransferEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// As a receiver: prepares spools for an announcement naming this VMM below the root. Returns null when the
-    /// announcement is not for this agent (not in the tree, or its root); idempotent for a redelivered one.
+    /// As a receiver: prepares a <see cref="Receiver"/> for an announcement naming this VMM below the root. Returns null
+    /// when the announcement is not for this agent (not in the tree, or its root); idempotent for a redelivered one.
     /// </summary>
-    public ExpectedTransfer? Expect(PendingTransferAnnounced announcement)
+    public Receiver? Expect(PendingTransferAnnounced announcement)
     {
         var node = announcement.Tree.Find(VmmId);
         if (node?.ParentVmmId is not { } parent || announcement.Tree.RootVmmId == VmmId)
@@ -90,26 +90,57 @@ public sealed class TransferEngine : IAsyncDisposable
         }
 
         var created = false;
-        var transfer = _expected.GetOrAdd(announcement.OperationId, _ =>
+        var receiver = _receivers.GetOrAdd(announcement.OperationId, _ =>
         {
             created = true;
-            return new ExpectedTransfer(VmmId, parent, announcement, Path.Combine(_spoolDirectory, announcement.OperationId.ToString("N")), MaxUnsealedImageBytes);
+            return new Receiver(
+                VmmId,
+                announcement,
+                Path.Combine(_receiveDirectory, announcement.OperationId.ToString("N")),
+                Vmm,
+                _events,
+                _timeProvider,
+                _loggerFactory.CreateLogger<Receiver>(),
+                Settings.MaxUnsealedImageBytes);
         });
         if (created)
         {
             _logger.LogInformation(
                 "Expecting operation {OperationId} on {VmmId} from {ParentVmmId}: {VmCount} VMs, {TotalBytes} bytes ({UnsealedCount} of unknown size)",
-                announcement.OperationId, VmmId, parent, announcement.Vms.Count, transfer.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
+                announcement.OperationId, VmmId, parent, announcement.Vms.Count, receiver.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
         }
 
-        return transfer;
+        return receiver;
     }
 
-    public bool TryGetExpected(Guid operationId, [NotNullWhen(true)] out ExpectedTransfer? transfer) =>
-        _expected.TryGetValue(operationId, out transfer);
+    public bool TryGetReceiver(Guid operationId, [NotNullWhen(true)] out Receiver? receiver) =>
+        _receivers.TryGetValue(operationId, out receiver);
 
     public bool TryGetAnnounced(Guid operationId, [NotNullWhen(true)] out PendingTransferAnnounced? announcement) =>
         _announced.TryGetValue(operationId, out announcement);
+
+    /// <summary>
+    /// Admits a push of an operation announced to this agent (see <see cref="Receiver.AdmitAsync"/>); the first admitted
+    /// stream also starts the relay to this agent's children, fed from the spools as they grow.
+    /// </summary>
+    public async Task<Admission> AdmitAsync(string operationId, string senderVmmId, string receiverVmmId, string token, CancellationToken callCancelled)
+    {
+        if (!Guid.TryParse(operationId, out var id) || !_receivers.TryGetValue(id, out var receiver))
+        {
+            return Admission.Refused(new ReceiveOutcome(ReceiveVerdict.Refused, $"operation {operationId} was not announced to {VmmId}"));
+        }
+
+        var admission = await receiver.AdmitAsync(senderVmmId, receiverVmmId, token, callCancelled);
+        if (admission.Outcome.IsDone && receiver.TryStartRelay())
+        {
+            // Pipelined: the children are fed from the spools while the parent is still sending.
+            StartForwarding(receiver.Announcement, () => receiver.Spools
+                .Select(spool => (ImageSource)new SpoolImageSource(spool))
+                .ToList());
+        }
+
+        return admission;
+    }
 
     /// <summary>As the root: starts one forwarder per child, each reading the VMM's images. False for an unknown operation.</summary>
     public bool StartTransfer(Guid operationId)
@@ -129,69 +160,6 @@ public sealed class TransferEngine : IAsyncDisposable
     public Task ForwardingCompletion(Guid operationId) =>
         _forwarding.TryGetValue(operationId, out var task) ? task : Task.CompletedTask;
 
-    internal void StartRelay(ExpectedTransfer transfer)
-    {
-        if (transfer.TryStartRelay())
-        {
-            StartForwarding(transfer.Announcement, () => transfer.Spools
-                .Select(spool => (ImageSource)new SpoolImageSource(spool))
-                .ToList());
-        }
-    }
-
-    internal void ReportProgress(ExpectedTransfer transfer)
-    {
-        var received = transfer.BytesReceived;
-        if (transfer.ShouldReportProgress(_timeProvider.GetUtcNow().UtcTicks, received))
-        {
-            PublishInBackground(new TransferProgressed(transfer.OperationId, VmmId, received, transfer.TotalBytes));
-        }
-    }
-
-    /// <summary>Every image verified: the VMM adopts them (once) and the operation is reported received.</summary>
-    internal async Task CompleteReceiveAsync(ExpectedTransfer transfer, CancellationToken cancellationToken)
-    {
-        if (!transfer.TryStartAdoption())
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var spool in transfer.Spools)
-            {
-                await Vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, cancellationToken);
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var reason = $"VMM {VmmId} could not adopt the received images: {e.Message}";
-            await FailReceiveAsync(transfer, reason);
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Aborted, $"Operation {transfer.OperationId}: {reason}"));
-        }
-
-        var copies = transfer.Spools
-            .Select(s => new VmCopy(s.Image.VmId, s.Sha256!, VmState.Paused))
-            .ToList();
-        var received = new VmsReceived(transfer.OperationId, VmmId, copies);
-        _logger.LogInformation(
-            "Received operation {OperationId} on {VmmId}: {VmCount} VMs, {TotalBytes} bytes verified and adopted",
-            transfer.OperationId, VmmId, copies.Count, transfer.TotalBytes);
-        await PublishAsync(new TransferProgressed(transfer.OperationId, VmmId, transfer.TotalBytes, transfer.TotalBytes));
-        await PublishAsync(received);
-        transfer.SetReceived(received);
-    }
-
-    /// <summary>Fails a receive for good: its spools fail, forwarders reading them stop, and the failure is published once.</summary>
-    public async Task FailReceiveAsync(ExpectedTransfer transfer, string reason)
-    {
-        if (transfer.TryFail(reason))
-        {
-            _logger.LogError("Receive of operation {OperationId} on {VmmId} failed: {Reason}", transfer.OperationId, VmmId, reason);
-            await PublishAsync(new OperationStepFailed(transfer.OperationId, VmmId, OperationStep.Receive, reason));
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
@@ -204,12 +172,12 @@ public sealed class TransferEngine : IAsyncDisposable
             // Forwarders report their own failures; stopping only waits for them to let go of their files.
         }
 
-        foreach (var transfer in _expected.Values)
+        foreach (var receiver in _receivers.Values)
         {
-            transfer.Dispose();
+            receiver.Dispose();
         }
 
-        _expected.Clear();
+        _receivers.Clear();
         _stopping.Dispose();
     }
 
@@ -242,7 +210,7 @@ public sealed class TransferEngine : IAsyncDisposable
             var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, announcement.Vms, announcement.ChunkSizeBytes);
             var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
             {
-                RetryDelays = RetryDelays ?? ChunkForwarder.DefaultRetryDelays,
+                RetryDelays = Settings.RetryDelays,
             };
 
             await forwarder.RunAsync(_stopping.Token);
@@ -254,14 +222,14 @@ public sealed class TransferEngine : IAsyncDisposable
         catch (Exception e)
         {
             // When this agent's own receive failed, that failure (already reported) is the cause; say it once.
-            if (_expected.TryGetValue(announcement.OperationId, out var received) && received.FailureReason is not null)
+            if (_receivers.TryGetValue(announcement.OperationId, out var received) && received.FailureReason is not null)
             {
                 _logger.LogWarning("Stopped forwarding operation {OperationId} to {ChildVmmId}: the receive on {VmmId} failed", announcement.OperationId, child.VmmId, VmmId);
             }
             else
             {
                 _logger.LogError("Relay of operation {OperationId} to {ChildVmmId} failed: {Reason}", announcement.OperationId, child.VmmId, e.Message);
-                await PublishAsync(new OperationStepFailed(announcement.OperationId, child.VmmId, OperationStep.Relay, e.Message));
+                await _events.PublishQuietlyAsync(new OperationStepFailed(announcement.OperationId, child.VmmId, OperationStep.Relay, e.Message), _logger, VmmId, _stopping.Token);
             }
         }
         finally
@@ -270,22 +238,6 @@ public sealed class TransferEngine : IAsyncDisposable
             {
                 source.Dispose();
             }
-        }
-    }
-
-    private void PublishInBackground<T>(T message)
-        where T : class => _ = PublishAsync(message);
-
-    private async Task PublishAsync<T>(T message)
-        where T : class
-    {
-        try
-        {
-            await _events.PublishAsync(message, _stopping.Token);
-        }
-        catch (Exception e)
-        {
-            _logger.LogWarning(e, "Could not publish {MessageType} from {VmmId}", typeof(T).Name, VmmId);
         }
     }
 }

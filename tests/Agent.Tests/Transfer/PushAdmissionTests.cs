@@ -84,8 +84,8 @@ public sealed class PushAdmissionTests : IAsyncLifetime
     public async Task After_a_failed_receive_the_operation_is_not_accepted_again()
     {
         var child = _cluster["child"];
-        Assert.True(child.Engine.TryGetExpected(_operationId, out var transfer));
-        await child.Engine.FailReceiveAsync(transfer, "disk full");
+        Assert.True(child.Engine.TryGetReceiver(_operationId, out var transfer));
+        await transfer.FailAsync("disk full");
 
         var refusal = await Assert.ThrowsAsync<RpcException>(() => PushHeaderAsync("child", Header()));
 

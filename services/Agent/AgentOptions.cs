@@ -1,4 +1,4 @@
-namespace Treecast.Agent.Runtime;
+namespace Treecast.Agent;
 
 /// <summary>One hosted agent (one host, one VMM); bound from the <c>Agent</c> section, or built by the standalone host.</summary>
 public sealed class AgentOptions

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Treecast.Agent.Images;
 using Treecast.Contracts;
 
-namespace Treecast.Agent.Transfer;
+namespace Treecast.Agent.Transfer.Receiving;
 
 /// <summary>
 /// One VM image of one operation as a receiver writes it: a file that grows in order, readable by

@@ -2,12 +2,12 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Treecast.Agent.Runtime;
+using Treecast.Agent.Hosting;
 using Treecast.Agent.Tests.Support;
 using Treecast.Contracts;
 using Treecast.Hosting;
 
-namespace Treecast.Agent.Tests.Runtime;
+namespace Treecast.Agent.Tests.Hosting;
 
 /// <summary>Several agent runtimes in one host on a real in-memory bus, plus a queue that records what they publish.</summary>
 internal sealed class AgentCluster : IAsyncDisposable
@@ -45,7 +45,7 @@ internal sealed class AgentCluster : IAsyncDisposable
         try
         {
             await cluster._host.StartAsync();
-            foreach (var agent in cluster.Agents.Runtimes)
+            foreach (var agent in cluster.Agents.Hosts)
             {
                 await agent.Ready.WaitAsync(TimeSpan.FromSeconds(30));
             }

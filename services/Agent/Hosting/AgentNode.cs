@@ -1,0 +1,80 @@
+using MassTransit;
+using Treecast.Agent.Transfer;
+using Treecast.Agent.Vmm;
+using Treecast.Contracts;
+
+namespace Treecast.Agent.Hosting;
+
+/// <summary>
+/// One agent's working parts on one work directory: its VMM, its transfer engine and the gRPC server other agents push
+/// to. Built by <see cref="AgentNodeFactory"/>; an <see cref="AgentHost"/> owns one, and tests build them directly.
+/// </summary>
+public sealed class AgentNode : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
+    private int _disposed;
+
+    internal AgentNode(AgentOptions options, string workDirectory, IVmm vmm, TransferEngine transfers, TransferServer server, IEventSink events, ILogger logger)
+    {
+        Options = options;
+        WorkDirectory = workDirectory;
+        Vmm = vmm;
+        Transfers = transfers;
+        Server = server;
+        Events = events;
+        _logger = logger;
+    }
+
+    public string VmmId => Options.VmmId;
+
+    public AgentOptions Options { get; }
+
+    public string WorkDirectory { get; }
+
+    public IVmm Vmm { get; }
+
+    public TransferEngine Transfers { get; }
+
+    public TransferServer Server { get; }
+
+    /// <summary>Where the node publishes what happens outside a consumer (the bus in an agent, a recorder in tests).</summary>
+    public IEventSink Events { get; }
+
+    /// <summary>The endpoint other agents push to, as heartbeats advertise it: <c>http://{AdvertisedHost}:{port}</c>.</summary>
+    public string GrpcEndpoint => $"http://{Options.AdvertisedHost}:{Server.Port}";
+
+    /// <summary>Cancelled when the node stops: background work of its consumers (waiting for a seal) ends with it.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>A command of an operation failed on this VMM: one log line, and <see cref="OperationStepFailed"/> for the saga.</summary>
+    public async Task StepFailedAsync(IPublishEndpoint publisher, Guid operationId, OperationStep step, Exception error)
+    {
+        _logger.LogError("Step {Step} of operation {OperationId} failed on {VmmId}: {Reason}", step, operationId, VmmId, error.Message);
+        await publisher.Publish(new OperationStepFailed(operationId, VmmId, step, error.Message));
+    }
+
+    /// <summary>
+    /// Stops the gRPC server, the transfers and the VMM. The VMM goes with the node's stop: a QEMU VMM's VMs are processes
+    /// that must not outlive it. What the VMM held stays readable (<see cref="IVmm.Vms"/>) afterwards.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        try
+        {
+            await Server.DisposeAsync();
+            await Transfers.DisposeAsync();
+        }
+        finally
+        {
+            await Vmm.DisposeAsync();
+            _stopping.Dispose();
+        }
+    }
+}

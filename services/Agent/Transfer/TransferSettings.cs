@@ -1,0 +1,16 @@
+namespace Treecast.Agent.Transfer;
+
+/// <summary>How one agent's transfer engine receives and forwards; from <see cref="AgentOptions"/> (tests shorten the waits).</summary>
+public sealed record TransferSettings
+{
+    /// <summary>The most this agent receives for an image announced without a size before refusing the stream as a runaway.</summary>
+    public long MaxUnsealedImageBytes { get; init; } = TransferLimits.DefaultMaxUnsealedImageBytes;
+
+    /// <summary>Waits between a forwarder's attempts after a broken stream.</summary>
+    public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = ChunkForwarder.DefaultRetryDelays;
+
+    public static TransferSettings From(AgentOptions options) => new()
+    {
+        MaxUnsealedImageBytes = options.MaxStreamedImageMiB * 1024 * 1024,
+    };
+}
