@@ -41,4 +41,16 @@ public sealed class AgentOptions
     public long MaxStreamedImageMiB { get; set; } = Transfer.TransferLimits.DefaultMaxUnsealedImageBytes / (1024 * 1024);
 
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a parent keeps retrying a child it cannot reach (with backoff) before it reports the relay to that child
+    /// failed (<c>OperationStepFailed</c>, step <c>Relay</c>): a restarted child comes back within it.
+    /// </summary>
+    public TimeSpan ChildGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a receiver whose parent's stream broke waits for a parent to push again before it reports the parent
+    /// unreachable (<c>ParentUnreachable</c>), so the operation can give it another parent.
+    /// </summary>
+    public TimeSpan ParentGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 }

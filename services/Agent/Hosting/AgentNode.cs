@@ -55,7 +55,7 @@ public sealed class AgentNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the gRPC server, the transfers and the VMM. The VMM goes with the node's stop: a QEMU VMM's VMs are processes
+    /// Stops the transfers, the gRPC server and the VMM. The VMM goes with the node's stop: a QEMU VMM's VMs are processes
     /// that must not outlive it. What the VMM held stays readable (<see cref="IVmm.Vms"/>) afterwards.
     /// </summary>
     public async ValueTask DisposeAsync()
@@ -68,8 +68,9 @@ public sealed class AgentNode : IAsyncDisposable
         await _stopping.CancelAsync();
         try
         {
-            await Server.DisposeAsync();
+            // The transfers first: they end the streams in flight, which the server's stop would otherwise wait out.
             await Transfers.DisposeAsync();
+            await Server.DisposeAsync();
         }
         finally
         {

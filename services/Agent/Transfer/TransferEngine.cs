@@ -11,14 +11,15 @@ namespace Treecast.Agent.Transfer;
 
 /// <summary>
 /// The transfer side of one agent: the operations it announced as root, the ones it receives (one
-/// <see cref="Receiver"/> each), and the forwarders that push to its children (from its own images at the root,
-/// from spools on a relay).
+/// <see cref="Receiver"/> each), and the forwarders that push to its children (<see cref="Forwarding"/>: from its own
+/// images at the root, from spools on a relay), all following the newest tree of each operation.
 /// </summary>
 public sealed class TransferEngine : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<Guid, PendingTransferAnnounced> _announced = new();
     private readonly ConcurrentDictionary<Guid, Receiver> _receivers = new();
-    private readonly ConcurrentDictionary<Guid, Task> _forwarding = new();
+    private readonly ConcurrentDictionary<Guid, Forwarding> _forwarding = new();
+    private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _receiveDirectory;
     private readonly IEventSink _events;
@@ -56,8 +57,10 @@ public sealed class TransferEngine : IAsyncDisposable
     public TransferSettings Settings { get; }
 
     /// <summary>
-    /// As the root: draws the operation's token and remembers the announcement for <see cref="StartTransfer"/>.
-    /// Announcing the same operation again returns the same announcement.
+    /// As the root: draws the operation's token and remembers the announcement for <see cref="StartTransfer"/>. Announcing
+    /// the same operation again returns the same announcement; with a newer tree version, the announcement (same token)
+    /// takes that tree, and a transfer already started follows it: forwarders to children no longer the root's stop,
+    /// new children get theirs.
     /// </summary>
     public PendingTransferAnnounced Announce(AnnouncePendingTransfer command)
     {
@@ -67,50 +70,85 @@ public sealed class TransferEngine : IAsyncDisposable
                 $"Operation {command.OperationId}: the tree is rooted at {command.Tree.RootVmmId}, so {VmmId} cannot announce it.");
         }
 
-        return _announced.GetOrAdd(command.OperationId, _ => new PendingTransferAnnounced(
-            command.OperationId,
-            VmmId,
-            command.Tree,
-            command.Vms,
-            Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
-            TransferLimits.ClampChunkSize(command.ChunkSizeBytes),
-            command.Mode));
+        lock (_gate)
+        {
+            if (!_announced.TryGetValue(command.OperationId, out var announced))
+            {
+                return _announced[command.OperationId] = new PendingTransferAnnounced(
+                    command.OperationId,
+                    VmmId,
+                    command.Tree,
+                    command.Vms,
+                    Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
+                    TransferLimits.ClampChunkSize(command.ChunkSizeBytes),
+                    command.Mode);
+            }
+
+            if (command.Tree.Version <= announced.Tree.Version)
+            {
+                return announced;
+            }
+
+            var newer = announced with { Tree = command.Tree, Vms = command.Vms };
+            _announced[command.OperationId] = newer;
+            _logger.LogInformation(
+                "Operation {OperationId} re-announced from {VmmId} with tree version {TreeVersion} ({VmmCount} VMMs)",
+                command.OperationId, VmmId, command.Tree.Version, command.Tree.Nodes.Count);
+            if (_forwarding.TryGetValue(command.OperationId, out var forwarding))
+            {
+                forwarding.Follow(newer);
+            }
+
+            return newer;
+        }
     }
 
     /// <summary>
-    /// As a receiver: prepares a <see cref="Receiver"/> for an announcement naming this VMM below the root. Returns null
-    /// when the announcement is not for this agent (not in the tree, or its root); idempotent for a redelivered one.
+    /// As a receiver: prepares a <see cref="Receiver"/> for an announcement naming this VMM below the root, or has the one
+    /// it has follow a newer tree (and the forwarders to its children with it). Returns null when the announcement is not
+    /// for this agent (not in the tree, or its root); an agent the newer tree leaves out stops the operation's streams but
+    /// keeps its files (it may be named again). Idempotent for a redelivered announcement.
     /// </summary>
     public Receiver? Expect(PendingTransferAnnounced announcement)
     {
-        var node = announcement.Tree.Find(VmmId);
-        if (node?.ParentVmmId is not { } parent || announcement.Tree.RootVmmId == VmmId)
+        if (announcement.Tree.RootVmmId == VmmId)
         {
             return null;
         }
 
-        var created = false;
-        var receiver = _receivers.GetOrAdd(announcement.OperationId, _ =>
+        var inTree = announcement.Tree.Find(VmmId)?.ParentVmmId is not null;
+        lock (_gate)
         {
-            created = true;
-            return new Receiver(
+            if (_receivers.TryGetValue(announcement.OperationId, out var known))
+            {
+                if (known.Follow(announcement))
+                {
+                    FollowAsRelay(known);
+                }
+
+                return inTree ? known : null;
+            }
+
+            if (!inTree)
+            {
+                return null;
+            }
+
+            var receiver = new Receiver(
                 VmmId,
                 announcement,
                 Path.Combine(_receiveDirectory, announcement.OperationId.ToString("N")),
                 Vmm,
                 _events,
+                Settings,
                 _timeProvider,
-                _loggerFactory.CreateLogger<Receiver>(),
-                Settings.MaxUnsealedImageBytes);
-        });
-        if (created)
-        {
+                _loggerFactory.CreateLogger<Receiver>());
+            _receivers[announcement.OperationId] = receiver;
             _logger.LogInformation(
                 "Expecting operation {OperationId} on {VmmId} from {ParentVmmId}: {VmCount} VMs, {TotalBytes} bytes ({UnsealedCount} of unknown size)",
-                announcement.OperationId, VmmId, parent, announcement.Vms.Count, receiver.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
+                announcement.OperationId, VmmId, receiver.ParentVmmId, announcement.Vms.Count, receiver.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
+            return receiver;
         }
-
-        return receiver;
     }
 
     public bool TryGetReceiver(Guid operationId, [NotNullWhen(true)] out Receiver? receiver) =>
@@ -121,7 +159,8 @@ public sealed class TransferEngine : IAsyncDisposable
 
     /// <summary>
     /// Admits a push of an operation announced to this agent (see <see cref="Receiver.AdmitAsync"/>); the first admitted
-    /// stream also starts the relay to this agent's children, fed from the spools as they grow.
+    /// stream also starts the relay to this agent's children, fed from the spools as they grow, and a stream admitted after
+    /// every forwarder of the relay ended starts them again.
     /// </summary>
     public async Task<Admission> AdmitAsync(string operationId, string senderVmmId, string receiverVmmId, string token, CancellationToken callCancelled)
     {
@@ -131,41 +170,77 @@ public sealed class TransferEngine : IAsyncDisposable
         }
 
         var admission = await receiver.AdmitAsync(senderVmmId, receiverVmmId, token, callCancelled);
-        if (admission.Outcome.IsDone && receiver.TryStartRelay())
+        if (admission.Outcome.IsDone)
         {
-            // Pipelined: the children are fed from the spools while the parent is still sending.
-            StartForwarding(receiver.Announcement, () => receiver.Spools
-                .Select(spool => (ImageSource)new SpoolImageSource(spool))
-                .ToList());
+            lock (_gate)
+            {
+                if (!_forwarding.TryGetValue(id, out var forwarding))
+                {
+                    // Pipelined: the children are fed from the spools while the parent is still sending.
+                    FollowAsRelay(receiver);
+                }
+                else if (forwarding.RestartIfIdle())
+                {
+                    // A transfer started again reaches this relay after its own forwarders ended: its children re-verify too.
+                    _logger.LogInformation("Relaying operation {OperationId} from {VmmId} again", id, VmmId);
+                }
+            }
         }
 
         return admission;
     }
 
-    /// <summary>As the root: starts one forwarder per child, each reading the VMM's images. False for an unknown operation.</summary>
+    /// <summary>
+    /// As the root: starts one forwarder per child, each reading the VMM's images; when every forwarder of an earlier start
+    /// ended, starts them all again (children that hold everything re-verify and report at once); while one runs, does
+    /// nothing. False for an operation this agent never announced.
+    /// </summary>
     public bool StartTransfer(Guid operationId)
     {
-        if (!_announced.TryGetValue(operationId, out var announcement))
+        lock (_gate)
         {
-            return false;
-        }
+            if (!_announced.TryGetValue(operationId, out var announcement))
+            {
+                return false;
+            }
 
-        StartForwarding(announcement, () => announcement.Vms
-            .Select(vm => (ImageSource)new VmmImageSource(() => Vmm.OpenImage(vm.VmId), cancellationToken => Vmm.SealedImageAsync(vm.VmId, cancellationToken)))
-            .ToList());
-        return true;
+            if (_forwarding.TryGetValue(operationId, out var forwarding))
+            {
+                if (forwarding.RestartIfIdle())
+                {
+                    _logger.LogInformation("Started the finished transfer of operation {OperationId} from {VmmId} again", operationId, VmmId);
+                }
+
+                return true;
+            }
+
+            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, _ => Task.FromResult<IReadOnlyList<ImageSource>>(
+                current.Vms.Select(vm => (ImageSource)VmmImageSource.Of(Vmm, vm.VmId)).ToList())));
+            _forwarding[operationId] = forwarding;
+            forwarding.Follow(announcement);
+            return true;
+        }
     }
 
-    /// <summary>Completes when every forwarder of the operation ended (successfully or not); for the runtime and tests.</summary>
+    /// <summary>Completes when every forwarder of the operation running now ended (successfully or not); for the runtime and tests.</summary>
     public Task ForwardingCompletion(Guid operationId) =>
-        _forwarding.TryGetValue(operationId, out var task) ? task : Task.CompletedTask;
+        _forwarding.TryGetValue(operationId, out var forwarding) ? forwarding.Completion : Task.CompletedTask;
+
+    /// <summary>Bytes this agent pushed to <paramref name="childVmmId"/> for the operation, over every stream to it.</summary>
+    public long BytesSentTo(Guid operationId, string childVmmId) =>
+        _forwarding.TryGetValue(operationId, out var forwarding) ? forwarding.BytesSentTo(childVmmId) : 0;
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
+        foreach (var forwarding in _forwarding.Values)
+        {
+            forwarding.Stop("the agent is stopping");
+        }
+
         try
         {
-            await Task.WhenAll(_forwarding.Values).WaitAsync(TimeSpan.FromSeconds(10));
+            await Task.WhenAll(_forwarding.Values.Select(f => f.Completion)).WaitAsync(TimeSpan.FromSeconds(10));
         }
         catch (Exception)
         {
@@ -181,43 +256,55 @@ public sealed class TransferEngine : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private void StartForwarding(PendingTransferAnnounced announcement, Func<IReadOnlyList<ImageSource>> openSources)
+    /// <summary>
+    /// A receiver's forwarders follow its newest tree: started the first time (fed from its spools, or from the VMM's
+    /// images once it adopted them), stopped when the tree leaves this agent out. Called under <see cref="_gate"/>.
+    /// </summary>
+    private void FollowAsRelay(Receiver receiver)
     {
-        var children = announcement.Tree.ChildrenOf(VmmId).ToList();
-        if (children.Count == 0)
+        var announcement = receiver.Announcement;
+        if (announcement.Tree.Find(VmmId)?.ParentVmmId is null)
         {
+            if (_forwarding.TryGetValue(receiver.OperationId, out var left))
+            {
+                left.Stop($"tree version {announcement.Tree.Version} leaves {VmmId} out");
+            }
+
             return;
         }
 
-        lock (_forwarding)
+        if (!_forwarding.TryGetValue(receiver.OperationId, out var forwarding))
         {
-            if (_forwarding.ContainsKey(announcement.OperationId))
-            {
-                return; // A redelivered StartTransfer: the forwarders already run.
-            }
-
-            // Sources are opened here, synchronously, so a relay holds its spool handles before the VMM adopts (moves) them.
-            var forwarders = children.Select(child => ForwardAsync(announcement, child, openSources())).ToList();
-            _forwarding[announcement.OperationId] = Task.WhenAll(forwarders);
+            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, receiver.OpenSourcesAsync));
+            _forwarding[receiver.OperationId] = forwarding;
         }
+
+        forwarding.Follow(announcement);
     }
 
-    private async Task ForwardAsync(PendingTransferAnnounced announcement, TreeNode child, IReadOnlyList<ImageSource> sources)
+    private async Task ForwardAsync(PendingTransferAnnounced announcement, ChildFeed feed, Func<CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
     {
         await Task.Yield();
+        var child = feed.Child;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, feed.Stopping);
+        IReadOnlyList<ImageSource> sources = [];
         try
         {
+            sources = await openSources(stop.Token);
             var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, announcement.Vms, announcement.ChunkSizeBytes);
             var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
             {
                 RetryDelays = Settings.RetryDelays,
+                GracePeriod = Settings.ChildGracePeriod,
             };
-
-            await forwarder.RunAsync(_stopping.Token);
+            feed.Forwarder = forwarder;
+            await forwarder.RunAsync(stop.Token);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
-            _logger.LogInformation("Stopped forwarding operation {OperationId} to {ChildVmmId}: the agent is stopping", announcement.OperationId, child.VmmId);
+            _logger.LogInformation(
+                "Stopped forwarding operation {OperationId} to {ChildVmmId}: {Reason}",
+                announcement.OperationId, child.VmmId, feed.StopReason ?? "the agent is stopping");
         }
         catch (Exception e)
         {

@@ -9,8 +9,16 @@ public sealed record TransferSettings
     /// <summary>Waits between a forwarder's attempts after a broken stream.</summary>
     public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = ChunkForwarder.DefaultRetryDelays;
 
+    /// <summary>How long a forwarder keeps retrying a child it cannot reach before it reports the relay failed.</summary>
+    public TimeSpan ChildGracePeriod { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a receiver whose parent's stream broke waits for a parent's stream before it reports the parent unreachable.</summary>
+    public TimeSpan ParentGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
     public static TransferSettings From(AgentOptions options) => new()
     {
         MaxUnsealedImageBytes = options.MaxStreamedImageMiB * 1024 * 1024,
+        ChildGracePeriod = options.ChildGracePeriod,
+        ParentGracePeriod = options.ParentGracePeriod,
     };
 }

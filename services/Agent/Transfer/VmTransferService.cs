@@ -87,6 +87,9 @@ public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferS
             ReceiveVerdict.Malformed => StatusCode.InvalidArgument,
             ReceiveVerdict.Ahead => StatusCode.FailedPrecondition,
             ReceiveVerdict.Lost => StatusCode.DataLoss,
+
+            // Transient for the sender: it reconnects and resends from the committed offset.
+            ReceiveVerdict.Garbled => StatusCode.Unavailable,
             _ => StatusCode.Internal,
         };
         return new RpcException(new Status(status, $"Operation {header.OperationId} on {engine.VmmId}: {outcome.Reason}."));

@@ -70,6 +70,10 @@ internal sealed class AgentCluster : IAsyncDisposable
             e.Handler<VmmHeartbeat>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<WorkloadStarted>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<WorkloadCompleted>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<ParentUnreachable>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<ReceiveResumed>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<TransferCancelled>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<WorkloadStatusReported>(c => cluster.Events.PublishAsync(c.Message, default));
         });
         await cluster._observer.Ready;
         return cluster;

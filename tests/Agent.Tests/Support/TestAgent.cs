@@ -32,15 +32,17 @@ internal sealed class TestAgent : IAsyncDisposable
         IEnumerable<(string VmId, long Bytes)>? images = null,
         Action<GrpcServiceOptions>? configureGrpc = null,
         ILoggerFactory? loggerFactory = null,
-        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
+        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes,
+        Func<TransferSettings, TransferSettings>? tune = null)
     {
         var factory = new AgentNodeFactory(new FileVmmFactory(images), channels, TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance)
         {
-            Settings = options => TransferSettings.From(options) with
+            Settings = options => (tune ?? (s => s))(TransferSettings.From(options) with
             {
                 RetryDelays = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200)],
                 MaxUnsealedImageBytes = maxUnsealedImageBytes,
-            },
+                ParentGracePeriod = TimeSpan.FromSeconds(1),
+            }),
         };
         var options = new AgentOptions { VmmId = vmmId, Location = "site-a/pod-1/rack-1", GrpcPort = 0 };
         return new TestAgent(await factory.StartAsync(options, Path.Combine(workDirectory, vmmId), events, configureGrpc));

@@ -22,6 +22,9 @@ public enum ReceiveVerdict
 
     /// <summary>The bytes are wrong for good (an image that does not match its digest, a runaway stream): the receive failed.</summary>
     Lost,
+
+    /// <summary>A chunk was garbled on its way (its checksum does not match): refused, the receive goes on; the sender resends it.</summary>
+    Garbled,
 }
 
 /// <summary>The outcome of one step of a receive; <see cref="Reason"/> says why when it is not <see cref="ReceiveVerdict.Done"/>.</summary>

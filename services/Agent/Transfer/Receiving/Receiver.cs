@@ -8,53 +8,65 @@ using Treecast.Contracts;
 namespace Treecast.Agent.Transfer.Receiving;
 
 /// <summary>
-/// One announced operation this agent receives: who may push it and with which token, the spools its chunks go to,
-/// and what became of it (verified and adopted by the VMM, or failed). Every step answers with a
-/// <see cref="ReceiveOutcome"/>; the gRPC service alone turns outcomes into status codes.
+/// One announced operation this agent receives: who may push it and with which token (the parent in the newest tree it
+/// knows), the spools its chunks go to, and what became of it (verified and adopted by the VMM, or failed). Every step
+/// answers with a <see cref="ReceiveOutcome"/>; the gRPC service alone turns outcomes into status codes.
 /// </summary>
 public sealed class Receiver : IDisposable
 {
+    /// <summary>Garbled chunks in a row (none stored between them) after which the link is deemed to corrupt everything.</summary>
+    public const int MaxGarbledChunksInARow = 5;
+
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly IVmm _vmm;
     private readonly IEventSink _events;
+    private readonly TransferSettings _settings;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _streamLock = new(1, 1);
-    private readonly Lock _progressGate = new();
+    private readonly SemaphoreSlim _adoptionLock = new(1, 1);
+    private readonly Lock _gate = new();
     private readonly TaskCompletionSource<VmsReceived> _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Lock _adoptionGate = new();
+    private readonly ITimer _parentGrace;
+    private PendingTransferAnnounced _announcement;
     private Task<ReceiveOutcome>? _adoption;
+    private bool _adopted;
     private Admission? _active;
+    private DateTimeOffset? _parentLostAt;
     private string? _failureReason;
-    private int _relayStarted;
+    private int _garbledInARow;
     private long _lastProgressTicks = long.MinValue;
     private int _lastProgressTenth = -1;
 
-    /// <param name="maxUnsealedImageBytes">The bound on an image announced without a size (see <see cref="ImageSpool.MaxBytes"/>).</param>
     public Receiver(
         string vmmId,
         PendingTransferAnnounced announcement,
         string directory,
         IVmm vmm,
         IEventSink events,
+        TransferSettings settings,
         TimeProvider timeProvider,
-        ILogger logger,
-        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
+        ILogger logger)
     {
+        if (announcement.Tree.Find(vmmId)?.ParentVmmId is null)
+        {
+            throw new ArgumentException($"The tree of operation {announcement.OperationId} names no parent of {vmmId}.", nameof(announcement));
+        }
+
         VmmId = vmmId;
-        ParentVmmId = announcement.Tree.Find(vmmId)?.ParentVmmId
-            ?? throw new ArgumentException($"The tree of operation {announcement.OperationId} names no parent of {vmmId}.", nameof(announcement));
-        Announcement = announcement;
+        _announcement = announcement;
         Directory = directory;
         _vmm = vmm;
         _events = events;
+        _settings = settings;
         _timeProvider = timeProvider;
         _logger = logger;
+        _parentGrace = timeProvider.CreateTimer(_ => OnParentGraceElapsed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         System.IO.Directory.CreateDirectory(directory);
         Spools = announcement.Vms
-            .Select((vm, index) => new ImageSpool(index, vm, Path.Combine(directory, $"{index:D3}.img"), maxUnsealedImageBytes))
+            .Select((vm, index) => new ImageSpool(index, vm, Path.Combine(directory, $"{index:D3}.img"), settings.MaxUnsealedImageBytes))
             .ToList();
         // The result is observed by whoever asks; a failure nobody awaits must not surface as unobserved.
         _received.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
@@ -64,10 +76,20 @@ public sealed class Receiver : IDisposable
 
     public string VmmId { get; }
 
-    /// <summary>The only VMM allowed to push this operation to this agent.</summary>
-    public string ParentVmmId { get; }
+    /// <summary>The newest announcement of the operation this agent knows: its tree names the parent; its manifest is the first one's.</summary>
+    public PendingTransferAnnounced Announcement
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _announcement;
+            }
+        }
+    }
 
-    public PendingTransferAnnounced Announcement { get; }
+    /// <summary>The only VMM allowed to push this operation to this agent; null while the newest tree leaves this agent out.</summary>
+    public string? ParentVmmId => Announcement.Tree.Find(VmmId)?.ParentVmmId;
 
     public string Directory { get; }
 
@@ -88,37 +110,95 @@ public sealed class Receiver : IDisposable
     public Task<VmsReceived> Received => _received.Task;
 
     /// <summary>
-    /// Admits a stream from <paramref name="senderVmmId"/> when it is the announced parent presenting the announced token,
-    /// and makes it the only stream receiving this operation: a re-opened stream takes over from a stale one (its parent
-    /// reconnected), so the stale one is cancelled rather than waited out.
+    /// Takes the tree of a newer announcement of the operation: its parent becomes the only one admitted (a stream from the
+    /// previous parent is cancelled), the spools stay and the new parent resumes from them. False for an announcement
+    /// that is not newer (a redelivery), which changes nothing.
+    /// </summary>
+    public bool Follow(PendingTransferAnnounced newer)
+    {
+        Admission? superseded = null;
+        string? previousParent;
+        string? parent;
+        lock (_gate)
+        {
+            if (newer.Tree.Version <= _announcement.Tree.Version)
+            {
+                return false;
+            }
+
+            previousParent = _announcement.Tree.Find(VmmId)?.ParentVmmId;
+
+            // The spools were laid out for the first manifest; a newer one only changes who pushes, with which token.
+            _announcement = newer with { Vms = _announcement.Vms, ChunkSizeBytes = _announcement.ChunkSizeBytes };
+            parent = _announcement.Tree.Find(VmmId)?.ParentVmmId;
+            if (parent != previousParent)
+            {
+                superseded = _active;
+            }
+        }
+
+        superseded?.Cancel();
+        _logger.LogInformation(
+            "Operation {OperationId} on {VmmId} follows tree version {TreeVersion}: parent {PreviousParentVmmId} -> {ParentVmmId}, holding {BytesReceived} bytes",
+            OperationId, VmmId, newer.Tree.Version, previousParent, parent ?? "none (left the tree)", BytesReceived);
+        return true;
+    }
+
+    /// <summary>
+    /// Admits a stream from <paramref name="senderVmmId"/> when it is the parent in the newest tree presenting the announced
+    /// token, and makes it the only stream receiving this operation: a re-opened stream takes over from a stale one (its
+    /// parent reconnected), so the stale one is cancelled rather than waited out.
     /// </summary>
     public async Task<Admission> AdmitAsync(string senderVmmId, string receiverVmmId, string token, CancellationToken callCancelled)
     {
+        var announcement = Announcement;
+        var parent = announcement.Tree.Find(VmmId)?.ParentVmmId;
         if (receiverVmmId != VmmId)
         {
             return Refuse($"the push is addressed to {receiverVmmId}, this agent is {VmmId}");
         }
 
-        if (senderVmmId != ParentVmmId)
+        if (parent is null)
         {
-            return Refuse($"the announced tree names {ParentVmmId} as the parent of {VmmId}");
+            return Refuse($"tree version {announcement.Tree.Version} of the operation leaves {VmmId} out");
         }
 
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(Announcement.Token)))
+        if (senderVmmId != parent)
+        {
+            return Refuse($"the announced tree names {parent} as the parent of {VmmId}");
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(announcement.Token)))
         {
             return Refuse("the token does not match the announcement");
         }
 
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(callCancelled, _stopping.Token);
         var admission = Admission.Admitted(this, cancellation, Release);
-        Interlocked.Exchange(ref _active, admission)?.Cancel();
+        Admission? stale;
+        lock (_gate)
+        {
+            stale = _active;
+            _active = admission;
+            _parentLostAt = null;
+        }
+
+        stale?.Cancel();
+        SetParentGrace(Timeout.InfiniteTimeSpan);
         try
         {
             await _streamLock.WaitAsync(callCancelled);
         }
         catch
         {
-            Interlocked.CompareExchange(ref _active, null, admission);
+            lock (_gate)
+            {
+                if (_active == admission)
+                {
+                    _active = null;
+                }
+            }
+
             cancellation.Dispose();
             throw;
         }
@@ -156,7 +236,7 @@ public sealed class Receiver : IDisposable
 
         if (XxHash3.HashToUInt64(data.Span) != xxhash3)
         {
-            return await LoseAsync($"VM {spool.Image.VmId}: the chunk at offset {offset} ({data.Length} bytes) does not match its XxHash3");
+            return await GarbledAsync(spool, offset, data.Length);
         }
 
         try
@@ -172,13 +252,15 @@ public sealed class Receiver : IDisposable
             return new ReceiveOutcome(ReceiveVerdict.Failed, $"the receive already failed: {failed}");
         }
 
+        Volatile.Write(ref _garbledInARow, 0);
         ReportProgress();
         return ReceiveOutcome.Done;
     }
 
     /// <summary>
     /// Checks a VM's whole image against the manifest and the sender's end marker; once every VM is verified, the VMM
-    /// adopts the copies (once, whatever the number of streams that complete them) and the receive is reported.
+    /// adopts the copies (once, whatever the number of streams that complete them) and the receive is reported. A stream
+    /// that re-verifies a receive already adopted (a transfer started again) reports it again at its last VM.
     /// </summary>
     public async ValueTask<ReceiveOutcome> CompleteVmAsync(uint vmIndex, long bytes, string sha256, CancellationToken cancellationToken)
     {
@@ -188,6 +270,7 @@ public sealed class Receiver : IDisposable
         }
 
         var spool = Spools[(int)vmIndex];
+        var alreadyVerified = AllVerified;
         var mismatch = await spool.CompleteAsync(bytes, sha256, cancellationToken);
         if (mismatch is not null)
         {
@@ -201,9 +284,34 @@ public sealed class Receiver : IDisposable
             {
                 return adopted;
             }
+
+            if (alreadyVerified && vmIndex == Spools.Count - 1 && Received.IsCompletedSuccessfully)
+            {
+                _logger.LogInformation("Operation {OperationId} re-verified on {VmmId}: reporting its copies again", OperationId, VmmId);
+                await _events.PublishQuietlyAsync(Received.Result, _logger, VmmId, _stopping.Token);
+            }
         }
 
         return ReceiveOutcome.Done with { Verified = spool.Image with { Bytes = spool.CommittedLength, Sha256 = spool.Sha256! } };
+    }
+
+    /// <summary>
+    /// What a forwarder to one of this agent's children reads: the spools as they grow, or once the VMM adopted the copies
+    /// (moving the spool files), the VMM's images. A spool opened before the adoption keeps reading the moved file.
+    /// </summary>
+    public async Task<IReadOnlyList<ImageSource>> OpenSourcesAsync(CancellationToken cancellationToken)
+    {
+        await _adoptionLock.WaitAsync(cancellationToken);
+        try
+        {
+            return _adopted
+                ? Spools.Select(s => (ImageSource)VmmImageSource.Of(_vmm, s.Image.VmId)).ToList()
+                : Spools.Select(s => (ImageSource)new SpoolImageSource(s)).ToList();
+        }
+        finally
+        {
+            _adoptionLock.Release();
+        }
     }
 
     /// <summary>Fails the receive for good: its spools fail, forwarders reading them stop, and the failure is published once.</summary>
@@ -225,13 +333,17 @@ public sealed class Receiver : IDisposable
         await _events.PublishQuietlyAsync(new OperationStepFailed(OperationId, VmmId, OperationStep.Receive, reason), _logger, VmmId, CancellationToken.None);
     }
 
-    /// <summary>True once: the first stream admitted starts the relay to this agent's children.</summary>
-    internal bool TryStartRelay() => Interlocked.Exchange(ref _relayStarted, 1) == 0;
-
     public void Dispose()
     {
         _stopping.Cancel();
-        Volatile.Read(ref _active)?.Cancel();
+        _parentGrace.Dispose();
+        Admission? active;
+        lock (_gate)
+        {
+            active = _active;
+        }
+
+        active?.Cancel();
         foreach (var spool in Spools)
         {
             spool.Dispose();
@@ -253,7 +365,7 @@ public sealed class Receiver : IDisposable
 
     private Task<ReceiveOutcome> AdoptOnceAsync()
     {
-        lock (_adoptionGate)
+        lock (_gate)
         {
             return _adoption ??= AdoptAsync();
         }
@@ -262,12 +374,15 @@ public sealed class Receiver : IDisposable
     /// <summary>Every image verified: the VMM adopts them and the operation is reported received.</summary>
     private async Task<ReceiveOutcome> AdoptAsync()
     {
+        await _adoptionLock.WaitAsync(_stopping.Token);
         try
         {
             foreach (var spool in Spools)
             {
                 await _vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, _stopping.Token);
             }
+
+            _adopted = true;
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -278,6 +393,10 @@ public sealed class Receiver : IDisposable
             var reason = $"VMM {VmmId} could not adopt the received images: {e.Message}";
             await FailAsync(reason);
             return new ReceiveOutcome(ReceiveVerdict.Failed, reason);
+        }
+        finally
+        {
+            _adoptionLock.Release();
         }
 
         var copies = Spools.Select(s => new VmCopy(s.Image.VmId, s.Sha256!, VmState.Paused)).ToList();
@@ -291,6 +410,23 @@ public sealed class Receiver : IDisposable
         return ReceiveOutcome.Done;
     }
 
+    /// <summary>
+    /// A chunk garbled on its way: refused without failing the receive, so the sender resends it; a link that garbles
+    /// chunk after chunk fails the receive.
+    /// </summary>
+    private async Task<ReceiveOutcome> GarbledAsync(ImageSpool spool, long offset, int length)
+    {
+        var inARow = Interlocked.Increment(ref _garbledInARow);
+        var what = $"VM {spool.Image.VmId}: the chunk at offset {offset} ({length} bytes) does not match its XxHash3";
+        if (inARow >= MaxGarbledChunksInARow)
+        {
+            return await LoseAsync($"{what}, the {inARow}th garbled chunk in a row");
+        }
+
+        _logger.LogWarning("Refused a garbled chunk of operation {OperationId} on {VmmId}: {Reason}", OperationId, VmmId, what);
+        return new ReceiveOutcome(ReceiveVerdict.Garbled, $"{what}; resend from offset {spool.CommittedLength}");
+    }
+
     /// <summary>Coarse progress: at most every 500 ms, and whenever another tenth of the bytes has arrived.</summary>
     private void ReportProgress()
     {
@@ -298,7 +434,7 @@ public sealed class Receiver : IDisposable
         var total = TotalBytes;
         var now = _timeProvider.GetUtcNow().UtcTicks;
         var tenth = total == 0 ? 10 : (int)(received * 10 / total);
-        lock (_progressGate)
+        lock (_gate)
         {
             var due = _lastProgressTicks == long.MinValue
                 || now - _lastProgressTicks >= ProgressInterval.Ticks
@@ -326,9 +462,63 @@ public sealed class Receiver : IDisposable
     private ReceiveOutcome NotInManifest(uint vmIndex) =>
         new(ReceiveVerdict.Malformed, $"VM index {vmIndex} is not in the manifest of {Spools.Count} VMs");
 
+    /// <summary>A stream ended; when it broke before the receive completed and nothing took over, the parent's grace period starts.</summary>
     private void Release(Admission admission)
     {
-        Interlocked.CompareExchange(ref _active, null, admission);
+        var broken = false;
+        lock (_gate)
+        {
+            if (_active == admission)
+            {
+                _active = null;
+                broken = !AllVerified && FailureReason is null && !_stopping.IsCancellationRequested;
+                if (broken)
+                {
+                    _parentLostAt = _timeProvider.GetUtcNow();
+                }
+            }
+        }
+
         _streamLock.Release();
+        if (broken)
+        {
+            SetParentGrace(_settings.ParentGracePeriod);
+        }
+    }
+
+    private void SetParentGrace(TimeSpan due)
+    {
+        try
+        {
+            _parentGrace.Change(due, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped meanwhile.
+        }
+    }
+
+    /// <summary>No stream from a parent came back in time: the operation is told, so it can give this agent another parent.</summary>
+    private void OnParentGraceElapsed()
+    {
+        DateTimeOffset since;
+        string parent;
+        lock (_gate)
+        {
+            if (_active is not null || _parentLostAt is not { } lostAt || _announcement.Tree.Find(VmmId)?.ParentVmmId is not { } current
+                || AllVerified || FailureReason is not null || _stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            since = lostAt;
+            parent = current;
+            _parentLostAt = null;
+        }
+
+        var held = BytesReceived;
+        var reason = $"no stream from {parent} since {since:O}, holding {held} bytes; none came back within {_settings.ParentGracePeriod.TotalSeconds:F0} s";
+        _logger.LogWarning("Parent {ParentVmmId} of {VmmId} unreachable for operation {OperationId}: {Reason}", parent, VmmId, OperationId, reason);
+        _ = _events.PublishQuietlyAsync(new ParentUnreachable(OperationId, VmmId, parent, held, reason), _logger, VmmId, _stopping.Token);
     }
 }
