@@ -53,4 +53,29 @@ public sealed class AgentOptions
     /// unreachable (<c>ParentUnreachable</c>), so the operation can give it another parent.
     /// </summary>
     public TimeSpan ParentGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>On RabbitMQ, how long the agent's queue outlives the agent (<c>x-expires</c>): a VMM gone that long leaves no queue behind.</summary>
+    public TimeSpan QueueExpiresAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Throws, naming the setting and a valid value, when an option cannot work.</summary>
+    public void Validate()
+    {
+        static void Positive(TimeSpan value, string setting, string example)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                throw new InvalidOperationException($"Agent:{setting} is {value}; it must be positive, for example {example}.");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(VmmId))
+        {
+            throw new InvalidOperationException("Agent:VmmId is empty; give every agent an id of its own, for example host-01.");
+        }
+
+        Positive(HeartbeatInterval, nameof(HeartbeatInterval), "00:00:02");
+        Positive(ChildGracePeriod, nameof(ChildGracePeriod), "00:00:30");
+        Positive(ParentGracePeriod, nameof(ParentGracePeriod), "00:00:10");
+        Positive(QueueExpiresAfter, nameof(QueueExpiresAfter), "01:00:00");
+    }
 }

@@ -25,6 +25,11 @@ public static class AgentServiceExtensions
             hosts = [builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions()];
         }
 
+        foreach (var host in hosts)
+        {
+            host.Validate();
+        }
+
         var duplicate = hosts.GroupBy(h => h.VmmId).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
@@ -68,9 +73,16 @@ public static class AgentServiceExtensions
         configurator.AddConsumer<StartTransferConsumer>().ExcludeFromConfigureEndpoints();
         configurator.AddConsumer<ResumeVmsConsumer>().ExcludeFromConfigureEndpoints();
         configurator.AddConsumer<StartWorkloadConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<CancelTransferConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<BroadcastOperationFinishedConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<QueryWorkloadConsumer>().ExcludeFromConfigureEndpoints();
     }
 
-    /// <summary>One queue per hosted agent, <c>agent-{vmmId}</c>, with every agent consumer on it.</summary>
+    /// <summary>
+    /// One queue per hosted agent, <c>agent-{vmmId}</c>, with every agent consumer on it. On RabbitMQ the queue expires
+    /// when its agent has been gone for <see cref="AgentOptions.QueueExpiresAfter"/>, so a VMM that left does not leave
+    /// a queue gathering a message per broadcast forever.
+    /// </summary>
     private static void ConfigureAgentQueues(IBusRegistrationContext context, IBusFactoryConfigurator cfg, IReadOnlyList<AgentOptions> hosts)
     {
         foreach (var host in hosts)
@@ -83,6 +95,13 @@ public static class AgentServiceExtensions
                 endpoint.ConfigureMessageTopology<StartTransfer>(false);
                 endpoint.ConfigureMessageTopology<ResumeVms>(false);
                 endpoint.ConfigureMessageTopology<StartWorkload>(false);
+                endpoint.ConfigureMessageTopology<CancelTransfer>(false);
+                endpoint.ConfigureMessageTopology<QueryWorkload>(false);
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq)
+                {
+                    rabbitMq.QueueExpiration = host.QueueExpiresAfter;
+                }
+
                 endpoint.UseMessageRetry(r => r.Intervals(100, 500, 1000));
                 endpoint.ConfigureConsumer<PauseVmsConsumer>(context);
                 endpoint.ConfigureConsumer<AnnouncePendingTransferConsumer>(context);
@@ -90,6 +109,9 @@ public static class AgentServiceExtensions
                 endpoint.ConfigureConsumer<StartTransferConsumer>(context);
                 endpoint.ConfigureConsumer<ResumeVmsConsumer>(context);
                 endpoint.ConfigureConsumer<StartWorkloadConsumer>(context);
+                endpoint.ConfigureConsumer<CancelTransferConsumer>(context);
+                endpoint.ConfigureConsumer<BroadcastOperationFinishedConsumer>(context);
+                endpoint.ConfigureConsumer<QueryWorkloadConsumer>(context);
             });
         }
     }

@@ -19,6 +19,7 @@ public sealed class TransferEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, PendingTransferAnnounced> _announced = new();
     private readonly ConcurrentDictionary<Guid, Receiver> _receivers = new();
     private readonly ConcurrentDictionary<Guid, Forwarding> _forwarding = new();
+    private readonly HashSet<Guid> _ended = [];
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _receiveDirectory;
@@ -119,6 +120,12 @@ public sealed class TransferEngine : IAsyncDisposable
         var inTree = announcement.Tree.Find(VmmId)?.ParentVmmId is not null;
         lock (_gate)
         {
+            if (_ended.Contains(announcement.OperationId))
+            {
+                _logger.LogInformation("Ignored an announcement of operation {OperationId} on {VmmId}: the operation ended here", announcement.OperationId, VmmId);
+                return null;
+            }
+
             if (_receivers.TryGetValue(announcement.OperationId, out var known))
             {
                 if (known.Follow(announcement))
@@ -229,6 +236,35 @@ public sealed class TransferEngine : IAsyncDisposable
     /// <summary>Bytes this agent pushed to <paramref name="childVmmId"/> for the operation, over every stream to it.</summary>
     public long BytesSentTo(Guid operationId, string childVmmId) =>
         _forwarding.TryGetValue(operationId, out var forwarding) ? forwarding.BytesSentTo(childVmmId) : 0;
+
+    /// <summary>
+    /// Ends this agent's part in an operation (cancelled, or finished): stops its forwarders and its receive, deletes the
+    /// receive's spools and state, and forgets the operation, so a late announcement of it prepares nothing. With
+    /// <paramref name="discardCopies"/>, the copies this agent adopted for it and never resumed are discarded too; otherwise
+    /// verified copies stay with the VMM. Returns the VMs discarded.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> EndAsync(Guid operationId, bool discardCopies, string reason, CancellationToken cancellationToken)
+    {
+        Forwarding? forwarding;
+        Receiver? receiver;
+        lock (_gate)
+        {
+            _ended.Add(operationId);
+            _announced.TryRemove(operationId, out _);
+            _forwarding.TryRemove(operationId, out forwarding);
+            _receivers.TryRemove(operationId, out receiver);
+        }
+
+        if (forwarding is not null)
+        {
+            forwarding.Stop(reason);
+
+            // The forwarders let go of the spools before they are deleted.
+            await forwarding.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return receiver is null ? [] : await receiver.EndAsync(discardCopies, cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {

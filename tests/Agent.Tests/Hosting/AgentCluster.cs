@@ -86,6 +86,38 @@ internal sealed class AgentCluster : IAsyncDisposable
         await endpoint.Send(command);
     }
 
+    /// <summary>
+    /// Runs a whole broadcast from vmm-a as the saga would (pause, announce, start) over the tree of <paramref name="edges"/>
+    /// (child, parent) and waits until every receiver verified; the root's forwarders have ended when it returns.
+    /// </summary>
+    public async Task<VmsPaused> BroadcastAsync(Guid operationId, params (string VmmId, string ParentVmmId)[] edges)
+    {
+        var tree = new VmmTree(1, "vmm-a", 2, edges
+            .Select(e => new TreeNode(e.VmmId, e.ParentVmmId, "site-a/pod-1/rack-1", Agents[e.VmmId].GrpcEndpoint))
+            .Prepend(new TreeNode("vmm-a", null, "site-a/pod-1/rack-1", Agents["vmm-a"].GrpcEndpoint))
+            .ToList());
+        await SendAsync("vmm-a", new PauseVms(operationId, "vmm-a"));
+        var paused = await Events.WaitForAsync<VmsPaused>(p => p.OperationId == operationId);
+        await SendAsync("vmm-a", new AnnouncePendingTransfer(operationId, "vmm-a", tree, paused.Vms, 256 * 1024, BroadcastMode.Broadcast));
+        foreach (var (vmmId, _) in edges)
+        {
+            await Events.WaitForAsync<ReadyToReceive>(r => r.OperationId == operationId && r.VmmId == vmmId);
+        }
+
+        await SendAsync("vmm-a", new StartTransfer(operationId, "vmm-a"));
+        foreach (var (vmmId, _) in edges)
+        {
+            await Events.WaitForAsync<VmsReceived>(r => r.OperationId == operationId && r.VmmId == vmmId, TimeSpan.FromMinutes(2));
+        }
+
+        foreach (var vmmId in edges.Select(e => e.ParentVmmId).Distinct())
+        {
+            await Agents[vmmId].Node.Transfers.ForwardingCompletion(operationId).WaitAsync(TimeSpan.FromMinutes(1));
+        }
+
+        return paused;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_observer is not null)

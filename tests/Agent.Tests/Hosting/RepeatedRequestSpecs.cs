@@ -16,25 +16,10 @@ public sealed class When_a_finished_operation_is_asked_for_again : IAsyncLifetim
     public async Task InitializeAsync()
     {
         _cluster = await AgentCluster.StartAsync("vmm-a", "vmm-b", "vmm-c", "vmm-d");
-        var agents = _cluster.Agents;
-        var tree = new VmmTree(1, "vmm-a", 2,
-        [
-            new TreeNode("vmm-a", null, "site-a/pod-1/rack-1", agents["vmm-a"].GrpcEndpoint),
-            new TreeNode("vmm-b", "vmm-a", "site-a/pod-1/rack-1", agents["vmm-b"].GrpcEndpoint),
-            new TreeNode("vmm-c", "vmm-a", "site-a/pod-1/rack-1", agents["vmm-c"].GrpcEndpoint),
-            new TreeNode("vmm-d", "vmm-b", "site-a/pod-1/rack-1", agents["vmm-d"].GrpcEndpoint),
-        ]);
-        await _cluster.SendAsync("vmm-a", new PauseVms(_operationId, "vmm-a"));
-        var paused = await _cluster.Events.WaitForAsync<VmsPaused>(p => p.OperationId == _operationId);
-        _announce = new AnnouncePendingTransfer(_operationId, "vmm-a", tree, paused.Vms, 256 * 1024, BroadcastMode.Broadcast);
-        await _cluster.SendAsync("vmm-a", _announce);
-        await WaitForEveryReceiverAsync<ReadyToReceive>(times: 1);
-        await _cluster.SendAsync("vmm-a", new StartTransfer(_operationId, "vmm-a"));
-        await WaitForEveryReceiverAsync<VmsReceived>(times: 1);
-
-        // Finished: the forwarders of the root and of the relay ended (a receiver reports before its parent's stream ends).
-        await _cluster.Agents["vmm-a"].Node.Transfers.ForwardingCompletion(_operationId).WaitAsync(TimeSpan.FromMinutes(1));
-        await _cluster.Agents["vmm-b"].Node.Transfers.ForwardingCompletion(_operationId).WaitAsync(TimeSpan.FromMinutes(1));
+        var paused = await _cluster.BroadcastAsync(_operationId, ("vmm-b", "vmm-a"), ("vmm-c", "vmm-a"), ("vmm-d", "vmm-b"));
+        _announce = _cluster.Events.All<PendingTransferAnnounced>().Single(a => a.OperationId == _operationId) is var announced
+            ? new AnnouncePendingTransfer(_operationId, "vmm-a", announced.Tree, paused.Vms, announced.ChunkSizeBytes, BroadcastMode.Broadcast)
+            : throw new InvalidOperationException("no announcement");
     }
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();

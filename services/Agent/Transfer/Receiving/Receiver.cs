@@ -31,6 +31,7 @@ public sealed class Receiver : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ITimer _parentGrace;
     private PendingTransferAnnounced _announcement;
+    private readonly List<VmCopy> _adoptedCopies = [];
     private Task<ReceiveOutcome>? _adoption;
     private bool _adopted;
     private Admission? _active;
@@ -333,8 +334,53 @@ public sealed class Receiver : IDisposable
         await _events.PublishQuietlyAsync(new OperationStepFailed(OperationId, VmmId, OperationStep.Receive, reason), _logger, VmmId, CancellationToken.None);
     }
 
+    /// <summary>
+    /// Ends this receive for good (the operation was cancelled or ended): stops its stream, deletes its spools and state,
+    /// and with <paramref name="discardCopies"/> has the VMM discard the copies it adopted and never resumed. Returns the
+    /// VMs discarded.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> EndAsync(bool discardCopies, CancellationToken cancellationToken)
+    {
+        Dispose();
+        var discarded = new List<string>();
+        await _adoptionLock.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var copy in discardCopies ? _adoptedCopies : [])
+            {
+                if (await _vmm.DiscardAsync(copy.VmId, copy.Sha256, cancellationToken))
+                {
+                    discarded.Add(copy.VmId);
+                }
+            }
+        }
+        finally
+        {
+            _adoptionLock.Release();
+        }
+
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
+        _logger.LogInformation(
+            "Ended the receive of operation {OperationId} on {VmmId}: {BytesReceived} bytes and its state deleted, {DiscardedCount} copies discarded",
+            OperationId, VmmId, BytesReceived, discarded.Count);
+        return discarded;
+    }
+
+    /// <summary>Stops the receive (its stream ends, its spools close); its files stay for a restarted agent to resume from.</summary>
     public void Dispose()
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         _stopping.Cancel();
         _parentGrace.Dispose();
         Admission? active;
@@ -350,17 +396,6 @@ public sealed class Receiver : IDisposable
         }
 
         _received.TrySetCanceled();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Adopted images were moved out already; whatever is left is cleaned with the agent's work directory.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     private Task<ReceiveOutcome> AdoptOnceAsync()
@@ -380,6 +415,7 @@ public sealed class Receiver : IDisposable
             foreach (var spool in Spools)
             {
                 await _vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, _stopping.Token);
+                _adoptedCopies.Add(new VmCopy(spool.Image.VmId, spool.Sha256!, VmState.Paused));
             }
 
             _adopted = true;

@@ -31,7 +31,7 @@ public sealed class QemuVmm : IVmm
     // Guards the VM table; never held across I/O, an await, or a call out to event handlers.
     private readonly Lock _gate = new();
     private readonly Dictionary<string, QemuVm> _vms = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _completedWorkloads = new(StringComparer.Ordinal);
+    private readonly WorkloadTracker _workloads = new();
     private readonly CancellationTokenSource _disposing = new();
     private readonly Task _poller;
     private int _socketSequence;
@@ -285,6 +285,7 @@ public sealed class QemuVmm : IVmm
                 WorkloadId = header.WorkloadId,
                 WorkloadTarget = header.WorkloadTarget,
                 Generation = header.WorkloadGeneration,
+                IsUnresumedCopy = true,
             };
             if (reading is not null)
             {
@@ -299,7 +300,7 @@ public sealed class QemuVmm : IVmm
                 // A new carrier of the workload: its completion here is news again.
                 if (header.WorkloadId is not null)
                 {
-                    _completedWorkloads.Remove(header.WorkloadId);
+                    _workloads.Carried(header.WorkloadId);
                 }
             }
 
@@ -356,6 +357,7 @@ public sealed class QemuVmm : IVmm
                 vm.State = VmState.Running;
                 vm.StateIsCurrent = false;
                 vm.Saving = null;
+                vm.IsUnresumedCopy = false;
                 mac = vm.MacAddress;
                 sha256 = vm.Sha256;
             }
@@ -374,6 +376,44 @@ public sealed class QemuVmm : IVmm
         finally
         {
             _operations.Release();
+        }
+    }
+
+    /// <summary>Stops the copy's QEMU (it never ran: nothing is lost) and deletes its state file.</summary>
+    public async Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        using var operation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        await _operations.WaitAsync(operation.Token);
+        try
+        {
+            QemuVm vm;
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                if (!_vms.TryGetValue(vmId, out var found) || !found.IsUnresumedCopy || !string.Equals(found.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+
+                vm = found;
+            }
+
+            await RetireAsync(vmId);
+            File.Delete(vm.StatePath);
+            _logger.LogInformation("Discarded copy {VmId} ({Sha256}) on {VmmId}", vmId, sha256, VmmId);
+            return true;
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    public WorkloadReport ReportWorkload(string workloadId)
+    {
+        lock (_gate)
+        {
+            return _workloads.Report(workloadId);
         }
     }
 
@@ -396,7 +436,7 @@ public sealed class QemuVmm : IVmm
             {
                 ThrowIfDisposed();
                 vms = [.. _vms.Values.Select(vm => (vm, vm.Process ?? throw Stopped(vm, "it cannot run a workload")))];
-                _completedWorkloads.Remove(workloadId);
+                _workloads.Started(workloadId);
             }
 
             if (vms.Count == 0)
@@ -804,9 +844,9 @@ public sealed class QemuVmm : IVmm
 
             foreach (var carriers in _vms.Values.Where(vm => vm.WorkloadId is not null).GroupBy(vm => vm.WorkloadId!))
             {
-                if (!_completedWorkloads.Contains(carriers.Key) && carriers.All(vm => vm.WorkloadProgress >= vm.WorkloadTarget))
+                if (!_workloads.IsRaised(carriers.Key) && carriers.All(vm => vm.WorkloadProgress >= vm.WorkloadTarget))
                 {
-                    _completedWorkloads.Add(carriers.Key);
+                    _workloads.TryComplete(carriers.Key, _timeProvider.GetUtcNow());
                     completed.Add(carriers.Key);
                 }
             }
@@ -977,6 +1017,9 @@ public sealed class QemuVmm : IVmm
 
         /// <summary>The workload generation the host last gave the guest; readings of another generation are stale.</summary>
         public byte Generation { get; set; }
+
+        /// <summary>True for a copy adopted from a transfer that has not run here since: discarding it loses nothing.</summary>
+        public bool IsUnresumedCopy { get; set; }
 
         public void Apply(CounterReading reading)
         {
