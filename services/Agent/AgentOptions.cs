@@ -19,7 +19,10 @@ public sealed class AgentOptions
     /// <summary>Address the gRPC server listens on; <c>0.0.0.0</c> in containers.</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>Where VM images and spools live; empty means a fresh temporary directory, removed on shutdown.</summary>
+    /// <summary>
+    /// Where VM images, receives and spools live, kept across restarts (a restarted agent resumes its receives from it);
+    /// empty means <c>{temp}/treecast-agent/{VmmId}</c>. Held exclusively while the agent runs.
+    /// </summary>
     public string? WorkDirectory { get; set; }
 
     /// <summary>
@@ -54,6 +57,15 @@ public sealed class AgentOptions
     /// </summary>
     public TimeSpan ParentGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>A receive the agent finds at start with no activity for this long is deleted instead of resumed.</summary>
+    public TimeSpan AbandonedReceiveAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The port heartbeats advertise, when other agents reach this one through a port other than the one it binds (NAT, a
+    /// proxy); 0 advertises the bound port.
+    /// </summary>
+    public int AdvertisedPort { get; set; }
+
     /// <summary>On RabbitMQ, how long the agent's queue outlives the agent (<c>x-expires</c>): a VMM gone that long leaves no queue behind.</summary>
     public TimeSpan QueueExpiresAfter { get; set; } = TimeSpan.FromHours(1);
 
@@ -77,5 +89,16 @@ public sealed class AgentOptions
         Positive(ChildGracePeriod, nameof(ChildGracePeriod), "00:00:30");
         Positive(ParentGracePeriod, nameof(ParentGracePeriod), "00:00:10");
         Positive(QueueExpiresAfter, nameof(QueueExpiresAfter), "01:00:00");
+        Positive(AbandonedReceiveAfter, nameof(AbandonedReceiveAfter), "01:00:00");
+        if (AdvertisedPort is < 0 or > 65535 || GrpcPort is < 0 or > 65535)
+        {
+            throw new InvalidOperationException($"Agent:GrpcPort is {GrpcPort} and Agent:AdvertisedPort {AdvertisedPort}; each must be 0 (chosen) or a port from 1 to 65535.");
+        }
+
+        if (string.IsNullOrWhiteSpace(WorkDirectory) && VmmId.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+        {
+            throw new InvalidOperationException(
+                $"Agent:VmmId '{VmmId}' cannot name the default work directory; use letters, digits and '-', or set Agent:WorkDirectory.");
+        }
     }
 }

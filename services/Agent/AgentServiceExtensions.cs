@@ -50,6 +50,7 @@ public static class AgentServiceExtensions
                 sp.GetRequiredService<AgentNodeFactory>(),
                 sp.GetRequiredService<IBus>(),
                 sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IHostApplicationLifetime>(),
                 sp.GetRequiredService<ILogger<AgentHost>>()))
             .ToList(),
             sp.GetRequiredService<ILogger<AgentDirectory>>()));

@@ -13,26 +13,27 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
     private readonly AgentNodeFactory _nodes;
     private readonly IBus _bus;
     private readonly TimeProvider _timeProvider;
+    private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<AgentHost> _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly bool _ownsWorkDirectory;
     private readonly TaskCompletionSource<AgentNode> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task<AgentNode>? _startup;
     private AgentNode? _node;
     private Task _heartbeats = Task.CompletedTask;
 
-    public AgentHost(AgentOptions options, AgentNodeFactory nodes, IBus bus, TimeProvider timeProvider, ILogger<AgentHost> logger)
+    public AgentHost(AgentOptions options, AgentNodeFactory nodes, IBus bus, TimeProvider timeProvider, IHostApplicationLifetime lifetime, ILogger<AgentHost> logger)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(options.VmmId);
         Options = options;
         _nodes = nodes;
         _bus = bus;
         _timeProvider = timeProvider;
+        _lifetime = lifetime;
         _logger = logger;
-        _ownsWorkDirectory = string.IsNullOrWhiteSpace(options.WorkDirectory);
-        WorkDirectory = _ownsWorkDirectory
-            ? Path.Combine(Path.GetTempPath(), "treecast-agent", $"{options.VmmId}-{Guid.NewGuid():N}")
-            : Path.GetFullPath(options.WorkDirectory!);
+        // Stable across restarts, so a restarted agent finds its receives.
+        WorkDirectory = string.IsNullOrWhiteSpace(options.WorkDirectory)
+            ? Path.Combine(Path.GetTempPath(), "treecast-agent", options.VmmId)
+            : Path.GetFullPath(options.WorkDirectory);
         // Whoever asks observes the outcome; a start that failed nobody waits for must not surface as unobserved.
         _ready.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
     }
@@ -72,11 +73,20 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
         {
             _node = await (_startup ?? throw NotStarted());
             _node.Vmm.WorkloadCompleted += OnWorkloadCompleted;
+            await _node.ResumeReceivesAsync();
             _heartbeats = SendHeartbeatsAsync(_node, _stopping.Token);
             _logger.LogInformation(
                 "Agent {VmmId} ready at {GrpcEndpoint} ({Location}) with {VmCount} VMs, listening on {Queue}",
                 VmmId, _node.GrpcEndpoint, Options.Location, _node.Vmm.Vms.Count, Addresses.AgentQueue(VmmId));
             _ready.TrySetResult(_node);
+        }
+        catch (WorkDirectoryInUseException e)
+        {
+            // One line that says what to do, not a stack trace: the process stops with exit code 2.
+            _logger.LogCritical("{Refusal}", e.Message);
+            _ready.TrySetException(e);
+            Environment.ExitCode = 2;
+            _lifetime.StopApplication();
         }
         catch (Exception e)
         {
@@ -110,23 +120,10 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Stops the agent; its work directory stays (receives, images), for the agent to resume from when it starts again.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);
-
-        var leftover = _ownsWorkDirectory ? WorkDirectory : Path.Combine(WorkDirectory, "receives");
-        try
-        {
-            if (Directory.Exists(leftover))
-            {
-                Directory.Delete(leftover, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogWarning("Could not remove {Directory} of agent {VmmId}: {Reason}", leftover, VmmId, e.Message);
-        }
-
         _ready.TrySetCanceled();
         _stopping.Dispose();
     }

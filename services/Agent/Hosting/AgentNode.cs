@@ -12,13 +12,14 @@ namespace Treecast.Agent.Hosting;
 public sealed class AgentNode : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
+    private readonly AgentWorkDirectory _workDirectory;
     private readonly ILogger _logger;
     private int _disposed;
 
-    internal AgentNode(AgentOptions options, string workDirectory, IVmm vmm, TransferEngine transfers, TransferServer server, IEventSink events, ILogger logger)
+    internal AgentNode(AgentOptions options, AgentWorkDirectory workDirectory, IVmm vmm, TransferEngine transfers, TransferServer server, IEventSink events, ILogger logger)
     {
         Options = options;
-        WorkDirectory = workDirectory;
+        _workDirectory = workDirectory;
         Vmm = vmm;
         Transfers = transfers;
         Server = server;
@@ -30,7 +31,7 @@ public sealed class AgentNode : IAsyncDisposable
 
     public AgentOptions Options { get; }
 
-    public string WorkDirectory { get; }
+    public string WorkDirectory => _workDirectory.Path;
 
     public IVmm Vmm { get; }
 
@@ -41,11 +42,20 @@ public sealed class AgentNode : IAsyncDisposable
     /// <summary>Where the node publishes what happens outside a consumer (the bus in an agent, a recorder in tests).</summary>
     public IEventSink Events { get; }
 
-    /// <summary>The endpoint other agents push to, as heartbeats advertise it: <c>http://{AdvertisedHost}:{port}</c>.</summary>
-    public string GrpcEndpoint => $"http://{Options.AdvertisedHost}:{Server.Port}";
+    /// <summary>
+    /// The endpoint other agents push to, as heartbeats advertise it: <c>http://{AdvertisedHost}:{port}</c>, the port being
+    /// <see cref="AgentOptions.AdvertisedPort"/> when set, else the one bound.
+    /// </summary>
+    public string GrpcEndpoint => $"http://{Options.AdvertisedHost}:{(Options.AdvertisedPort > 0 ? Options.AdvertisedPort : Server.Port)}";
 
     /// <summary>Cancelled when the node stops: background work of its consumers (waiting for a seal) ends with it.</summary>
     public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>
+    /// The bus runs: reports the receives reloaded from the work directory and puts them back to work
+    /// (<see cref="TransferEngine.ResumeReceivesAsync"/>).
+    /// </summary>
+    public Task ResumeReceivesAsync() => Transfers.ResumeReceivesAsync();
 
     /// <summary>A command of an operation failed on this VMM: one log line, and <see cref="OperationStepFailed"/> for the saga.</summary>
     public async Task StepFailedAsync(IPublishEndpoint publisher, Guid operationId, OperationStep step, Exception error)
@@ -55,7 +65,8 @@ public sealed class AgentNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the transfers, the gRPC server and the VMM. The VMM goes with the node's stop: a QEMU VMM's VMs are processes
+    /// Stops the transfers (the receives record how far they got), the gRPC server and the VMM, and lets go of the work
+    /// directory. The VMM goes with the node's stop: a QEMU VMM's VMs are processes
     /// that must not outlive it. What the VMM held stays readable (<see cref="IVmm.Vms"/>) afterwards.
     /// </summary>
     public async ValueTask DisposeAsync()
@@ -75,6 +86,7 @@ public sealed class AgentNode : IAsyncDisposable
         finally
         {
             await Vmm.DisposeAsync();
+            _workDirectory.Dispose();
             _stopping.Dispose();
         }
     }

@@ -20,6 +20,7 @@ public sealed class TransferEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, Receiver> _receivers = new();
     private readonly ConcurrentDictionary<Guid, Forwarding> _forwarding = new();
     private readonly HashSet<Guid> _ended = [];
+    private readonly List<Receiver> _reloaded = [];
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _receiveDirectory;
@@ -238,6 +239,91 @@ public sealed class TransferEngine : IAsyncDisposable
         _forwarding.TryGetValue(operationId, out var forwarding) ? forwarding.BytesSentTo(childVmmId) : 0;
 
     /// <summary>
+    /// Reloads the receives an earlier run of this agent left in its work directory (see <see cref="Receiver.LoadAsync"/>),
+    /// so pushes of those operations are admitted again; publishes nothing yet (<see cref="ResumeReceivesAsync"/> does,
+    /// once the bus runs). Deletes what cannot be resumed: a directory without a record, a receive with no activity for
+    /// <see cref="TransferSettings.AbandonedReceiveAfter"/>, one whose record cannot be read.
+    /// </summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        foreach (var directory in Directory.EnumerateDirectories(_receiveDirectory))
+        {
+            var name = Path.GetFileName(directory);
+            ReceiveJournal.DeleteLeftovers(directory);
+            string? discard = null;
+            try
+            {
+                if (!Guid.TryParseExact(name, "N", out var operationId))
+                {
+                    discard = "it is named after no operation";
+                }
+                else if (new ReceiveJournal(directory).Read() is not var (_, _, lastActivity))
+                {
+                    discard = "it holds no receive record (the agent stopped before it wrote one)";
+                }
+                else if (_timeProvider.GetUtcNow() - lastActivity > Settings.AbandonedReceiveAfter)
+                {
+                    discard = $"nothing happened to it since {lastActivity:O}, longer than Agent:AbandonedReceiveAfter ({Settings.AbandonedReceiveAfter})";
+                }
+                else if (await Receiver.LoadAsync(VmmId, directory, Vmm, _events, Settings, _timeProvider, _loggerFactory.CreateLogger<Receiver>(), cancellationToken) is { } receiver)
+                {
+                    _receivers[operationId] = receiver;
+                    _reloaded.Add(receiver);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+            {
+                discard = $"it cannot be resumed: {e.Message}";
+            }
+
+            if (discard is not null)
+            {
+                _logger.LogWarning("Deleted the receive directory {Directory} of {VmmId}: {Reason}", directory, VmmId, discard);
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts the reloaded receives back to work once the bus runs: an unfinished one is reported (<see cref="ReceiveResumed"/>)
+    /// and waits for its parent; one verified but not adopted before the stop is adopted now; every one feeds its children
+    /// again (children that hold everything re-verify at once).
+    /// </summary>
+    public async Task ResumeReceivesAsync()
+    {
+        List<Receiver> reloaded;
+        lock (_gate)
+        {
+            reloaded = [.. _reloaded];
+            _reloaded.Clear();
+        }
+
+        foreach (var receiver in reloaded)
+        {
+            if (!receiver.AllVerified)
+            {
+                receiver.AwaitParent();
+                _logger.LogInformation(
+                    "Resumed the receive of operation {OperationId} on {VmmId} at {BytesReceived} bytes; waiting for {ParentVmmId}",
+                    receiver.OperationId, VmmId, receiver.BytesReceived, receiver.ParentVmmId);
+                await _events.PublishQuietlyAsync(new ReceiveResumed(receiver.OperationId, VmmId, receiver.BytesReceived), _logger, VmmId, _stopping.Token);
+            }
+            else if (!receiver.Received.IsCompleted)
+            {
+                await receiver.AdoptIfVerifiedAsync();
+            }
+
+            lock (_gate)
+            {
+                if (receiver.ParentVmmId is not null && _receivers.TryGetValue(receiver.OperationId, out var current) && current == receiver)
+                {
+                    FollowAsRelay(receiver);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Ends this agent's part in an operation (cancelled, or finished): stops its forwarders and its receive, deletes the
     /// receive's spools and state, and forgets the operation, so a late announcement of it prepares nothing. With
     /// <paramref name="discardCopies"/>, the copies this agent adopted for it and never resumed are discarded too; otherwise
@@ -285,7 +371,7 @@ public sealed class TransferEngine : IAsyncDisposable
 
         foreach (var receiver in _receivers.Values)
         {
-            receiver.Dispose();
+            await receiver.DisposeAsync();
         }
 
         _receivers.Clear();

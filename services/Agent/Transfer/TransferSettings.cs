@@ -15,8 +15,12 @@ public sealed record TransferSettings
     /// <summary>How long a receiver whose parent's stream broke waits for a parent's stream before it reports the parent unreachable.</summary>
     public TimeSpan ParentGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>A receive found at start with no activity for this long is deleted instead of resumed.</summary>
+    public TimeSpan AbandonedReceiveAfter { get; init; } = TimeSpan.FromHours(1);
+
     public static TransferSettings From(AgentOptions options) => new()
     {
+        AbandonedReceiveAfter = options.AbandonedReceiveAfter,
         MaxUnsealedImageBytes = options.MaxStreamedImageMiB * 1024 * 1024,
         ChildGracePeriod = options.ChildGracePeriod,
         ParentGracePeriod = options.ParentGracePeriod,

@@ -41,6 +41,13 @@ public interface IVmm : IAsyncDisposable
     Task<VmCopy> ResumeAsync(string vmId, bool newIdentity, CancellationToken cancellationToken);
 
     /// <summary>
+    /// After a restart: takes back, as a paused copy, the image of <paramref name="vmId"/> this VMM adopted before with that
+    /// digest, when its file is still in the VMM's directory. True when the VMM holds that copy (already, or again); false
+    /// when it is gone or no longer matches.
+    /// </summary>
+    Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes a copy this VMM adopted with that digest and never resumed (its image, and its process where it has one):
     /// an operation that was cancelled leaves nothing behind. False, and nothing changes, when the VMM holds no such copy
     /// (it never adopted it, adopted another image since, or the copy ran).

@@ -280,6 +280,26 @@ public sealed class SimulatedVmm : IVmm
         }
     }
 
+    public async Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        var path = ImagePathFor(vmId);
+        lock (_gate)
+        {
+            if (_vms.TryGetValue(vmId, out var held) && string.Equals(held.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        if (!File.Exists(path) || !string.Equals(await HashAsync(path, cancellationToken), sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        await AdoptAsync(vmId, path, sha256, cancellationToken);
+        return true;
+    }
+
     public async Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
     {
         await _operations.WaitAsync(cancellationToken);

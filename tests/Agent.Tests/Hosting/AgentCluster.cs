@@ -15,7 +15,14 @@ internal sealed class AgentCluster : IAsyncDisposable
     private readonly IHost _host;
     private HostReceiveEndpointHandle? _observer;
 
-    private AgentCluster(IHost host) => _host = host;
+    private AgentCluster(IHost host, string workRoot)
+    {
+        _host = host;
+        WorkRoot = workRoot;
+    }
+
+    /// <summary>Where the agents without a work directory of their own work (<c>{WorkRoot}/{vmmId}</c>), deleted with the cluster.</summary>
+    public string WorkRoot { get; }
 
     public RecordingEventSink Events { get; } = new();
 
@@ -39,9 +46,16 @@ internal sealed class AgentCluster : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         configure?.Invoke(builder);
+        var workRoot = Path.Combine(Path.GetTempPath(), "treecast-agent-tests", Guid.NewGuid().ToString("N"));
+        foreach (var host in hosts.Where(h => string.IsNullOrWhiteSpace(h.WorkDirectory)))
+        {
+            // Not the default {temp}/treecast-agent/{id}: test classes run side by side with the same agent ids.
+            host.WorkDirectory = Path.Combine(workRoot, host.VmmId);
+        }
+
         builder.AddAgentService([.. hosts]);
         builder.AddTreecastBus();
-        var cluster = new AgentCluster(builder.Build());
+        var cluster = new AgentCluster(builder.Build(), workRoot);
         try
         {
             await cluster._host.StartAsync();
@@ -133,6 +147,18 @@ internal sealed class AgentCluster : IAsyncDisposable
         else
         {
             _host.Dispose();
+        }
+
+        try
+        {
+            if (Directory.Exists(WorkRoot))
+            {
+                Directory.Delete(WorkRoot, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A leftover temporary directory must not fail a test.
         }
     }
 }

@@ -56,10 +56,11 @@ public sealed class When_an_operation_is_cancelled : IAsyncLifetime
         {
             var agent = _cluster.Agents[vmmId];
             await Support.Poll.UntilAsync(
-                () => !agent.Vmm.Vms.Any(vm => vm.VmId.StartsWith("vmm-a-", StringComparison.Ordinal)),
-                $"{vmmId} discarded its copies",
+                () => !agent.Vmm.Vms.Any(vm => vm.VmId.StartsWith("vmm-a-", StringComparison.Ordinal))
+                    && !Directory.Exists(Path.Combine(agent.WorkDirectory, "receives", _operationId.ToString("N"))),
+                $"{vmmId} discarded its copies and deleted the receive",
                 TimeSpan.FromMinutes(1));
-            Assert.False(Directory.Exists(Path.Combine(agent.WorkDirectory, "receives", _operationId.ToString("N"))));
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(agent.WorkDirectory, "vms"), "vmm-a-*"));
         }
 
         Assert.Equal(2, _cluster.Agents["vmm-a"].Vmm.Vms.Count);

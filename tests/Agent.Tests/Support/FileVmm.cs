@@ -98,6 +98,23 @@ internal sealed class FileVmm : IVmm
         return Task.FromResult(new VmCopy(vmId, vm.Sha256!, VmState.Running, vm.MacAddress));
     }
 
+    public Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        if (_vms.TryGetValue(vmId, out var held) && held.Sha256 == sha256)
+        {
+            return Task.FromResult(true);
+        }
+
+        if (!File.Exists(ImagePath(vmId)) || Sha256Of(ImagePath(vmId)) != sha256)
+        {
+            return Task.FromResult(false);
+        }
+
+        _vms[vmId] = new VmInfo(vmId, VmState.Paused, new FileInfo(ImagePath(vmId)).Length, sha256, NewMac(), 0, 0);
+        _unresumedCopies[vmId] = sha256;
+        return Task.FromResult(true);
+    }
+
     public Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
     {
         if (!_unresumedCopies.TryGetValue(vmId, out var held) || held != sha256 || !_unresumedCopies.TryRemove(vmId, out _))

@@ -45,7 +45,9 @@ internal sealed class TestAgent : IAsyncDisposable
             }),
         };
         var options = new AgentOptions { VmmId = vmmId, Location = "site-a/pod-1/rack-1", GrpcPort = 0 };
-        return new TestAgent(await factory.StartAsync(options, Path.Combine(workDirectory, vmmId), events, configureGrpc));
+        var node = await factory.StartAsync(options, Path.Combine(workDirectory, vmmId), events, configureGrpc);
+        await node.ResumeReceivesAsync();
+        return new TestAgent(node);
     }
 
     public TreeNode Node(string? parentVmmId) => new(VmmId, parentVmmId, "site-a/pod-1/rack-1", Endpoint);

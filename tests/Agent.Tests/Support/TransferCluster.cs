@@ -42,6 +42,22 @@ internal sealed class TransferCluster : IAsyncDisposable
         return agent;
     }
 
+    /// <summary>
+    /// Starts a stopped agent again on its work directory (the same gRPC port, the receives it left); the test's
+    /// <paramref name="configureGrpc"/> and <paramref name="tune"/> apply to the new node.
+    /// </summary>
+    public async Task<TestAgent> RestartAsync(
+        string vmmId,
+        Action<GrpcServiceOptions>? configureGrpc = null,
+        Func<TransferSettings, TransferSettings>? tune = null)
+    {
+        Assert.Contains(vmmId, _stopped);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, configureGrpc: configureGrpc, tune: tune);
+        _agents[vmmId] = agent;
+        _stopped.Remove(vmmId);
+        return agent;
+    }
+
     /// <summary>Stops an agent's node as a host going down would: its streams break, its files stay in its work directory.</summary>
     public async Task StopAsync(string vmmId)
     {

@@ -10,14 +10,20 @@ namespace Treecast.Agent.Transfer.Receiving;
 /// <summary>
 /// One announced operation this agent receives: who may push it and with which token (the parent in the newest tree it
 /// knows), the spools its chunks go to, and what became of it (verified and adopted by the VMM, or failed). Every step
-/// answers with a <see cref="ReceiveOutcome"/>; the gRPC service alone turns outcomes into status codes.
+/// answers with a <see cref="ReceiveOutcome"/>; the gRPC service alone turns outcomes into status codes. It keeps a
+/// journal in its directory (<see cref="ReceiveJournal"/>), so an agent restarted on the same work directory resumes it
+/// (<see cref="LoadAsync"/>).
 /// </summary>
-public sealed class Receiver : IDisposable
+public sealed class Receiver : IAsyncDisposable
 {
     /// <summary>Garbled chunks in a row (none stored between them) after which the link is deemed to corrupt everything.</summary>
     public const int MaxGarbledChunksInARow = 5;
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
+
+    // How often the stored offsets are recorded: a restart re-fetches at most this much (or this long a stream's bytes).
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
+    private const long CheckpointBytes = 16L * 1024 * 1024;
 
     private readonly IVmm _vmm;
     private readonly IEventSink _events;
@@ -30,6 +36,9 @@ public sealed class Receiver : IDisposable
     private readonly TaskCompletionSource<VmsReceived> _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ITimer _parentGrace;
+    private readonly ReceiveJournal _journal;
+    private readonly SemaphoreSlim _checkpointLock = new(1, 1);
+    private readonly Lock _recordGate = new();
     private PendingTransferAnnounced _announcement;
     private readonly List<VmCopy> _adoptedCopies = [];
     private Task<ReceiveOutcome>? _adoption;
@@ -40,7 +49,11 @@ public sealed class Receiver : IDisposable
     private int _garbledInARow;
     private long _lastProgressTicks = long.MinValue;
     private int _lastProgressTenth = -1;
+    private long _checkpointedBytes;
+    private long _checkpointedAt;
+    private volatile bool _deleted;
 
+    /// <summary>A new receive of <paramref name="announcement"/>, which must name a parent of this VMM; recorded in its directory at once.</summary>
     public Receiver(
         string vmmId,
         PendingTransferAnnounced announcement,
@@ -50,12 +63,27 @@ public sealed class Receiver : IDisposable
         TransferSettings settings,
         TimeProvider timeProvider,
         ILogger logger)
+        : this(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, NewSpools(announcement, directory, settings))
     {
         if (announcement.Tree.Find(vmmId)?.ParentVmmId is null)
         {
             throw new ArgumentException($"The tree of operation {announcement.OperationId} names no parent of {vmmId}.", nameof(announcement));
         }
 
+        Record();
+    }
+
+    private Receiver(
+        string vmmId,
+        PendingTransferAnnounced announcement,
+        string directory,
+        IVmm vmm,
+        IEventSink events,
+        TransferSettings settings,
+        TimeProvider timeProvider,
+        ILogger logger,
+        IReadOnlyList<ImageSpool> spools)
+    {
         VmmId = vmmId;
         _announcement = announcement;
         Directory = directory;
@@ -64,13 +92,96 @@ public sealed class Receiver : IDisposable
         _settings = settings;
         _timeProvider = timeProvider;
         _logger = logger;
+        _journal = new ReceiveJournal(directory);
         _parentGrace = timeProvider.CreateTimer(_ => OnParentGraceElapsed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        System.IO.Directory.CreateDirectory(directory);
-        Spools = announcement.Vms
-            .Select((vm, index) => new ImageSpool(index, vm, Path.Combine(directory, $"{index:D3}.img"), settings.MaxUnsealedImageBytes))
-            .ToList();
+        _checkpointedAt = timeProvider.GetTimestamp();
+        Spools = spools;
+        _checkpointedBytes = BytesReceived;
         // The result is observed by whoever asks; a failure nobody awaits must not surface as unobserved.
         _received.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    /// <summary>
+    /// The receive a restarted agent found in <paramref name="directory"/>: each spool cut back to what was durably
+    /// recorded and hashed again, a verified image checked again, a copy the VMM had adopted taken back by the VMM (or, if
+    /// it is gone, received again). Null when the directory holds no record.
+    /// </summary>
+    public static async Task<Receiver?> LoadAsync(
+        string vmmId,
+        string directory,
+        IVmm vmm,
+        IEventSink events,
+        TransferSettings settings,
+        TimeProvider timeProvider,
+        ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        if (new ReceiveJournal(directory).Read() is not var (record, offsets, _))
+        {
+            return null;
+        }
+
+        var announcement = record.Announcement;
+        var spools = new List<ImageSpool>(announcement.Vms.Count);
+        var adopted = new List<VmCopy>();
+        try
+        {
+            for (var index = 0; index < announcement.Vms.Count; index++)
+            {
+                var image = announcement.Vms[index];
+                var path = SpoolPath(directory, index);
+                var verified = index < record.Verified.Count ? record.Verified[index] : null;
+                if (verified is not null && record.Adopted.Contains(image.VmId))
+                {
+                    if (await vmm.RecoverAsync(image.VmId, verified.Sha256, cancellationToken))
+                    {
+                        spools.Add(ImageSpool.Adopted(index, image, path, verified));
+                        adopted.Add(new VmCopy(image.VmId, verified.Sha256, VmState.Paused));
+                        continue;
+                    }
+
+                    logger.LogWarning(
+                        "Copy {VmId} of operation {OperationId} is gone from VMM {VmmId} after its restart: receiving it again",
+                        image.VmId, announcement.OperationId, vmmId);
+                    spools.Add(new ImageSpool(index, image, path, settings.MaxUnsealedImageBytes));
+                    continue;
+                }
+
+                var spool = await ImageSpool.ResumeAsync(index, image, path, verified?.Bytes ?? offsets[index], settings.MaxUnsealedImageBytes, cancellationToken);
+                if (verified is not null && await spool.CompleteAsync(verified.Bytes, verified.Sha256, cancellationToken) is { } mismatch)
+                {
+                    logger.LogWarning("Spool of VM {VmId} of operation {OperationId} on {VmmId} no longer verifies ({Reason}): receiving it again", image.VmId, announcement.OperationId, vmmId, mismatch);
+                    spool.Dispose();
+                    spool = new ImageSpool(index, image, path, settings.MaxUnsealedImageBytes);
+                }
+
+                spools.Add(spool);
+            }
+        }
+        catch
+        {
+            foreach (var spool in spools)
+            {
+                spool.Dispose();
+            }
+
+            throw;
+        }
+
+        var receiver = new Receiver(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, spools);
+        receiver._adoptedCopies.AddRange(adopted);
+        if (adopted.Count == spools.Count)
+        {
+            receiver._adopted = true;
+            receiver._adoption = Task.FromResult(ReceiveOutcome.Done);
+            receiver._received.TrySetResult(new VmsReceived(announcement.OperationId, vmmId, adopted));
+        }
+
+        receiver.Record();
+        logger.LogInformation(
+            "Reloaded the receive of operation {OperationId} on {VmmId} from {Directory}: {BytesReceived} bytes held, {VerifiedCount} of {VmCount} VMs verified, {AdoptedCount} adopted",
+            announcement.OperationId, vmmId, directory, receiver.BytesReceived, spools.Count(s => s.IsCompleted), spools.Count, adopted.Count);
+        return receiver;
     }
 
     public Guid OperationId => Announcement.OperationId;
@@ -139,6 +250,7 @@ public sealed class Receiver : IDisposable
         }
 
         superseded?.Cancel();
+        Record();
         _logger.LogInformation(
             "Operation {OperationId} on {VmmId} follows tree version {TreeVersion}: parent {PreviousParentVmmId} -> {ParentVmmId}, holding {BytesReceived} bytes",
             OperationId, VmmId, newer.Tree.Version, previousParent, parent ?? "none (left the tree)", BytesReceived);
@@ -255,6 +367,7 @@ public sealed class Receiver : IDisposable
 
         Volatile.Write(ref _garbledInARow, 0);
         ReportProgress();
+        await CheckpointIfDueAsync(cancellationToken);
         return ReceiveOutcome.Done;
     }
 
@@ -272,10 +385,16 @@ public sealed class Receiver : IDisposable
 
         var spool = Spools[(int)vmIndex];
         var alreadyVerified = AllVerified;
+        var spoolVerified = spool.IsCompleted;
         var mismatch = await spool.CompleteAsync(bytes, sha256, cancellationToken);
         if (mismatch is not null)
         {
             return await LoseAsync(mismatch);
+        }
+
+        if (!spoolVerified)
+        {
+            Record();
         }
 
         if (AllVerified)
@@ -341,7 +460,11 @@ public sealed class Receiver : IDisposable
     /// </summary>
     public async Task<IReadOnlyList<string>> EndAsync(bool discardCopies, CancellationToken cancellationToken)
     {
-        Dispose();
+        if (Stop())
+        {
+            CloseSpools();
+        }
+
         var discarded = new List<string>();
         await _adoptionLock.WaitAsync(cancellationToken);
         try
@@ -359,26 +482,76 @@ public sealed class Receiver : IDisposable
             _adoptionLock.Release();
         }
 
+        await _checkpointLock.WaitAsync(cancellationToken);
         try
         {
+            _deleted = true;
             System.IO.Directory.Delete(Directory, recursive: true);
         }
         catch (DirectoryNotFoundException)
         {
         }
+        finally
+        {
+            _checkpointLock.Release();
+        }
 
         _logger.LogInformation(
-            "Ended the receive of operation {OperationId} on {VmmId}: {BytesReceived} bytes and its state deleted, {DiscardedCount} copies discarded",
+            "Ended the receive of operation {OperationId} on {VmmId}: {BytesReceived} bytes and its record deleted, {DiscardedCount} copies discarded",
             OperationId, VmmId, BytesReceived, discarded.Count);
         return discarded;
     }
 
-    /// <summary>Stops the receive (its stream ends, its spools close); its files stay for a restarted agent to resume from.</summary>
-    public void Dispose()
+    /// <summary>
+    /// The agent restarted and reloaded this unfinished receive: it waits for a parent's stream (its parent's forwarder
+    /// retries), and reports its parent unreachable if none comes within the grace period.
+    /// </summary>
+    public void AwaitParent()
+    {
+        lock (_gate)
+        {
+            if (_active is not null || AllVerified)
+            {
+                return;
+            }
+
+            _parentLostAt = _timeProvider.GetUtcNow();
+        }
+
+        SetParentGrace(_settings.ParentGracePeriod);
+    }
+
+    /// <summary>For a receive reloaded with every image verified but not adopted yet (the agent stopped between the two): adopts now.</summary>
+    public async Task<ReceiveOutcome> AdoptIfVerifiedAsync() => AllVerified ? await AdoptOnceAsync() : ReceiveOutcome.Done;
+
+    /// <summary>
+    /// Stops the receive (its stream ends, its spools close) and records how far it got: its files stay, for an agent
+    /// restarted on the same work directory to resume from.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!Stop())
+        {
+            return;
+        }
+
+        try
+        {
+            await CheckpointAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
+        {
+            _logger.LogWarning("Could not record how far the receive of operation {OperationId} on {VmmId} got: {Reason}", OperationId, VmmId, e.Message);
+        }
+
+        CloseSpools();
+    }
+
+    private bool Stop()
     {
         if (_stopping.IsCancellationRequested)
         {
-            return;
+            return false;
         }
 
         _stopping.Cancel();
@@ -390,12 +563,103 @@ public sealed class Receiver : IDisposable
         }
 
         active?.Cancel();
+        _received.TrySetCanceled();
+        return true;
+    }
+
+    private void CloseSpools()
+    {
         foreach (var spool in Spools)
         {
             spool.Dispose();
         }
+    }
 
-        _received.TrySetCanceled();
+    private static IReadOnlyList<ImageSpool> NewSpools(PendingTransferAnnounced announcement, string directory, TransferSettings settings)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        return announcement.Vms
+            .Select((vm, index) => new ImageSpool(index, vm, SpoolPath(directory, index), settings.MaxUnsealedImageBytes))
+            .ToList();
+    }
+
+    private static string SpoolPath(string directory, int index) => Path.Combine(directory, $"{index:D3}.img");
+
+    /// <summary>Writes <c>receive.json</c>: the announcement followed, the images verified, the copies adopted.</summary>
+    private void Record()
+    {
+        // One writer at a time, each writing what holds when it writes: a slower writer never puts back an older record.
+        lock (_recordGate)
+        {
+            if (_deleted)
+            {
+                return;
+            }
+
+            var announcement = Announcement;
+            List<string> adopted;
+            lock (_gate)
+            {
+                adopted = [.. _adoptedCopies.Select(c => c.VmId)];
+            }
+
+            var verified = Spools.Select(s => s.Sha256 is { } sha256 ? s.Image with { Bytes = s.CommittedLength, Sha256 = sha256 } : null).ToList();
+            try
+            {
+                _journal.Write(new ReceiveRecord(announcement, verified, adopted, _timeProvider.GetUtcNow()));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The receive goes on; only a restart would lose what was not recorded.
+                _logger.LogWarning("Could not record the receive of operation {OperationId} on {VmmId}: {Reason}", OperationId, VmmId, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Records the stored offsets every few MiB or every second, not per chunk.</summary>
+    private async ValueTask CheckpointIfDueAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping.IsCancellationRequested || BytesReceived - Interlocked.Read(ref _checkpointedBytes) < CheckpointBytes
+            && _timeProvider.GetElapsedTime(Interlocked.Read(ref _checkpointedAt)) < CheckpointInterval)
+        {
+            return;
+        }
+
+        try
+        {
+            await CheckpointAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("Could not record how far the receive of operation {OperationId} on {VmmId} got: {Reason}", OperationId, VmmId, e.Message);
+        }
+    }
+
+    /// <summary>Flushes every spool to disk, then records how far each reaches: a recorded offset never names bytes a crash could lose.</summary>
+    private async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await _checkpointLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_deleted)
+            {
+                return;
+            }
+
+            var offsets = new long[Spools.Count];
+            for (var i = 0; i < offsets.Length; i++)
+            {
+                offsets[i] = await Spools[i].FlushAsync(cancellationToken);
+            }
+
+            _journal.WriteOffsets(offsets, _timeProvider.GetUtcNow());
+            Interlocked.Exchange(ref _checkpointedBytes, offsets.Sum());
+            Interlocked.Exchange(ref _checkpointedAt, _timeProvider.GetTimestamp());
+        }
+        finally
+        {
+            _checkpointLock.Release();
+        }
     }
 
     private Task<ReceiveOutcome> AdoptOnceAsync()
@@ -412,10 +676,15 @@ public sealed class Receiver : IDisposable
         await _adoptionLock.WaitAsync(_stopping.Token);
         try
         {
-            foreach (var spool in Spools)
+            foreach (var spool in Spools.Where(s => !_adoptedCopies.Any(c => c.VmId == s.Image.VmId)))
             {
                 await _vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, _stopping.Token);
-                _adoptedCopies.Add(new VmCopy(spool.Image.VmId, spool.Sha256!, VmState.Paused));
+                lock (_gate)
+                {
+                    _adoptedCopies.Add(new VmCopy(spool.Image.VmId, spool.Sha256!, VmState.Paused));
+                }
+
+                Record();
             }
 
             _adopted = true;
@@ -435,7 +704,12 @@ public sealed class Receiver : IDisposable
             _adoptionLock.Release();
         }
 
-        var copies = Spools.Select(s => new VmCopy(s.Image.VmId, s.Sha256!, VmState.Paused)).ToList();
+        List<VmCopy> copies;
+        lock (_gate)
+        {
+            copies = [.. _adoptedCopies];
+        }
+
         var received = new VmsReceived(OperationId, VmmId, copies);
         _logger.LogInformation(
             "Received operation {OperationId} on {VmmId}: {VmCount} VMs, {TotalBytes} bytes verified and adopted",

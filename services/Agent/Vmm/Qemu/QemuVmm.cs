@@ -69,6 +69,7 @@ public sealed class QemuVmm : IVmm
             ? Path.Combine(Path.GetTempPath(), $"tcq-{Guid.NewGuid():N}"[..12])
             : socketDirectory;
         Directory.CreateDirectory(_socketDirectory);
+        ReclaimLeftovers();
 
         Definition = new VmDefinition(Kind, options.MemoryMiB, options.MachineType, options.BootImage ?? CounterGuest.FindImage());
         var vms = new List<QemuVm>(vmCount);
@@ -376,6 +377,35 @@ public sealed class QemuVmm : IVmm
         finally
         {
             _operations.Release();
+        }
+    }
+
+    /// <summary>Loads the state file the VMM kept of an adopted copy into a new QEMU, as the adoption did (the digest is checked on the way).</summary>
+    public async Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        var path = StatePathFor(vmId);
+        lock (_gate)
+        {
+            if (_vms.TryGetValue(vmId, out var held) && held.Process is not null && string.Equals(held.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            await AdoptAsync(vmId, path, sha256, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is QemuVmException or InvalidDataException or IOException)
+        {
+            _logger.LogWarning("Could not recover copy {VmId} on {VmmId} from {StatePath}: {Reason}", vmId, VmmId, path, e.Message);
+            return false;
         }
     }
 
@@ -965,6 +995,21 @@ public sealed class QemuVmm : IVmm
         }
 
         return Path.Combine(_workDirectory, vmId + ".state");
+    }
+
+    /// <summary>What a crash of an earlier run left: saves that never ended, and sockets of QEMUs that are gone.</summary>
+    private void ReclaimLeftovers()
+    {
+        var leftovers = Directory.EnumerateFiles(_workDirectory, "*.partial").Concat(Directory.EnumerateFiles(_socketDirectory)).ToList();
+        foreach (var leftover in leftovers)
+        {
+            File.Delete(leftover);
+        }
+
+        if (leftovers.Count > 0)
+        {
+            _logger.LogInformation("Reclaimed {LeftoverCount} partial saves and stale sockets of an earlier run of {VmmId} in {WorkDirectory}", leftovers.Count, VmmId, _workDirectory);
+        }
     }
 
     // Numbered, not named after the VM: a unix socket path must stay under 108 bytes whatever the VM id.
