@@ -14,16 +14,12 @@ namespace Treecast.Agent.Transfer.Receiving;
 /// journal in its directory (<see cref="ReceiveJournal"/>), so an agent restarted on the same work directory resumes it
 /// (<see cref="LoadAsync"/>).
 /// </summary>
-public sealed class Receiver : IAsyncDisposable
+public sealed partial class Receiver : IAsyncDisposable
 {
     /// <summary>Garbled chunks in a row (none stored between them) after which the link is deemed to corrupt everything.</summary>
     public const int MaxGarbledChunksInARow = 5;
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
-
-    // How often the stored offsets are recorded: a restart re-fetches at most this much (or this long a stream's bytes).
-    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
-    private const long CheckpointBytes = 16L * 1024 * 1024;
 
     private readonly IVmm _vmm;
     private readonly IEventSink _events;
@@ -99,89 +95,6 @@ public sealed class Receiver : IAsyncDisposable
         _checkpointedBytes = BytesReceived;
         // The result is observed by whoever asks; a failure nobody awaits must not surface as unobserved.
         _received.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-    }
-
-    /// <summary>
-    /// The receive a restarted agent found in <paramref name="directory"/>: each spool cut back to what was durably
-    /// recorded and hashed again, a verified image checked again, a copy the VMM had adopted taken back by the VMM (or, if
-    /// it is gone, received again). Null when the directory holds no record.
-    /// </summary>
-    public static async Task<Receiver?> LoadAsync(
-        string vmmId,
-        string directory,
-        IVmm vmm,
-        IEventSink events,
-        TransferSettings settings,
-        TimeProvider timeProvider,
-        ILogger logger,
-        CancellationToken cancellationToken)
-    {
-        if (new ReceiveJournal(directory).Read() is not var (record, offsets, _))
-        {
-            return null;
-        }
-
-        var announcement = record.Announcement;
-        var spools = new List<ImageSpool>(announcement.Vms.Count);
-        var adopted = new List<VmCopy>();
-        try
-        {
-            for (var index = 0; index < announcement.Vms.Count; index++)
-            {
-                var image = announcement.Vms[index];
-                var path = SpoolPath(directory, index);
-                var verified = index < record.Verified.Count ? record.Verified[index] : null;
-                if (verified is not null && record.Adopted.Contains(image.VmId))
-                {
-                    if (await vmm.RecoverAsync(image.VmId, verified.Sha256, cancellationToken))
-                    {
-                        spools.Add(ImageSpool.Adopted(index, image, path, verified));
-                        adopted.Add(new VmCopy(image.VmId, verified.Sha256, VmState.Paused));
-                        continue;
-                    }
-
-                    logger.LogWarning(
-                        "Copy {VmId} of operation {OperationId} is gone from VMM {VmmId} after its restart: receiving it again",
-                        image.VmId, announcement.OperationId, vmmId);
-                    spools.Add(new ImageSpool(index, image, path, settings.MaxUnsealedImageBytes));
-                    continue;
-                }
-
-                var spool = await ImageSpool.ResumeAsync(index, image, path, verified?.Bytes ?? offsets[index], settings.MaxUnsealedImageBytes, cancellationToken);
-                if (verified is not null && await spool.CompleteAsync(verified.Bytes, verified.Sha256, cancellationToken) is { } mismatch)
-                {
-                    logger.LogWarning("Spool of VM {VmId} of operation {OperationId} on {VmmId} no longer verifies ({Reason}): receiving it again", image.VmId, announcement.OperationId, vmmId, mismatch);
-                    spool.Dispose();
-                    spool = new ImageSpool(index, image, path, settings.MaxUnsealedImageBytes);
-                }
-
-                spools.Add(spool);
-            }
-        }
-        catch
-        {
-            foreach (var spool in spools)
-            {
-                spool.Dispose();
-            }
-
-            throw;
-        }
-
-        var receiver = new Receiver(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, spools);
-        receiver._adoptedCopies.AddRange(adopted);
-        if (adopted.Count == spools.Count)
-        {
-            receiver._adopted = true;
-            receiver._adoption = Task.FromResult(ReceiveOutcome.Done);
-            receiver._received.TrySetResult(new VmsReceived(announcement.OperationId, vmmId, adopted));
-        }
-
-        receiver.Record();
-        logger.LogInformation(
-            "Reloaded the receive of operation {OperationId} on {VmmId} from {Directory}: {BytesReceived} bytes held, {VerifiedCount} of {VmCount} VMs verified, {AdoptedCount} adopted",
-            announcement.OperationId, vmmId, directory, receiver.BytesReceived, spools.Count(s => s.IsCompleted), spools.Count, adopted.Count);
-        return receiver;
     }
 
     public Guid OperationId => Announcement.OperationId;
@@ -503,28 +416,6 @@ public sealed class Receiver : IAsyncDisposable
     }
 
     /// <summary>
-    /// The agent restarted and reloaded this unfinished receive: it waits for a parent's stream (its parent's forwarder
-    /// retries), and reports its parent unreachable if none comes within the grace period.
-    /// </summary>
-    public void AwaitParent()
-    {
-        lock (_gate)
-        {
-            if (_active is not null || AllVerified)
-            {
-                return;
-            }
-
-            _parentLostAt = _timeProvider.GetUtcNow();
-        }
-
-        SetParentGrace(_settings.ParentGracePeriod);
-    }
-
-    /// <summary>For a receive reloaded with every image verified but not adopted yet (the agent stopped between the two): adopts now.</summary>
-    public async Task<ReceiveOutcome> AdoptIfVerifiedAsync() => AllVerified ? await AdoptOnceAsync() : ReceiveOutcome.Done;
-
-    /// <summary>
     /// Stops the receive (its stream ends, its spools close) and records how far it got: its files stay, for an agent
     /// restarted on the same work directory to resume from.
     /// </summary>
@@ -572,93 +463,6 @@ public sealed class Receiver : IAsyncDisposable
         foreach (var spool in Spools)
         {
             spool.Dispose();
-        }
-    }
-
-    private static IReadOnlyList<ImageSpool> NewSpools(PendingTransferAnnounced announcement, string directory, TransferSettings settings)
-    {
-        System.IO.Directory.CreateDirectory(directory);
-        return announcement.Vms
-            .Select((vm, index) => new ImageSpool(index, vm, SpoolPath(directory, index), settings.MaxUnsealedImageBytes))
-            .ToList();
-    }
-
-    private static string SpoolPath(string directory, int index) => Path.Combine(directory, $"{index:D3}.img");
-
-    /// <summary>Writes <c>receive.json</c>: the announcement followed, the images verified, the copies adopted.</summary>
-    private void Record()
-    {
-        // One writer at a time, each writing what holds when it writes: a slower writer never puts back an older record.
-        lock (_recordGate)
-        {
-            if (_deleted)
-            {
-                return;
-            }
-
-            var announcement = Announcement;
-            List<string> adopted;
-            lock (_gate)
-            {
-                adopted = [.. _adoptedCopies.Select(c => c.VmId)];
-            }
-
-            var verified = Spools.Select(s => s.Sha256 is { } sha256 ? s.Image with { Bytes = s.CommittedLength, Sha256 = sha256 } : null).ToList();
-            try
-            {
-                _journal.Write(new ReceiveRecord(announcement, verified, adopted, _timeProvider.GetUtcNow()));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The receive goes on; only a restart would lose what was not recorded.
-                _logger.LogWarning("Could not record the receive of operation {OperationId} on {VmmId}: {Reason}", OperationId, VmmId, e.Message);
-            }
-        }
-    }
-
-    /// <summary>Records the stored offsets every few MiB or every second, not per chunk.</summary>
-    private async ValueTask CheckpointIfDueAsync(CancellationToken cancellationToken)
-    {
-        if (_stopping.IsCancellationRequested || BytesReceived - Interlocked.Read(ref _checkpointedBytes) < CheckpointBytes
-            && _timeProvider.GetElapsedTime(Interlocked.Read(ref _checkpointedAt)) < CheckpointInterval)
-        {
-            return;
-        }
-
-        try
-        {
-            await CheckpointAsync(cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogWarning("Could not record how far the receive of operation {OperationId} on {VmmId} got: {Reason}", OperationId, VmmId, e.Message);
-        }
-    }
-
-    /// <summary>Flushes every spool to disk, then records how far each reaches: a recorded offset never names bytes a crash could lose.</summary>
-    private async Task CheckpointAsync(CancellationToken cancellationToken)
-    {
-        await _checkpointLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (_deleted)
-            {
-                return;
-            }
-
-            var offsets = new long[Spools.Count];
-            for (var i = 0; i < offsets.Length; i++)
-            {
-                offsets[i] = await Spools[i].FlushAsync(cancellationToken);
-            }
-
-            _journal.WriteOffsets(offsets, _timeProvider.GetUtcNow());
-            Interlocked.Exchange(ref _checkpointedBytes, offsets.Sum());
-            Interlocked.Exchange(ref _checkpointedAt, _timeProvider.GetTimestamp());
-        }
-        finally
-        {
-            _checkpointLock.Release();
         }
     }
 
@@ -771,64 +575,4 @@ public sealed class Receiver : IAsyncDisposable
 
     private ReceiveOutcome NotInManifest(uint vmIndex) =>
         new(ReceiveVerdict.Malformed, $"VM index {vmIndex} is not in the manifest of {Spools.Count} VMs");
-
-    /// <summary>A stream ended; when it broke before the receive completed and nothing took over, the parent's grace period starts.</summary>
-    private void Release(Admission admission)
-    {
-        var broken = false;
-        lock (_gate)
-        {
-            if (_active == admission)
-            {
-                _active = null;
-                broken = !AllVerified && FailureReason is null && !_stopping.IsCancellationRequested;
-                if (broken)
-                {
-                    _parentLostAt = _timeProvider.GetUtcNow();
-                }
-            }
-        }
-
-        _streamLock.Release();
-        if (broken)
-        {
-            SetParentGrace(_settings.ParentGracePeriod);
-        }
-    }
-
-    private void SetParentGrace(TimeSpan due)
-    {
-        try
-        {
-            _parentGrace.Change(due, Timeout.InfiniteTimeSpan);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopped meanwhile.
-        }
-    }
-
-    /// <summary>No stream from a parent came back in time: the operation is told, so it can give this agent another parent.</summary>
-    private void OnParentGraceElapsed()
-    {
-        DateTimeOffset since;
-        string parent;
-        lock (_gate)
-        {
-            if (_active is not null || _parentLostAt is not { } lostAt || _announcement.Tree.Find(VmmId)?.ParentVmmId is not { } current
-                || AllVerified || FailureReason is not null || _stopping.IsCancellationRequested)
-            {
-                return;
-            }
-
-            since = lostAt;
-            parent = current;
-            _parentLostAt = null;
-        }
-
-        var held = BytesReceived;
-        var reason = $"no stream from {parent} since {since:O}, holding {held} bytes; none came back within {_settings.ParentGracePeriod.TotalSeconds:F0} s";
-        _logger.LogWarning("Parent {ParentVmmId} of {VmmId} unreachable for operation {OperationId}: {Reason}", parent, VmmId, OperationId, reason);
-        _ = _events.PublishQuietlyAsync(new ParentUnreachable(OperationId, VmmId, parent, held, reason), _logger, VmmId, _stopping.Token);
-    }
 }
