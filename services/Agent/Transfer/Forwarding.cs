@@ -64,19 +64,20 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
         }
     }
 
-    /// <summary>Starts every forwarder again when none runs (a transfer asked to start again); false while one still runs.</summary>
+    /// <summary>Starts every forwarder again when none runs (a transfer asked to start again); false while one still runs, or without children.</summary>
     public bool RestartIfIdle()
     {
         lock (_gate)
         {
-            if (_announcement is null || _current.Values.Any(f => f.IsRunning))
+            var children = _announcement?.Tree.ChildrenOf(vmmId).ToList() ?? [];
+            if (children.Count == 0 || _current.Values.Any(f => f.IsRunning))
             {
                 return false;
             }
 
-            foreach (var child in _announcement.Tree.ChildrenOf(vmmId))
+            foreach (var child in children)
             {
-                Start(_announcement, child);
+                Start(_announcement!, child);
             }
 
             return true;
