@@ -1,9 +1,11 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Treecast.Agent.Runtime;
+using Treecast.Agent.Consumers;
+using Treecast.Agent.Hosting;
 using Treecast.Agent.Transfer;
 using Treecast.Agent.Vmm;
 using Treecast.Agent.Vmm.Qemu;
+using Treecast.Contracts;
 using Treecast.Hosting;
 
 namespace Treecast.Agent;
@@ -11,16 +13,21 @@ namespace Treecast.Agent;
 public static class AgentServiceExtensions
 {
     /// <summary>
-    /// Registers the agent service: one <see cref="AgentRuntime"/> per host (or one bound from the <c>Agent</c>
-    /// section when none are given), the <see cref="AgentDirectory"/> listing them, and the bus participant. Each agent's
-    /// VMM driver is the one its <see cref="AgentOptions.Vmm"/> names (<see cref="ConfiguredVmmFactory"/>); QEMU VMMs take
-    /// their options from <c>Agent:Qemu</c>.
+    /// Registers the agent service: one <see cref="AgentHost"/> per host (or one bound from the <c>Agent</c> section when
+    /// none are given), the <see cref="AgentDirectory"/> listing them, and the bus participant with the agent's consumers
+    /// on every hosted agent's queue. Each agent's VMM driver is the one its <see cref="AgentOptions.Vmm"/> names
+    /// (<see cref="ConfiguredVmmFactory"/>); QEMU VMMs take their options from <c>Agent:Qemu</c>.
     /// </summary>
     public static IHostApplicationBuilder AddAgentService(this IHostApplicationBuilder builder, params AgentOptions[] hosts)
     {
         if (hosts.Length == 0)
         {
             hosts = [builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions()];
+        }
+
+        foreach (var host in hosts)
+        {
+            host.Validate();
         }
 
         var duplicate = hosts.GroupBy(h => h.VmmId).FirstOrDefault(g => g.Count() > 1);
@@ -36,23 +43,77 @@ public static class AgentServiceExtensions
         services.TryAddSingleton<SimulatedVmmFactory>();
         services.TryAddSingleton<QemuVmmFactory>();
         services.TryAddSingleton<IVmmFactory, ConfiguredVmmFactory>();
-        services.AddSingleton(sp => new AgentDirectory(hosts
-            .Select(options => new AgentRuntime(
+        services.TryAddSingleton<AgentNodeFactory>();
+        services.AddSingleton(sp => new AgentDirectory(
+            hosts.Select(options => new AgentHost(
                 options,
+                sp.GetRequiredService<AgentNodeFactory>(),
                 sp.GetRequiredService<IBus>(),
-                sp.GetRequiredService<IVmmFactory>(),
-                sp.GetRequiredService<GrpcChannelPool>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>()))
-            .ToList()));
+                sp.GetRequiredService<IHostApplicationLifetime>(),
+                sp.GetRequiredService<ILogger<AgentHost>>()))
+            .ToList(),
+            sp.GetRequiredService<ILogger<AgentDirectory>>()));
         for (var i = 0; i < hosts.Length; i++)
         {
             var index = i;
-            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AgentDirectory>().Runtimes[index]);
+            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AgentDirectory>().Hosts[index]);
         }
 
-        // Each agent connects its own queue when it starts, bound to its runtime; nothing to register up front.
-        services.AddBusParticipant(new BusParticipant("agent", _ => { }));
+        services.AddBusParticipant(new BusParticipant("agent", AddAgentConsumers, (context, cfg) => ConfigureAgentQueues(context, cfg, hosts)));
         return builder;
+    }
+
+    /// <summary>The agent's consumers; they run on every hosted agent's queue (see <see cref="ConfigureAgentQueues"/>), not on queues of their own.</summary>
+    public static void AddAgentConsumers(IBusRegistrationConfigurator configurator)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+        configurator.AddConsumer<PauseVmsConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<AnnouncePendingTransferConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<PendingTransferAnnouncedConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<StartTransferConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<ResumeVmsConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<StartWorkloadConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<CancelTransferConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<BroadcastOperationFinishedConsumer>().ExcludeFromConfigureEndpoints();
+        configurator.AddConsumer<QueryWorkloadConsumer>().ExcludeFromConfigureEndpoints();
+    }
+
+    /// <summary>
+    /// One queue per hosted agent, <c>agent-{vmmId}</c>, with every agent consumer on it. On RabbitMQ the queue expires
+    /// when its agent has been gone for <see cref="AgentOptions.QueueExpiresAfter"/>, so a VMM that left does not leave
+    /// a queue gathering a message per broadcast forever.
+    /// </summary>
+    private static void ConfigureAgentQueues(IBusRegistrationContext context, IBusFactoryConfigurator cfg, IReadOnlyList<AgentOptions> hosts)
+    {
+        foreach (var host in hosts)
+        {
+            cfg.ReceiveEndpoint(Addresses.AgentQueue(host.VmmId), endpoint =>
+            {
+                // Commands arrive only by Send to this agent's queue; events (announcements) reach every agent's queue.
+                endpoint.ConfigureMessageTopology<PauseVms>(false);
+                endpoint.ConfigureMessageTopology<AnnouncePendingTransfer>(false);
+                endpoint.ConfigureMessageTopology<StartTransfer>(false);
+                endpoint.ConfigureMessageTopology<ResumeVms>(false);
+                endpoint.ConfigureMessageTopology<StartWorkload>(false);
+                endpoint.ConfigureMessageTopology<CancelTransfer>(false);
+                endpoint.ConfigureMessageTopology<QueryWorkload>(false);
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq)
+                {
+                    rabbitMq.QueueExpiration = host.QueueExpiresAfter;
+                }
+
+                endpoint.UseMessageRetry(r => r.Intervals(100, 500, 1000));
+                endpoint.ConfigureConsumer<PauseVmsConsumer>(context);
+                endpoint.ConfigureConsumer<AnnouncePendingTransferConsumer>(context);
+                endpoint.ConfigureConsumer<PendingTransferAnnouncedConsumer>(context);
+                endpoint.ConfigureConsumer<StartTransferConsumer>(context);
+                endpoint.ConfigureConsumer<ResumeVmsConsumer>(context);
+                endpoint.ConfigureConsumer<StartWorkloadConsumer>(context);
+                endpoint.ConfigureConsumer<CancelTransferConsumer>(context);
+                endpoint.ConfigureConsumer<BroadcastOperationFinishedConsumer>(context);
+                endpoint.ConfigureConsumer<QueryWorkloadConsumer>(context);
+            });
+        }
     }
 }

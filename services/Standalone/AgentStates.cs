@@ -1,4 +1,4 @@
-using Treecast.Agent.Runtime;
+using Treecast.Agent.Hosting;
 using Treecast.Contracts;
 
 namespace Treecast.Standalone;
@@ -7,9 +7,9 @@ namespace Treecast.Standalone;
 public static class AgentStates
 {
     public static IReadOnlyDictionary<string, IReadOnlyList<VmCopy>> Read(IServiceProvider services) =>
-        services.GetRequiredService<AgentDirectory>().Runtimes.ToDictionary(
-            runtime => runtime.VmmId,
-            runtime => (IReadOnlyList<VmCopy>)runtime.Vmm.Vms
+        services.GetRequiredService<AgentDirectory>().Hosts.ToDictionary(
+            host => host.VmmId,
+            host => (IReadOnlyList<VmCopy>)host.Vmm.Vms
                 .Select(vm => new VmCopy(vm.VmId, vm.Sha256 ?? string.Empty, vm.State, vm.MacAddress))
                 .ToList());
 }

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
 using Treecast.Agent;
-using Treecast.Agent.Runtime;
 using Treecast.Contracts;
 using Treecast.Hosting;
 using Treecast.Policy;

@@ -18,6 +18,16 @@ public static class ImageFiles
         PreallocationSize = preallocationSize,
     });
 
+    /// <summary>A file written in order before, to be written on from where it ends (a spool resumed after a restart); created when missing.</summary>
+    public static FileStream OpenGrowing(string path) => new(path, new FileStreamOptions
+    {
+        Mode = FileMode.OpenOrCreate,
+        Access = FileAccess.ReadWrite,
+        Share = FileShare.ReadWrite | FileShare.Delete,
+        BufferSize = 0,
+        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+    });
+
     /// <summary>A reader of a file that may still be growing.</summary>
     public static FileStream OpenFollowing(string path) => new(path, new FileStreamOptions
     {

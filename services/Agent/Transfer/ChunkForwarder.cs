@@ -22,8 +22,14 @@ public sealed class ChunkForwarder(
     public static IReadOnlyList<TimeSpan> DefaultRetryDelays { get; } =
         [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
-    /// <summary>Waits between attempts after a broken stream; its length bounds the attempts.</summary>
+    /// <summary>Waits between attempts after a broken stream, longer each time; the last one repeats.</summary>
     public IReadOnlyList<TimeSpan> RetryDelays { get; init; } = DefaultRetryDelays;
+
+    /// <summary>
+    /// How long the child may stay unreachable (every attempt broken or refused with no byte delivered) before the push
+    /// fails for good: a restarted child or a parent not yet known to it comes back within it.
+    /// </summary>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Bytes actually sent (a resumed stream skips what the child already holds).</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
@@ -47,8 +53,11 @@ public sealed class ChunkForwarder(
             "Forwarding operation {OperationId} to {ChildVmmId} at {Endpoint}: {VmCount} VMs, {TotalBytes} bytes in chunks of {ChunkSizeBytes}",
             target.OperationId, target.Child.VmmId, target.Child.GrpcEndpoint, target.Vms.Count, target.Vms.All(v => v.IsSealed) ? target.Vms.Sum(v => v.Bytes) : -1, chunkSize);
 
-        for (var attempt = 0; ; attempt++)
+        var attempt = 0;
+        var unreachableSince = timeProvider.GetTimestamp();
+        while (true)
         {
+            var sentBefore = BytesSent;
             try
             {
                 await PushOnceAsync(buffers, cancellationToken);
@@ -58,12 +67,26 @@ public sealed class ChunkForwarder(
                     target.OperationId, target.Child.VmmId, BytesSent, (long)elapsed.TotalMilliseconds, BytesSent / 1048576.0 / Math.Max(elapsed.TotalSeconds, 1e-6));
                 return;
             }
-            catch (RpcException e) when (IsTransient(e.StatusCode) && !cancellationToken.IsCancellationRequested && attempt < RetryDelays.Count)
+            catch (RpcException e) when (IsTransient(e.StatusCode) && !cancellationToken.IsCancellationRequested)
             {
+                // Bytes delivered in this attempt prove the child reachable: the grace period starts again from here.
+                if (BytesSent > sentBefore)
+                {
+                    attempt = 0;
+                    unreachableSince = timeProvider.GetTimestamp();
+                }
+
+                var unreachable = timeProvider.GetElapsedTime(unreachableSince);
+                if (unreachable >= GracePeriod)
+                {
+                    throw Failure($"unreachable for {unreachable.TotalSeconds:F0} s (grace period {GracePeriod.TotalSeconds:F0} s), last {e.StatusCode}: {e.Status.Detail}", e.StatusCode, e);
+                }
+
+                var delay = RetryDelays.Count == 0 ? TimeSpan.Zero : RetryDelays[Math.Min(attempt++, RetryDelays.Count - 1)];
                 logger.LogWarning(
                     "Push of operation {OperationId} to {ChildVmmId} broke at VM {VmIndex} offset {Offset} ({Status}: {Detail}); resuming in {DelayMs} ms",
-                    target.OperationId, target.Child.VmmId, Volatile.Read(ref _vmIndex), Interlocked.Read(ref _offset), e.StatusCode, e.Status.Detail, (long)RetryDelays[attempt].TotalMilliseconds);
-                await Task.Delay(RetryDelays[attempt], timeProvider, cancellationToken);
+                    target.OperationId, target.Child.VmmId, Volatile.Read(ref _vmIndex), Interlocked.Read(ref _offset), e.StatusCode, e.Status.Detail, (long)delay.TotalMilliseconds);
+                await Task.Delay(delay, timeProvider, cancellationToken);
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -278,8 +301,10 @@ public sealed class ChunkForwarder(
             inner);
     }
 
-    // A stream that broke (network, a restarted child, a stale offset) resumes; a refusal or corrupt data does not.
+    // A stream that broke (network, a restarted child, a stale offset, a chunk garbled on the way) resumes, and so does a
+    // refusal: a child that has not yet heard of the tree naming this agent its parent admits it once it has. Corrupt
+    // images, a failed receive and malformed frames do not.
     private static bool IsTransient(StatusCode status) => status is StatusCode.Unavailable or StatusCode.Internal
         or StatusCode.Unknown or StatusCode.Cancelled or StatusCode.DeadlineExceeded
-        or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted;
+        or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted or StatusCode.PermissionDenied;
 }

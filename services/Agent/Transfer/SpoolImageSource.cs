@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Treecast.Agent.Transfer.Receiving;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;

@@ -3,22 +3,27 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Treecast.Agent.Transfer.Receiving;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
-/// The transfer side of one agent: the operations it announced as root, the ones it expects to receive,
-/// and the forwarders that push to its children (from its own images at the root, from spools on a relay).
+/// The transfer side of one agent: the operations it announced as root, the ones it receives (one
+/// <see cref="Receiver"/> each), and the forwarders that push to its children (<see cref="Forwarding"/>: from its own
+/// images at the root, from spools on a relay), all following the newest tree of each operation.
 /// </summary>
 public sealed class TransferEngine : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<Guid, PendingTransferAnnounced> _announced = new();
-    private readonly ConcurrentDictionary<Guid, ExpectedTransfer> _expected = new();
-    private readonly ConcurrentDictionary<Guid, Task> _forwarding = new();
+    private readonly ConcurrentDictionary<Guid, Receiver> _receivers = new();
+    private readonly ConcurrentDictionary<Guid, Forwarding> _forwarding = new();
+    private readonly HashSet<Guid> _ended = [];
+    private readonly List<Receiver> _reloaded = [];
+    private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly string _spoolDirectory;
+    private readonly string _receiveDirectory;
     private readonly IEventSink _events;
     private readonly GrpcChannelPool _channels;
     private readonly TimeProvider _timeProvider;
@@ -28,36 +33,36 @@ public sealed class TransferEngine : IAsyncDisposable
     public TransferEngine(
         string vmmId,
         IVmm vmm,
-        string spoolDirectory,
+        string receiveDirectory,
         IEventSink events,
         GrpcChannelPool channels,
+        TransferSettings settings,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
     {
         VmmId = vmmId;
+        Settings = settings;
         Vmm = vmm;
-        _spoolDirectory = spoolDirectory;
+        _receiveDirectory = receiveDirectory;
         _events = events;
         _channels = channels;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<TransferEngine>();
-        Directory.CreateDirectory(spoolDirectory);
+        Directory.CreateDirectory(receiveDirectory);
     }
 
     public string VmmId { get; }
 
     public IVmm Vmm { get; }
 
-    /// <summary>The most this agent receives for an image announced without a size before refusing the stream as a runaway.</summary>
-    public long MaxUnsealedImageBytes { get; init; } = TransferLimits.DefaultMaxUnsealedImageBytes;
-
-    /// <summary>Waits between a forwarder's attempts after a broken stream (shortened by tests).</summary>
-    public IReadOnlyList<TimeSpan>? RetryDelays { get; init; }
+    public TransferSettings Settings { get; }
 
     /// <summary>
-    /// As the root: draws the operation's token and remembers the announcement for <see cref="StartTransfer"/>.
-    /// Announcing the same operation again returns the same announcement.
+    /// As the root: draws the operation's token and remembers the announcement for <see cref="StartTransfer"/>. Announcing
+    /// the same operation again returns the same announcement; with a newer tree version, the announcement (same token)
+    /// takes that tree, and a transfer already started follows it: forwarders to children no longer the root's stop,
+    /// new children get theirs.
     /// </summary>
     public PendingTransferAnnounced Announce(AnnouncePendingTransfer command)
     {
@@ -67,201 +72,373 @@ public sealed class TransferEngine : IAsyncDisposable
                 $"Operation {command.OperationId}: the tree is rooted at {command.Tree.RootVmmId}, so {VmmId} cannot announce it.");
         }
 
-        return _announced.GetOrAdd(command.OperationId, _ => new PendingTransferAnnounced(
-            command.OperationId,
-            VmmId,
-            command.Tree,
-            command.Vms,
-            Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
-            TransferLimits.ClampChunkSize(command.ChunkSizeBytes),
-            command.Mode));
+        lock (_gate)
+        {
+            if (!_announced.TryGetValue(command.OperationId, out var announced))
+            {
+                return _announced[command.OperationId] = new PendingTransferAnnounced(
+                    command.OperationId,
+                    VmmId,
+                    command.Tree,
+                    command.Vms,
+                    Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
+                    TransferLimits.ClampChunkSize(command.ChunkSizeBytes),
+                    command.Mode);
+            }
+
+            if (command.Tree.Version <= announced.Tree.Version)
+            {
+                return announced;
+            }
+
+            var newer = announced with { Tree = command.Tree, Vms = command.Vms };
+            _announced[command.OperationId] = newer;
+            _logger.LogInformation(
+                "Operation {OperationId} re-announced from {VmmId} with tree version {TreeVersion} ({VmmCount} VMMs)",
+                command.OperationId, VmmId, command.Tree.Version, command.Tree.Nodes.Count);
+            if (_forwarding.TryGetValue(command.OperationId, out var forwarding))
+            {
+                forwarding.Follow(newer);
+            }
+
+            return newer;
+        }
     }
 
     /// <summary>
-    /// As a receiver: prepares spools for an announcement naming this VMM below the root. Returns null when the
-    /// announcement is not for this agent (not in the tree, or its root); idempotent for a redelivered one.
+    /// As a receiver: prepares a <see cref="Receiver"/> for an announcement naming this VMM below the root, or has the one
+    /// it has follow a newer tree (and the forwarders to its children with it). Returns null when the announcement is not
+    /// for this agent (not in the tree, or its root); an agent the newer tree leaves out stops the operation's streams but
+    /// keeps its files (it may be named again). Idempotent for a redelivered announcement.
     /// </summary>
-    public ExpectedTransfer? Expect(PendingTransferAnnounced announcement)
+    public Receiver? Expect(PendingTransferAnnounced announcement)
     {
-        var node = announcement.Tree.Find(VmmId);
-        if (node?.ParentVmmId is not { } parent || announcement.Tree.RootVmmId == VmmId)
+        if (announcement.Tree.RootVmmId == VmmId)
         {
             return null;
         }
 
-        var created = false;
-        var transfer = _expected.GetOrAdd(announcement.OperationId, _ =>
+        var inTree = announcement.Tree.Find(VmmId)?.ParentVmmId is not null;
+        lock (_gate)
         {
-            created = true;
-            return new ExpectedTransfer(VmmId, parent, announcement, Path.Combine(_spoolDirectory, announcement.OperationId.ToString("N")), MaxUnsealedImageBytes);
-        });
-        if (created)
-        {
+            if (_ended.Contains(announcement.OperationId))
+            {
+                _logger.LogInformation("Ignored an announcement of operation {OperationId} on {VmmId}: the operation ended here", announcement.OperationId, VmmId);
+                return null;
+            }
+
+            if (_receivers.TryGetValue(announcement.OperationId, out var known))
+            {
+                if (known.Follow(announcement))
+                {
+                    FollowAsRelay(known);
+                }
+
+                return inTree ? known : null;
+            }
+
+            if (!inTree)
+            {
+                return null;
+            }
+
+            var receiver = new Receiver(
+                VmmId,
+                announcement,
+                Path.Combine(_receiveDirectory, announcement.OperationId.ToString("N")),
+                Vmm,
+                _events,
+                Settings,
+                _timeProvider,
+                _loggerFactory.CreateLogger<Receiver>());
+            _receivers[announcement.OperationId] = receiver;
             _logger.LogInformation(
                 "Expecting operation {OperationId} on {VmmId} from {ParentVmmId}: {VmCount} VMs, {TotalBytes} bytes ({UnsealedCount} of unknown size)",
-                announcement.OperationId, VmmId, parent, announcement.Vms.Count, transfer.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
+                announcement.OperationId, VmmId, receiver.ParentVmmId, announcement.Vms.Count, receiver.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
+            return receiver;
         }
-
-        return transfer;
     }
 
-    public bool TryGetExpected(Guid operationId, [NotNullWhen(true)] out ExpectedTransfer? transfer) =>
-        _expected.TryGetValue(operationId, out transfer);
+    public bool TryGetReceiver(Guid operationId, [NotNullWhen(true)] out Receiver? receiver) =>
+        _receivers.TryGetValue(operationId, out receiver);
 
     public bool TryGetAnnounced(Guid operationId, [NotNullWhen(true)] out PendingTransferAnnounced? announcement) =>
         _announced.TryGetValue(operationId, out announcement);
 
-    /// <summary>As the root: starts one forwarder per child, each reading the VMM's images. False for an unknown operation.</summary>
-    public bool StartTransfer(Guid operationId)
+    /// <summary>
+    /// Admits a push of an operation announced to this agent (see <see cref="Receiver.AdmitAsync"/>); the first admitted
+    /// stream also starts the relay to this agent's children, fed from the spools as they grow, and a stream admitted after
+    /// every forwarder of the relay ended starts them again.
+    /// </summary>
+    public async Task<Admission> AdmitAsync(string operationId, string senderVmmId, string receiverVmmId, string token, CancellationToken callCancelled)
     {
-        if (!_announced.TryGetValue(operationId, out var announcement))
+        if (!Guid.TryParse(operationId, out var id) || !_receivers.TryGetValue(id, out var receiver))
         {
-            return false;
+            return Admission.Refused(new ReceiveOutcome(ReceiveVerdict.Refused, $"operation {operationId} was not announced to {VmmId}"));
         }
 
-        StartForwarding(announcement, () => announcement.Vms
-            .Select(vm => (ImageSource)new VmmImageSource(() => Vmm.OpenImage(vm.VmId), cancellationToken => Vmm.SealedImageAsync(vm.VmId, cancellationToken)))
-            .ToList());
-        return true;
-    }
-
-    /// <summary>Completes when every forwarder of the operation ended (successfully or not); for the runtime and tests.</summary>
-    public Task ForwardingCompletion(Guid operationId) =>
-        _forwarding.TryGetValue(operationId, out var task) ? task : Task.CompletedTask;
-
-    internal void StartRelay(ExpectedTransfer transfer)
-    {
-        if (transfer.TryStartRelay())
+        var admission = await receiver.AdmitAsync(senderVmmId, receiverVmmId, token, callCancelled);
+        if (admission.Outcome.IsDone)
         {
-            StartForwarding(transfer.Announcement, () => transfer.Spools
-                .Select(spool => (ImageSource)new SpoolImageSource(spool))
-                .ToList());
-        }
-    }
-
-    internal void ReportProgress(ExpectedTransfer transfer)
-    {
-        var received = transfer.BytesReceived;
-        if (transfer.ShouldReportProgress(_timeProvider.GetUtcNow().UtcTicks, received))
-        {
-            PublishInBackground(new TransferProgressed(transfer.OperationId, VmmId, received, transfer.TotalBytes));
-        }
-    }
-
-    /// <summary>Every image verified: the VMM adopts them (once) and the operation is reported received.</summary>
-    internal async Task CompleteReceiveAsync(ExpectedTransfer transfer, CancellationToken cancellationToken)
-    {
-        if (!transfer.TryStartAdoption())
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var spool in transfer.Spools)
+            lock (_gate)
             {
-                await Vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, cancellationToken);
+                if (!_forwarding.TryGetValue(id, out var forwarding))
+                {
+                    // Pipelined: the children are fed from the spools while the parent is still sending.
+                    FollowAsRelay(receiver);
+                }
+                else if (forwarding.RestartIfIdle())
+                {
+                    // A transfer started again reaches this relay after its own forwarders ended: its children re-verify too.
+                    _logger.LogInformation("Relaying operation {OperationId} from {VmmId} again", id, VmmId);
+                }
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var reason = $"VMM {VmmId} could not adopt the received images: {e.Message}";
-            await FailReceiveAsync(transfer, reason);
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Aborted, $"Operation {transfer.OperationId}: {reason}"));
-        }
 
-        var copies = transfer.Spools
-            .Select(s => new VmCopy(s.Image.VmId, s.Sha256!, VmState.Paused))
-            .ToList();
-        var received = new VmsReceived(transfer.OperationId, VmmId, copies);
-        _logger.LogInformation(
-            "Received operation {OperationId} on {VmmId}: {VmCount} VMs, {TotalBytes} bytes verified and adopted",
-            transfer.OperationId, VmmId, copies.Count, transfer.TotalBytes);
-        await PublishAsync(new TransferProgressed(transfer.OperationId, VmmId, transfer.TotalBytes, transfer.TotalBytes));
-        await PublishAsync(received);
-        transfer.SetReceived(received);
+        return admission;
     }
 
-    /// <summary>Fails a receive for good: its spools fail, forwarders reading them stop, and the failure is published once.</summary>
-    public async Task FailReceiveAsync(ExpectedTransfer transfer, string reason)
+    /// <summary>
+    /// As the root: starts one forwarder per child, each reading the VMM's images; when every forwarder of an earlier start
+    /// ended, starts them all again (children that hold everything re-verify and report at once); while one runs, does
+    /// nothing. False for an operation this agent never announced.
+    /// </summary>
+    public bool StartTransfer(Guid operationId)
     {
-        if (transfer.TryFail(reason))
+        lock (_gate)
         {
-            _logger.LogError("Receive of operation {OperationId} on {VmmId} failed: {Reason}", transfer.OperationId, VmmId, reason);
-            await PublishAsync(new OperationStepFailed(transfer.OperationId, VmmId, OperationStep.Receive, reason));
+            if (!_announced.TryGetValue(operationId, out var announcement))
+            {
+                return false;
+            }
+
+            if (_forwarding.TryGetValue(operationId, out var forwarding))
+            {
+                if (forwarding.RestartIfIdle())
+                {
+                    _logger.LogInformation("Started the finished transfer of operation {OperationId} from {VmmId} again", operationId, VmmId);
+                }
+
+                return true;
+            }
+
+            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, _ => Task.FromResult<IReadOnlyList<ImageSource>>(
+                current.Vms.Select(vm => (ImageSource)VmmImageSource.Of(Vmm, vm.VmId)).ToList())));
+            _forwarding[operationId] = forwarding;
+            forwarding.Follow(announcement);
+            return true;
         }
+    }
+
+    /// <summary>Completes when every forwarder of the operation running now ended (successfully or not); for the runtime and tests.</summary>
+    public Task ForwardingCompletion(Guid operationId) =>
+        _forwarding.TryGetValue(operationId, out var forwarding) ? forwarding.Completion : Task.CompletedTask;
+
+    /// <summary>Bytes this agent pushed to <paramref name="childVmmId"/> for the operation, over every stream to it.</summary>
+    public long BytesSentTo(Guid operationId, string childVmmId) =>
+        _forwarding.TryGetValue(operationId, out var forwarding) ? forwarding.BytesSentTo(childVmmId) : 0;
+
+    /// <summary>
+    /// Reloads the receives an earlier run of this agent left in its work directory (see <see cref="Receiver.LoadAsync"/>),
+    /// so pushes of those operations are admitted again; publishes nothing yet (<see cref="ResumeReceivesAsync"/> does,
+    /// once the bus runs). Deletes what cannot be resumed: a directory without a record, a receive with no activity for
+    /// <see cref="TransferSettings.AbandonedReceiveAfter"/>, one whose record cannot be read.
+    /// </summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        foreach (var directory in Directory.EnumerateDirectories(_receiveDirectory))
+        {
+            var name = Path.GetFileName(directory);
+            ReceiveJournal.DeleteLeftovers(directory);
+            string? discard = null;
+            try
+            {
+                if (!Guid.TryParseExact(name, "N", out var operationId))
+                {
+                    discard = "it is named after no operation";
+                }
+                else if (new ReceiveJournal(directory).Read() is not var (_, _, lastActivity))
+                {
+                    discard = "it holds no receive record (the agent stopped before it wrote one)";
+                }
+                else if (_timeProvider.GetUtcNow() - lastActivity > Settings.AbandonedReceiveAfter)
+                {
+                    discard = $"nothing happened to it since {lastActivity:O}, longer than Agent:AbandonedReceiveAfter ({Settings.AbandonedReceiveAfter})";
+                }
+                else if (await Receiver.LoadAsync(VmmId, directory, Vmm, _events, Settings, _timeProvider, _loggerFactory.CreateLogger<Receiver>(), cancellationToken) is { } receiver)
+                {
+                    _receivers[operationId] = receiver;
+                    _reloaded.Add(receiver);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+            {
+                discard = $"it cannot be resumed: {e.Message}";
+            }
+
+            if (discard is not null)
+            {
+                _logger.LogWarning("Deleted the receive directory {Directory} of {VmmId}: {Reason}", directory, VmmId, discard);
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts the reloaded receives back to work once the bus runs: an unfinished one is reported (<see cref="ReceiveResumed"/>)
+    /// and waits for its parent; one verified but not adopted before the stop is adopted now; every one feeds its children
+    /// again (children that hold everything re-verify at once).
+    /// </summary>
+    public async Task ResumeReceivesAsync()
+    {
+        List<Receiver> reloaded;
+        lock (_gate)
+        {
+            reloaded = [.. _reloaded];
+            _reloaded.Clear();
+        }
+
+        foreach (var receiver in reloaded)
+        {
+            if (!receiver.AllVerified)
+            {
+                receiver.AwaitParent();
+                _logger.LogInformation(
+                    "Resumed the receive of operation {OperationId} on {VmmId} at {BytesReceived} bytes; waiting for {ParentVmmId}",
+                    receiver.OperationId, VmmId, receiver.BytesReceived, receiver.ParentVmmId);
+                await _events.PublishQuietlyAsync(new ReceiveResumed(receiver.OperationId, VmmId, receiver.BytesReceived), _logger, VmmId, _stopping.Token);
+            }
+            else if (!receiver.Received.IsCompleted)
+            {
+                await receiver.AdoptIfVerifiedAsync();
+            }
+
+            lock (_gate)
+            {
+                if (receiver.ParentVmmId is not null && _receivers.TryGetValue(receiver.OperationId, out var current) && current == receiver)
+                {
+                    FollowAsRelay(receiver);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends this agent's part in an operation (cancelled, or finished): stops its forwarders and its receive, deletes the
+    /// receive's spools and state, and forgets the operation, so a late announcement of it prepares nothing. With
+    /// <paramref name="discardCopies"/>, the copies this agent adopted for it and never resumed are discarded too; otherwise
+    /// verified copies stay with the VMM. Returns the VMs discarded.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> EndAsync(Guid operationId, bool discardCopies, string reason, CancellationToken cancellationToken)
+    {
+        Forwarding? forwarding;
+        Receiver? receiver;
+        lock (_gate)
+        {
+            _ended.Add(operationId);
+            _announced.TryRemove(operationId, out _);
+            _forwarding.TryRemove(operationId, out forwarding);
+            _receivers.TryRemove(operationId, out receiver);
+        }
+
+        if (forwarding is not null)
+        {
+            forwarding.Stop(reason);
+
+            // The forwarders let go of the spools before they are deleted.
+            await forwarding.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return receiver is null ? [] : await receiver.EndAsync(discardCopies, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
+        foreach (var forwarding in _forwarding.Values)
+        {
+            forwarding.Stop("the agent is stopping");
+        }
+
         try
         {
-            await Task.WhenAll(_forwarding.Values).WaitAsync(TimeSpan.FromSeconds(10));
+            await Task.WhenAll(_forwarding.Values.Select(f => f.Completion)).WaitAsync(TimeSpan.FromSeconds(10));
         }
         catch (Exception)
         {
             // Forwarders report their own failures; stopping only waits for them to let go of their files.
         }
 
-        foreach (var transfer in _expected.Values)
+        foreach (var receiver in _receivers.Values)
         {
-            transfer.Dispose();
+            await receiver.DisposeAsync();
         }
 
-        _expected.Clear();
+        _receivers.Clear();
         _stopping.Dispose();
     }
 
-    private void StartForwarding(PendingTransferAnnounced announcement, Func<IReadOnlyList<ImageSource>> openSources)
+    /// <summary>
+    /// A receiver's forwarders follow its newest tree: started the first time (fed from its spools, or from the VMM's
+    /// images once it adopted them), stopped when the tree leaves this agent out. Called under <see cref="_gate"/>.
+    /// </summary>
+    private void FollowAsRelay(Receiver receiver)
     {
-        var children = announcement.Tree.ChildrenOf(VmmId).ToList();
-        if (children.Count == 0)
+        var announcement = receiver.Announcement;
+        if (announcement.Tree.Find(VmmId)?.ParentVmmId is null)
         {
+            if (_forwarding.TryGetValue(receiver.OperationId, out var left))
+            {
+                left.Stop($"tree version {announcement.Tree.Version} leaves {VmmId} out");
+            }
+
             return;
         }
 
-        lock (_forwarding)
+        if (!_forwarding.TryGetValue(receiver.OperationId, out var forwarding))
         {
-            if (_forwarding.ContainsKey(announcement.OperationId))
-            {
-                return; // A redelivered StartTransfer: the forwarders already run.
-            }
-
-            // Sources are opened here, synchronously, so a relay holds its spool handles before the VMM adopts (moves) them.
-            var forwarders = children.Select(child => ForwardAsync(announcement, child, openSources())).ToList();
-            _forwarding[announcement.OperationId] = Task.WhenAll(forwarders);
+            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, receiver.OpenSourcesAsync));
+            _forwarding[receiver.OperationId] = forwarding;
         }
+
+        forwarding.Follow(announcement);
     }
 
-    private async Task ForwardAsync(PendingTransferAnnounced announcement, TreeNode child, IReadOnlyList<ImageSource> sources)
+    private async Task ForwardAsync(PendingTransferAnnounced announcement, ChildFeed feed, Func<CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
     {
         await Task.Yield();
+        var child = feed.Child;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, feed.Stopping);
+        IReadOnlyList<ImageSource> sources = [];
         try
         {
+            sources = await openSources(stop.Token);
             var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, announcement.Vms, announcement.ChunkSizeBytes);
             var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
             {
-                RetryDelays = RetryDelays ?? ChunkForwarder.DefaultRetryDelays,
+                RetryDelays = Settings.RetryDelays,
+                GracePeriod = Settings.ChildGracePeriod,
             };
-
-            await forwarder.RunAsync(_stopping.Token);
+            feed.Forwarder = forwarder;
+            await forwarder.RunAsync(stop.Token);
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
-            _logger.LogInformation("Stopped forwarding operation {OperationId} to {ChildVmmId}: the agent is stopping", announcement.OperationId, child.VmmId);
+            _logger.LogInformation(
+                "Stopped forwarding operation {OperationId} to {ChildVmmId}: {Reason}",
+                announcement.OperationId, child.VmmId, feed.StopReason ?? "the agent is stopping");
         }
         catch (Exception e)
         {
             // When this agent's own receive failed, that failure (already reported) is the cause; say it once.
-            if (_expected.TryGetValue(announcement.OperationId, out var received) && received.FailureReason is not null)
+            if (_receivers.TryGetValue(announcement.OperationId, out var received) && received.FailureReason is not null)
             {
                 _logger.LogWarning("Stopped forwarding operation {OperationId} to {ChildVmmId}: the receive on {VmmId} failed", announcement.OperationId, child.VmmId, VmmId);
             }
             else
             {
                 _logger.LogError("Relay of operation {OperationId} to {ChildVmmId} failed: {Reason}", announcement.OperationId, child.VmmId, e.Message);
-                await PublishAsync(new OperationStepFailed(announcement.OperationId, child.VmmId, OperationStep.Relay, e.Message));
+                await _events.PublishQuietlyAsync(new OperationStepFailed(announcement.OperationId, child.VmmId, OperationStep.Relay, e.Message), _logger, VmmId, _stopping.Token);
             }
         }
         finally
@@ -270,22 +447,6 @@ public sealed class TransferEngine : IAsyncDisposable
             {
                 source.Dispose();
             }
-        }
-    }
-
-    private void PublishInBackground<T>(T message)
-        where T : class => _ = PublishAsync(message);
-
-    private async Task PublishAsync<T>(T message)
-        where T : class
-    {
-        try
-        {
-            await _events.PublishAsync(message, _stopping.Token);
-        }
-        catch (Exception e)
-        {
-            _logger.LogWarning(e, "Could not publish {MessageType} from {VmmId}", typeof(T).Name, VmmId);
         }
     }
 }

@@ -60,7 +60,17 @@ public sealed class TransferServer : IAsyncDisposable
 
         var app = builder.Build();
         app.MapGrpcService<VmTransferService>();
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            // A port already taken: this server never ran; the caller may try another port.
+            await app.DisposeAsync();
+            throw;
+        }
+
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         return new TransferServer(app, new Uri(addresses.First()).Port);
     }

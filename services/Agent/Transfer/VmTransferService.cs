@@ -1,15 +1,13 @@
-using System.IO.Hashing;
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Treecast.Agent.Transfer.Receiving;
 using Treecast.Transfer.Protocol;
 
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
-/// The receiving end of a push: admits only the announced parent with the announced token, stores chunks
-/// in order into the operation's spools, and verifies every image before the VMM adopts it.
+/// The receiving end of a push over gRPC: reads the frames, hands them to the operation's <see cref="Receiver"/>, and is
+/// the one place where what became of a frame (<see cref="ReceiveOutcome"/>) turns into a gRPC status.
 /// </summary>
 public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferService> logger) : VmTransfer.VmTransferBase
 {
@@ -21,26 +19,23 @@ public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferS
         }
 
         var header = requestStream.Current.Header;
-        var transfer = Admit(header);
-        using var lease = await transfer.AcquireReceiveAsync(context.CancellationToken);
-        var cancellationToken = lease.Token;
-        if (transfer.FailureReason is { } failed)
+        using var admission = await engine.AdmitAsync(header.OperationId, header.SenderVmmId, header.ReceiverVmmId, header.Token, context.CancellationToken);
+        if (admission.Receiver is not { } receiver || !admission.Outcome.IsDone)
         {
-            throw new RpcException(new Status(StatusCode.Aborted, $"Operation {transfer.OperationId} already failed on {engine.VmmId}: {failed}"));
+            throw Answer(header, admission.Outcome);
         }
 
+        var cancellationToken = admission.Token;
         var accepted = new Accepted();
-        foreach (var spool in transfer.Spools)
+        for (var vm = 0; vm < admission.ResumeOffsets.Count; vm++)
         {
-            accepted.Resume.Add(new ResumePoint { VmIndex = (uint)spool.VmIndex, Offset = spool.CommittedLength });
+            accepted.Resume.Add(new ResumePoint { VmIndex = (uint)vm, Offset = admission.ResumeOffsets[vm] });
         }
 
         await responseStream.WriteAsync(new PushReply { Accepted = accepted }, cancellationToken);
         logger.LogInformation(
             "Receiving operation {OperationId} on {VmmId} from {SenderVmmId}, resuming at {BytesReceived} of {TotalBytes} bytes",
-            transfer.OperationId, engine.VmmId, header.SenderVmmId, transfer.BytesReceived, transfer.TotalBytes);
-        // Pipelined: the children are fed from the spools while the parent is still sending.
-        engine.StartRelay(transfer);
+            receiver.OperationId, engine.VmmId, header.SenderVmmId, receiver.BytesReceived, receiver.TotalBytes);
 
         while (await requestStream.MoveNext(cancellationToken))
         {
@@ -48,121 +43,55 @@ public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferS
             switch (frame.FrameCase)
             {
                 case PushFrame.FrameOneofCase.Chunk:
-                    await ReceiveChunkAsync(transfer, frame.Chunk, cancellationToken);
+                    var chunk = frame.Chunk;
+                    var stored = await receiver.AppendAsync(chunk.VmIndex, chunk.Offset, chunk.Data.Memory, chunk.Xxhash3, cancellationToken);
+                    if (!stored.IsDone)
+                    {
+                        throw Answer(header, stored);
+                    }
+
                     break;
                 case PushFrame.FrameOneofCase.VmEnd:
-                    await ReceiveVmEndAsync(transfer, frame.VmEnd, responseStream, cancellationToken);
+                    var end = frame.VmEnd;
+                    var verified = await receiver.CompleteVmAsync(end.VmIndex, end.Bytes, end.Sha256, cancellationToken);
+                    if (verified.Verified is not { } image)
+                    {
+                        throw Answer(header, verified);
+                    }
+
+                    await responseStream.WriteAsync(
+                        new PushReply { Verified = new VmVerified { VmIndex = end.VmIndex, Bytes = image.Bytes, Sha256 = image.Sha256 } },
+                        cancellationToken);
                     break;
                 default:
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"Operation {transfer.OperationId}: only chunks and VM ends may follow the header."));
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"Operation {header.OperationId}: only chunks and VM ends may follow the header."));
             }
         }
     }
 
-    private ExpectedTransfer Admit(PushHeader header)
+    private RpcException Answer(PushHeader header, ReceiveOutcome outcome)
     {
-        if (!Guid.TryParse(header.OperationId, out var operationId) || !engine.TryGetExpected(operationId, out var transfer))
+        if (outcome.Verdict == ReceiveVerdict.Refused)
         {
-            throw Refuse(header, $"operation {header.OperationId} was not announced to {engine.VmmId}");
+            logger.LogWarning(
+                "Refused push of operation {OperationId} from {SenderVmmId} to {VmmId}: {Reason}",
+                header.OperationId, header.SenderVmmId, engine.VmmId, outcome.Reason);
+            return new RpcException(new Status(
+                StatusCode.PermissionDenied,
+                $"Push of operation {header.OperationId} from {header.SenderVmmId} refused by {engine.VmmId}: {outcome.Reason}."));
         }
 
-        if (header.ReceiverVmmId != engine.VmmId)
+        var status = outcome.Verdict switch
         {
-            throw Refuse(header, $"the push is addressed to {header.ReceiverVmmId}, this agent is {engine.VmmId}");
-        }
+            ReceiveVerdict.Failed => StatusCode.Aborted,
+            ReceiveVerdict.Malformed => StatusCode.InvalidArgument,
+            ReceiveVerdict.Ahead => StatusCode.FailedPrecondition,
+            ReceiveVerdict.Lost => StatusCode.DataLoss,
 
-        if (header.SenderVmmId != transfer.ParentVmmId)
-        {
-            throw Refuse(header, $"the announced tree names {transfer.ParentVmmId} as the parent of {engine.VmmId}");
-        }
-
-        var presented = Encoding.UTF8.GetBytes(header.Token);
-        var announced = Encoding.UTF8.GetBytes(transfer.Announcement.Token);
-        if (!CryptographicOperations.FixedTimeEquals(presented, announced))
-        {
-            throw Refuse(header, "the token does not match the announcement");
-        }
-
-        return transfer;
-    }
-
-    private RpcException Refuse(PushHeader header, string reason)
-    {
-        logger.LogWarning(
-            "Refused push of operation {OperationId} from {SenderVmmId} to {VmmId}: {Reason}",
-            header.OperationId, header.SenderVmmId, engine.VmmId, reason);
-        return new RpcException(new Status(
-            StatusCode.PermissionDenied,
-            $"Push of operation {header.OperationId} from {header.SenderVmmId} refused by {engine.VmmId}: {reason}."));
-    }
-
-    private async Task ReceiveChunkAsync(ExpectedTransfer transfer, Chunk chunk, CancellationToken cancellationToken)
-    {
-        if (chunk.VmIndex >= transfer.Spools.Count)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Operation {transfer.OperationId}: VM index {chunk.VmIndex} is not in the manifest of {transfer.Spools.Count} VMs."));
-        }
-
-        var spool = transfer.Spools[(int)chunk.VmIndex];
-        var data = chunk.Data.Memory;
-        var committed = spool.CommittedLength;
-        if (chunk.Offset > committed)
-        {
-            throw new RpcException(new Status(
-                StatusCode.FailedPrecondition,
-                $"Operation {transfer.OperationId}, VM {spool.Image.VmId}: chunk at offset {chunk.Offset}, {engine.VmmId} holds {committed} bytes; resume from there."));
-        }
-
-        if (chunk.Offset + data.Length <= committed || spool.IsCompleted)
-        {
-            return; // A resent chunk this agent already holds.
-        }
-
-        if (XxHash3.HashToUInt64(data.Span) != chunk.Xxhash3)
-        {
-            throw await DataLossAsync(transfer, $"VM {spool.Image.VmId}: the chunk at offset {chunk.Offset} ({data.Length} bytes) does not match its XxHash3");
-        }
-
-        try
-        {
-            await spool.AppendAsync(data[(int)(committed - chunk.Offset)..], cancellationToken);
-        }
-        catch (InvalidDataException e)
-        {
-            throw await DataLossAsync(transfer, e.Message);
-        }
-
-        engine.ReportProgress(transfer);
-    }
-
-    private async Task ReceiveVmEndAsync(ExpectedTransfer transfer, VmEnd end, IServerStreamWriter<PushReply> responseStream, CancellationToken cancellationToken)
-    {
-        if (end.VmIndex >= transfer.Spools.Count)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Operation {transfer.OperationId}: VM index {end.VmIndex} is not in the manifest of {transfer.Spools.Count} VMs."));
-        }
-
-        var spool = transfer.Spools[(int)end.VmIndex];
-        var mismatch = await spool.CompleteAsync(end.Bytes, end.Sha256, cancellationToken);
-        if (mismatch is not null)
-        {
-            throw await DataLossAsync(transfer, mismatch);
-        }
-
-        await responseStream.WriteAsync(new PushReply
-        {
-            Verified = new VmVerified { VmIndex = end.VmIndex, Bytes = spool.CommittedLength, Sha256 = spool.Sha256 },
-        }, cancellationToken);
-
-        if (transfer.AllVerified)
-        {
-            await engine.CompleteReceiveAsync(transfer, cancellationToken);
-        }
-    }
-
-    private async Task<RpcException> DataLossAsync(ExpectedTransfer transfer, string reason)
-    {
-        await engine.FailReceiveAsync(transfer, reason);
-        return new RpcException(new Status(StatusCode.DataLoss, $"Operation {transfer.OperationId} on {engine.VmmId}: {reason}."));
+            // Transient for the sender: it reconnects and resends from the committed offset.
+            ReceiveVerdict.Garbled => StatusCode.Unavailable,
+            _ => StatusCode.Internal,
+        };
+        return new RpcException(new Status(status, $"Operation {header.OperationId} on {engine.VmmId}: {outcome.Reason}."));
     }
 }

@@ -1,3 +1,4 @@
+using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;
@@ -5,6 +6,10 @@ namespace Treecast.Agent.Transfer;
 /// <summary>A paused VM's image as its VMM serves it (the root of a transfer reads these), possibly while it is still written.</summary>
 public sealed class VmmImageSource(Func<Stream> open, Func<CancellationToken, Task<VmImage>> seal) : ImageSource
 {
+    /// <summary>The image of <paramref name="vmId"/> as <paramref name="vmm"/> holds it (the root's own VM, or a copy it adopted).</summary>
+    public static VmmImageSource Of(IVmm vmm, string vmId) =>
+        new(() => vmm.OpenImage(vmId), cancellationToken => vmm.SealedImageAsync(vmId, cancellationToken));
+
     private Stream? _stream;
     private long _position;
 

@@ -40,8 +40,25 @@ public interface IVmm : IAsyncDisposable
     /// <summary>Resumes a paused VM; a copy (<paramref name="newIdentity"/>) first gets a MAC address of its own.</summary>
     Task<VmCopy> ResumeAsync(string vmId, bool newIdentity, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// After a restart: takes back, as a paused copy, the image of <paramref name="vmId"/> this VMM adopted before with that
+    /// digest, when its file is still in the VMM's directory. True when the VMM holds that copy (already, or again); false
+    /// when it is gone or no longer matches.
+    /// </summary>
+    Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes a copy this VMM adopted with that digest and never resumed (its image, and its process where it has one):
+    /// an operation that was cancelled leaves nothing behind. False, and nothing changes, when the VMM holds no such copy
+    /// (it never adopted it, adopted another image since, or the copy ran).
+    /// </summary>
+    Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken);
+
     /// <summary>Starts a workload in every VM; it advances only while a VM runs.</summary>
     Task StartWorkloadAsync(string workloadId, TimeSpan work, CancellationToken cancellationToken);
+
+    /// <summary>Whether a workload of that id ran on this VMM, and whether and when it completed here.</summary>
+    WorkloadReport ReportWorkload(string workloadId);
 
     /// <summary>Raised once per VMM when every VM running the workload has reached its target.</summary>
     event Action<string>? WorkloadCompleted;

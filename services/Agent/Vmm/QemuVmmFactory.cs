@@ -1,4 +1,3 @@
-using Treecast.Agent.Runtime;
 using Treecast.Agent.Vmm.Qemu;
 
 namespace Treecast.Agent.Vmm;

@@ -25,7 +25,7 @@ public sealed class SimulatedVmm : IVmm
     private readonly Lock _gate = new();
     private readonly Lock _timerGate = new();
     private readonly Dictionary<string, SimulatedVm> _vms = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _completedWorkloads = new(StringComparer.Ordinal);
+    private readonly WorkloadTracker _workloads = new();
     private long _timerGeneration;
     private bool _disposed;
 
@@ -207,12 +207,13 @@ public sealed class SimulatedVmm : IVmm
                     WorkloadProgress = header.WorkloadProgress,
                     WorkloadTarget = header.WorkloadTarget,
                     WrittenHeader = header,
+                    IsUnresumedCopy = true,
                 };
 
                 // A new carrier of the workload: its completion here is news again.
                 if (header.WorkloadId is not null)
                 {
-                    _completedWorkloads.Remove(header.WorkloadId);
+                    _workloads.Carried(header.WorkloadId);
                 }
             }
 
@@ -256,6 +257,7 @@ public sealed class SimulatedVmm : IVmm
                     vm.RunningSince = _timeProvider.GetTimestamp();
                 }
 
+                vm.IsUnresumedCopy = false;
                 mac = vm.MacAddress;
                 sha256 = vm.Sha256;
             }
@@ -275,6 +277,63 @@ public sealed class SimulatedVmm : IVmm
         finally
         {
             _operations.Release();
+        }
+    }
+
+    public async Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        var path = ImagePathFor(vmId);
+        lock (_gate)
+        {
+            if (_vms.TryGetValue(vmId, out var held) && string.Equals(held.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        if (!File.Exists(path) || !string.Equals(await HashAsync(path, cancellationToken), sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        await AdoptAsync(vmId, path, sha256, cancellationToken);
+        return true;
+    }
+
+    public async Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        await _operations.WaitAsync(cancellationToken);
+        try
+        {
+            string path;
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                if (!_vms.TryGetValue(vmId, out var vm) || !vm.IsUnresumedCopy || !string.Equals(vm.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+
+                _vms.Remove(vmId);
+                path = vm.ImagePath;
+            }
+
+            File.Delete(path);
+            _logger.LogInformation("Discarded copy {VmId} ({Sha256}) on {VmmId}", vmId, sha256, VmmId);
+            return true;
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    public WorkloadReport ReportWorkload(string workloadId)
+    {
+        EvaluateWorkloads();
+        lock (_gate)
+        {
+            return _workloads.Report(workloadId);
         }
     }
 
@@ -304,7 +363,7 @@ public sealed class SimulatedVmm : IVmm
             }
 
             vmCount = _vms.Count;
-            _completedWorkloads.Remove(workloadId);
+            _workloads.Started(workloadId);
         }
 
         if (vmCount == 0)
@@ -370,14 +429,14 @@ public sealed class SimulatedVmm : IVmm
             var now = _timeProvider.GetTimestamp();
             foreach (var carriers in _vms.Values.Where(vm => vm.WorkloadId is not null).GroupBy(vm => vm.WorkloadId!))
             {
-                if (_completedWorkloads.Contains(carriers.Key))
+                if (_workloads.IsRaised(carriers.Key))
                 {
                     continue;
                 }
 
                 if (carriers.All(vm => ProgressAt(vm, now) >= vm.WorkloadTarget))
                 {
-                    _completedWorkloads.Add(carriers.Key);
+                    _workloads.TryComplete(carriers.Key, _timeProvider.GetUtcNow());
                     completed.Add(carriers.Key);
                     continue;
                 }
@@ -506,5 +565,8 @@ public sealed class SimulatedVmm : IVmm
 
         /// <summary>Timestamp from the VMM's clock when the VM last started running; null while paused.</summary>
         public long? RunningSince { get; set; }
+
+        /// <summary>True for a copy adopted from a transfer that has not run here since: discarding it loses nothing.</summary>
+        public bool IsUnresumedCopy { get; set; }
     }
 }

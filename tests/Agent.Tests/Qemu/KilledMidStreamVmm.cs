@@ -76,7 +76,13 @@ internal sealed class KilledMidStreamVmm(QemuVmm vmm, string workDirectory) : IV
 
     public Task<VmCopy> ResumeAsync(string vmId, bool newIdentity, CancellationToken cancellationToken) => vmm.ResumeAsync(vmId, newIdentity, cancellationToken);
 
+    public Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken) => vmm.RecoverAsync(vmId, sha256, cancellationToken);
+
+    public Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken) => vmm.DiscardAsync(vmId, sha256, cancellationToken);
+
     public Task StartWorkloadAsync(string workloadId, TimeSpan work, CancellationToken cancellationToken) => vmm.StartWorkloadAsync(workloadId, work, cancellationToken);
+
+    public WorkloadReport ReportWorkload(string workloadId) => vmm.ReportWorkload(workloadId);
 
     public ValueTask DisposeAsync() => vmm.DisposeAsync();
 

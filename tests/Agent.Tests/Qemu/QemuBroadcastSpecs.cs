@@ -1,9 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Treecast.Agent.Runtime;
-using Treecast.Agent.Tests.Runtime;
+using Treecast.Agent.Tests.Hosting;
 using Treecast.Agent.Tests.Support;
+using Treecast.Agent.Vmm;
 using Treecast.Agent.Vmm.Qemu;
 using Treecast.Contracts;
 using Xunit.Abstractions;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Treecast.Agent.Runtime;
 using Treecast.Agent.Vmm;
 using Treecast.Agent.Vmm.Qemu;
 

@@ -118,6 +118,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         Assert.StartsWith("52:54:00:", copy.MacAddress, StringComparison.Ordinal);
         Assert.Equal("workload-2", await completed.Task.WaitAsync(Generous));
         Assert.Equal(100, root.Vms[0].WorkloadProgress);
+        Assert.Equal(WorkloadStatus.Completed, root.ReportWorkload("workload-2").Status);
     }
 
     [SkippableFact]
@@ -163,6 +164,36 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         Assert.Contains("killed by signal 9", error.Message, StringComparison.Ordinal);
         Assert.Empty(receiver.Vms);
         Assert.Empty(IncomingQemus());
+    }
+
+    [SkippableFact]
+    public async Task Should_take_back_an_adopted_copy_after_a_restart_and_discard_it_when_asked()
+    {
+        Skip.If(qemu.SkipReason is not null, qemu.SkipReason);
+        var root = Create("host-09", vmCount: 1);
+        await root.StartWorkloadAsync("workload-9", TimeSpan.FromHours(1), CancellationToken.None);
+        await Poll.UntilAsync(() => root.Vms.All(v => v.WorkloadProgress >= 10), "the root guest counts", Generous);
+        var image = Assert.Single(await PauseAndSealAsync(root));
+        var counted = root.Vms[0].WorkloadProgress;
+        Assert.Equal(WorkloadStatus.Running, root.ReportWorkload("workload-9").Status);
+        Assert.Equal(WorkloadStatus.Unknown, root.ReportWorkload("workload-elsewhere").Status);
+        var before = Create("rx9", vmCount: 0);
+        await before.AdoptAsync(image.VmId, await ReceiveAsync(root, image, before), image.Sha256, CancellationToken.None);
+        await before.DisposeAsync();
+
+        // The agent restarted: a new VMM on the same directory takes the copy back from the state file it kept.
+        var after = Create("rx9", vmCount: 0, workDirectory: _workDirectories["rx9"]);
+        Assert.True(await after.RecoverAsync(image.VmId, image.Sha256, CancellationToken.None));
+
+        var copy = Assert.Single(after.Vms);
+        Assert.Equal((image.VmId, VmState.Paused, image.Sha256), (copy.VmId, copy.State, copy.Sha256));
+        Assert.Equal(counted, (await after.ReadCounterAsync(image.VmId, CancellationToken.None))!.Counter);
+        Assert.False(await after.DiscardAsync(image.VmId, new string('0', 64), CancellationToken.None));
+        Assert.True(await after.DiscardAsync(image.VmId, image.Sha256, CancellationToken.None));
+        Assert.Empty(after.Vms);
+        Assert.Empty(IncomingQemus());
+        Assert.Single(QemuFixture.QemuProcesses(qemu.Marker));
+        Assert.False(await after.RecoverAsync(image.VmId, image.Sha256, CancellationToken.None));
     }
 
     [SkippableFact]
@@ -280,9 +311,9 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
         return await Task.WhenAll(paused.Select(i => vmm.SealedImageAsync(i.VmId, CancellationToken.None).WaitAsync(Generous)));
     }
 
-    private QemuVmm Create(string vmmId, int vmCount, int memoryMiB = 16, string machineType = "pc", string? bootImage = null)
+    private QemuVmm Create(string vmmId, int vmCount, int memoryMiB = 16, string machineType = "pc", string? bootImage = null, string? workDirectory = null)
     {
-        var workDirectory = qemu.Sub(vmmId);
+        workDirectory ??= qemu.Sub(vmmId);
         _workDirectories[vmmId] = workDirectory;
         var vmm = new QemuVmm(
             vmmId,

@@ -10,6 +10,8 @@ internal sealed class FileVmm : IVmm
 {
     private readonly ConcurrentDictionary<string, VmInfo> _vms = new();
     private readonly ConcurrentDictionary<string, GrowingImage> _growing = new();
+    private readonly ConcurrentDictionary<string, string> _unresumedCopies = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset?> _workloads = new();
     private readonly string _directory;
     private long _bytesRead;
 
@@ -78,6 +80,7 @@ internal sealed class FileVmm : IVmm
     {
         File.Move(imagePath, ImagePath(vmId), overwrite: true);
         _vms[vmId] = new VmInfo(vmId, VmState.Paused, new FileInfo(ImagePath(vmId)).Length, sha256, NewMac(), 0, 0);
+        _unresumedCopies[vmId] = sha256;
         lock (Adopted)
         {
             Adopted.Add(vmId);
@@ -91,14 +94,56 @@ internal sealed class FileVmm : IVmm
         var vm = _vms[vmId];
         vm = vm with { State = VmState.Running, MacAddress = newIdentity ? NewMac() : vm.MacAddress };
         _vms[vmId] = vm;
+        _unresumedCopies.TryRemove(vmId, out _);
         return Task.FromResult(new VmCopy(vmId, vm.Sha256!, VmState.Running, vm.MacAddress));
+    }
+
+    public Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        if (_vms.TryGetValue(vmId, out var held) && held.Sha256 == sha256)
+        {
+            return Task.FromResult(true);
+        }
+
+        if (!File.Exists(ImagePath(vmId)) || Sha256Of(ImagePath(vmId)) != sha256)
+        {
+            return Task.FromResult(false);
+        }
+
+        _vms[vmId] = new VmInfo(vmId, VmState.Paused, new FileInfo(ImagePath(vmId)).Length, sha256, NewMac(), 0, 0);
+        _unresumedCopies[vmId] = sha256;
+        return Task.FromResult(true);
+    }
+
+    public Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        if (!_unresumedCopies.TryGetValue(vmId, out var held) || held != sha256 || !_unresumedCopies.TryRemove(vmId, out _))
+        {
+            return Task.FromResult(false);
+        }
+
+        _vms.TryRemove(vmId, out _);
+        File.Delete(ImagePath(vmId));
+        return Task.FromResult(true);
     }
 
     public Task StartWorkloadAsync(string workloadId, TimeSpan work, CancellationToken cancellationToken)
     {
-        _ = Task.Delay(work, CancellationToken.None).ContinueWith(_ => WorkloadCompleted?.Invoke(workloadId), TaskScheduler.Default);
+        _workloads[workloadId] = null;
+        _ = Task.Delay(work, CancellationToken.None).ContinueWith(
+            _ =>
+            {
+                _workloads[workloadId] = DateTimeOffset.UtcNow;
+                WorkloadCompleted?.Invoke(workloadId);
+            },
+            TaskScheduler.Default);
         return Task.CompletedTask;
     }
+
+    public WorkloadReport ReportWorkload(string workloadId) =>
+        !_workloads.TryGetValue(workloadId, out var completedAt) ? WorkloadReport.Unknown
+        : completedAt is { } at ? new WorkloadReport(WorkloadStatus.Completed, at)
+        : new WorkloadReport(WorkloadStatus.Running, null);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,30 +1,28 @@
 using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Treecast.Agent.Hosting;
 using Treecast.Agent.Transfer;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Tests.Support;
 
-/// <summary>One agent's transfer side on a real loopback gRPC server.</summary>
+/// <summary>One agent's node (a <see cref="FileVmm"/>, its transfer engine, a real loopback gRPC server), built by the production factory.</summary>
 internal sealed class TestAgent : IAsyncDisposable
 {
-    private TestAgent(FileVmm vmm, TransferEngine engine, TransferServer server)
-    {
-        Vmm = vmm;
-        Engine = engine;
-        Server = server;
-    }
+    private TestAgent(AgentNode node) => AgentNode = node;
 
-    public string VmmId => Vmm.VmmId;
+    public AgentNode AgentNode { get; }
 
-    public FileVmm Vmm { get; }
+    public string VmmId => AgentNode.VmmId;
 
-    public TransferEngine Engine { get; }
+    public FileVmm Vmm => (FileVmm)AgentNode.Vmm;
 
-    public TransferServer Server { get; }
+    public TransferEngine Engine => AgentNode.Transfers;
 
-    public string Endpoint => $"http://127.0.0.1:{Server.Port}";
+    public TransferServer Server => AgentNode.Server;
+
+    public string Endpoint => AgentNode.GrpcEndpoint;
 
     public static async Task<TestAgent> StartAsync(
         string vmmId,
@@ -34,25 +32,25 @@ internal sealed class TestAgent : IAsyncDisposable
         IEnumerable<(string VmId, long Bytes)>? images = null,
         Action<GrpcServiceOptions>? configureGrpc = null,
         ILoggerFactory? loggerFactory = null,
-        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
+        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes,
+        Func<TransferSettings, TransferSettings>? tune = null)
     {
-        loggerFactory ??= NullLoggerFactory.Instance;
-        var vmm = new FileVmm(vmmId, Path.Combine(workDirectory, vmmId, "vms"), images);
-        var engine = new TransferEngine(vmmId, vmm, Path.Combine(workDirectory, vmmId, "spool"), events, channels, TimeProvider.System, loggerFactory)
+        var factory = new AgentNodeFactory(new FileVmmFactory(images), channels, TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance)
         {
-            RetryDelays = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200)],
-            MaxUnsealedImageBytes = maxUnsealedImageBytes,
+            Settings = options => (tune ?? (s => s))(TransferSettings.From(options) with
+            {
+                RetryDelays = [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200)],
+                MaxUnsealedImageBytes = maxUnsealedImageBytes,
+                ParentGracePeriod = TimeSpan.FromSeconds(1),
+            }),
         };
-        var server = await TransferServer.StartAsync(engine, "127.0.0.1", 0, loggerFactory, configureGrpc);
-        return new TestAgent(vmm, engine, server);
+        var options = new AgentOptions { VmmId = vmmId, Location = "site-a/pod-1/rack-1", GrpcPort = 0 };
+        var node = await factory.StartAsync(options, Path.Combine(workDirectory, vmmId), events, configureGrpc);
+        await node.ResumeReceivesAsync();
+        return new TestAgent(node);
     }
 
     public TreeNode Node(string? parentVmmId) => new(VmmId, parentVmmId, "site-a/pod-1/rack-1", Endpoint);
 
-    public async ValueTask DisposeAsync()
-    {
-        await Server.DisposeAsync();
-        await Engine.DisposeAsync();
-        await Vmm.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => AgentNode.DisposeAsync();
 }

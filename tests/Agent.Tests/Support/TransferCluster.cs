@@ -9,6 +9,8 @@ internal sealed class TransferCluster : IAsyncDisposable
 {
     private readonly Dictionary<string, TestAgent> _agents = [];
     private readonly Dictionary<string, string?> _parents = [];
+    private readonly HashSet<string> _stopped = [];
+    private readonly Dictionary<Guid, PendingTransferAnnounced> _announced = [];
 
     public TransferCluster()
     {
@@ -31,15 +33,44 @@ internal sealed class TransferCluster : IAsyncDisposable
         string? parentVmmId,
         IEnumerable<(string VmId, long Bytes)>? images = null,
         Action<GrpcServiceOptions>? configureGrpc = null,
-        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
+        long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes,
+        Func<TransferSettings, TransferSettings>? tune = null)
     {
-        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, images, configureGrpc, maxUnsealedImageBytes: maxUnsealedImageBytes);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, images, configureGrpc, maxUnsealedImageBytes: maxUnsealedImageBytes, tune: tune);
         _agents[vmmId] = agent;
         _parents[vmmId] = parentVmmId;
         return agent;
     }
 
+    /// <summary>
+    /// Starts a stopped agent again on its work directory (the same gRPC port, the receives it left); the test's
+    /// <paramref name="configureGrpc"/> and <paramref name="tune"/> apply to the new node.
+    /// </summary>
+    public async Task<TestAgent> RestartAsync(
+        string vmmId,
+        Action<GrpcServiceOptions>? configureGrpc = null,
+        Func<TransferSettings, TransferSettings>? tune = null)
+    {
+        Assert.Contains(vmmId, _stopped);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, configureGrpc: configureGrpc, tune: tune);
+        _agents[vmmId] = agent;
+        _stopped.Remove(vmmId);
+        return agent;
+    }
+
+    /// <summary>Stops an agent's node as a host going down would: its streams break, its files stay in its work directory.</summary>
+    public async Task StopAsync(string vmmId)
+    {
+        _stopped.Add(vmmId);
+        await _agents[vmmId].DisposeAsync();
+    }
+
+    /// <summary>The tree as the agents were added (version 1).</summary>
     public VmmTree Tree() => new(1, RootVmmId, 2, _parents.Select(p => _agents[p.Key].Node(p.Value)).ToList());
+
+    /// <summary>A tree of the given version over the agents named, each with its parent (null for the root).</summary>
+    public VmmTree Tree(long version, params (string VmmId, string? ParentVmmId)[] nodes) =>
+        new(version, nodes.Single(n => n.ParentVmmId is null).VmmId, 2, nodes.Select(n => _agents[n.VmmId].Node(n.ParentVmmId)).ToList());
 
     /// <summary>
     /// The root announces (its images, or the manifest given, for instance unsealed images); every other agent prepares
@@ -47,12 +78,25 @@ internal sealed class TransferCluster : IAsyncDisposable
     /// </summary>
     public PendingTransferAnnounced Announce(Guid operationId, int chunkSizeBytes = 64 * 1024, IReadOnlyList<VmImage>? manifest = null)
     {
-        var root = _agents[RootVmmId];
-        var announced = root.Engine.Announce(new AnnouncePendingTransfer(
-            operationId, root.VmmId, Tree(), manifest ?? root.Vmm.Images, chunkSizeBytes, BroadcastMode.Broadcast));
-        foreach (var agent in _agents.Values.Where(a => a.VmmId != root.VmmId))
+        var announced = Announce(operationId, Tree(), chunkSizeBytes, manifest);
+        foreach (var agent in Live.Where(a => a.VmmId != RootVmmId))
         {
-            Assert.NotNull(agent.Engine.Expect(announced));
+            Assert.True(agent.Engine.TryGetReceiver(operationId, out _), $"{agent.VmmId} prepared no receive");
+        }
+
+        return announced;
+    }
+
+    /// <summary>The root announces the operation with <paramref name="tree"/> (a newer version re-announces it); every live agent hears it.</summary>
+    public PendingTransferAnnounced Announce(Guid operationId, VmmTree tree, int chunkSizeBytes = 64 * 1024, IReadOnlyList<VmImage>? manifest = null)
+    {
+        var root = _agents[tree.RootVmmId];
+        manifest ??= _announced.TryGetValue(operationId, out var earlier) ? earlier.Vms : root.Vmm.Images;
+        var announced = root.Engine.Announce(new AnnouncePendingTransfer(operationId, root.VmmId, tree, manifest, chunkSizeBytes, BroadcastMode.Broadcast));
+        _announced[operationId] = announced;
+        foreach (var agent in Live.Where(a => a.VmmId != root.VmmId))
+        {
+            agent.Engine.Expect(announced);
         }
 
         return announced;
@@ -63,7 +107,7 @@ internal sealed class TransferCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var agent in _agents.Values)
+        foreach (var agent in Live)
         {
             await agent.DisposeAsync();
         }
@@ -77,4 +121,6 @@ internal sealed class TransferCluster : IAsyncDisposable
         {
         }
     }
+
+    private IEnumerable<TestAgent> Live => _agents.Values.Where(a => !_stopped.Contains(a.VmmId)).ToList();
 }

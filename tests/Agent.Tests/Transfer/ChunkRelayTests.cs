@@ -52,8 +52,8 @@ public sealed class ChunkRelayTests
         root.Vmm.WrapImage = s => new CountingStream(s, _ => { }, TimeSpan.FromMilliseconds(30));
         var operationId = Guid.NewGuid();
         cluster.Announce(operationId, 64 * 1024);
-        Assert.True(child.Engine.TryGetExpected(operationId, out var atChild));
-        Assert.True(grandchild.Engine.TryGetExpected(operationId, out var atGrandchild));
+        Assert.True(child.Engine.TryGetReceiver(operationId, out var atChild));
+        Assert.True(grandchild.Engine.TryGetReceiver(operationId, out var atGrandchild));
 
         root.Engine.StartTransfer(operationId);
         await Poll.UntilAsync(() => atGrandchild.BytesReceived > 0, "the grandchild holds some bytes");
@@ -76,7 +76,7 @@ public sealed class ChunkRelayTests
         var fast = await cluster.AddAsync("fast", "relay");
         var operationId = Guid.NewGuid();
         cluster.Announce(operationId, 1024 * 1024);
-        Assert.True(slow.Engine.TryGetExpected(operationId, out var atSlow));
+        Assert.True(slow.Engine.TryGetReceiver(operationId, out var atSlow));
 
         root.Engine.StartTransfer(operationId);
         await cluster.WaitForReceivedAsync(operationId, "fast");

@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-using Google.Protobuf;
 using Grpc.Core;
 using Treecast.Agent.Tests.Support;
 using Treecast.Contracts;
@@ -55,37 +53,11 @@ public sealed class PushAdmissionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_corrupt_chunk_fails_the_receive_and_nothing_is_adopted()
-    {
-        var child = _cluster["child"];
-        var data = new byte[64 * 1024];
-        Random.Shared.NextBytes(data);
-        using var call = new VmTransfer.VmTransferClient(_cluster.Channels.For(child.Endpoint)).Push();
-        await call.RequestStream.WriteAsync(new PushFrame { Header = Header() });
-        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        Assert.Equal(PushReply.ReplyOneofCase.Accepted, call.ResponseStream.Current.ReplyCase);
-
-        await call.RequestStream.WriteAsync(new PushFrame
-        {
-            Chunk = new Chunk { VmIndex = 0, Offset = 0, Data = ByteString.CopyFrom(data), Xxhash3 = XxHash3.HashToUInt64(data) + 1 },
-        });
-        var failure = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
-
-        Assert.Equal(StatusCode.DataLoss, failure.StatusCode);
-        Assert.Contains("root-vm-0", failure.Status.Detail);
-        Assert.Contains("offset 0", failure.Status.Detail);
-        var reported = await _cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == _operationId && f.VmmId == "child");
-        Assert.Equal(OperationStep.Receive, reported.Step);
-        Assert.Empty(child.Vmm.Adopted);
-        Assert.Empty(_cluster.Events.All<VmsReceived>());
-    }
-
-    [Fact]
     public async Task After_a_failed_receive_the_operation_is_not_accepted_again()
     {
         var child = _cluster["child"];
-        Assert.True(child.Engine.TryGetExpected(_operationId, out var transfer));
-        await child.Engine.FailReceiveAsync(transfer, "disk full");
+        Assert.True(child.Engine.TryGetReceiver(_operationId, out var transfer));
+        await transfer.FailAsync("disk full");
 
         var refusal = await Assert.ThrowsAsync<RpcException>(() => PushHeaderAsync("child", Header()));
 

@@ -19,7 +19,7 @@ public sealed class ResumeTests
         var child = await cluster.AddAsync("child", "root");
         var operationId = Guid.NewGuid();
         var announced = cluster.Announce(operationId, ChunkSize);
-        Assert.True(child.Engine.TryGetExpected(operationId, out var transfer));
+        Assert.True(child.Engine.TryGetReceiver(operationId, out var transfer));
 
         // A first stream delivers 8 chunks, then breaks.
         var image = await File.ReadAllBytesAsync(root.Vmm.ImagePath("root-vm-0"));

@@ -24,7 +24,7 @@ public sealed class UnsealedImageTests
         var growing = root.Vmm.Grow(VmId);
         var operationId = Guid.NewGuid();
         cluster.Announce(operationId, 64 * 1024, [VmImage.Unsealed(VmId)]);
-        Assert.True(grandchild.Engine.TryGetExpected(operationId, out var atGrandchild));
+        Assert.True(grandchild.Engine.TryGetReceiver(operationId, out var atGrandchild));
 
         Assert.True(root.Engine.StartTransfer(operationId));
         var random = new Random(42);
@@ -137,7 +137,7 @@ public sealed class UnsealedImageTests
         var failed = await cluster.Events.WaitForAsync<OperationStepFailed>(f => f.OperationId == operationId && f.VmmId == "child" && f.Step == OperationStep.Receive);
         Assert.Contains("262144 bytes", failed.Reason, StringComparison.Ordinal);
         Assert.Contains("Agent:MaxStreamedImageMiB", failed.Reason, StringComparison.Ordinal);
-        Assert.True(child.Engine.TryGetExpected(operationId, out var atChild));
+        Assert.True(child.Engine.TryGetReceiver(operationId, out var atChild));
         Assert.True(atChild.BytesReceived <= 256 * 1024);
         await root.Engine.ForwardingCompletion(operationId).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Empty(child.Vmm.Adopted);

@@ -31,7 +31,7 @@ public sealed class QemuVmm : IVmm
     // Guards the VM table; never held across I/O, an await, or a call out to event handlers.
     private readonly Lock _gate = new();
     private readonly Dictionary<string, QemuVm> _vms = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _completedWorkloads = new(StringComparer.Ordinal);
+    private readonly WorkloadTracker _workloads = new();
     private readonly CancellationTokenSource _disposing = new();
     private readonly Task _poller;
     private int _socketSequence;
@@ -69,6 +69,7 @@ public sealed class QemuVmm : IVmm
             ? Path.Combine(Path.GetTempPath(), $"tcq-{Guid.NewGuid():N}"[..12])
             : socketDirectory;
         Directory.CreateDirectory(_socketDirectory);
+        ReclaimLeftovers();
 
         Definition = new VmDefinition(Kind, options.MemoryMiB, options.MachineType, options.BootImage ?? CounterGuest.FindImage());
         var vms = new List<QemuVm>(vmCount);
@@ -285,6 +286,7 @@ public sealed class QemuVmm : IVmm
                 WorkloadId = header.WorkloadId,
                 WorkloadTarget = header.WorkloadTarget,
                 Generation = header.WorkloadGeneration,
+                IsUnresumedCopy = true,
             };
             if (reading is not null)
             {
@@ -299,7 +301,7 @@ public sealed class QemuVmm : IVmm
                 // A new carrier of the workload: its completion here is news again.
                 if (header.WorkloadId is not null)
                 {
-                    _completedWorkloads.Remove(header.WorkloadId);
+                    _workloads.Carried(header.WorkloadId);
                 }
             }
 
@@ -356,6 +358,7 @@ public sealed class QemuVmm : IVmm
                 vm.State = VmState.Running;
                 vm.StateIsCurrent = false;
                 vm.Saving = null;
+                vm.IsUnresumedCopy = false;
                 mac = vm.MacAddress;
                 sha256 = vm.Sha256;
             }
@@ -374,6 +377,73 @@ public sealed class QemuVmm : IVmm
         finally
         {
             _operations.Release();
+        }
+    }
+
+    /// <summary>Loads the state file the VMM kept of an adopted copy into a new QEMU, as the adoption did (the digest is checked on the way).</summary>
+    public async Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        var path = StatePathFor(vmId);
+        lock (_gate)
+        {
+            if (_vms.TryGetValue(vmId, out var held) && held.Process is not null && string.Equals(held.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            await AdoptAsync(vmId, path, sha256, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is QemuVmException or InvalidDataException or IOException)
+        {
+            _logger.LogWarning("Could not recover copy {VmId} on {VmmId} from {StatePath}: {Reason}", vmId, VmmId, path, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Stops the copy's QEMU (it never ran: nothing is lost) and deletes its state file.</summary>
+    public async Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
+    {
+        using var operation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        await _operations.WaitAsync(operation.Token);
+        try
+        {
+            QemuVm vm;
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                if (!_vms.TryGetValue(vmId, out var found) || !found.IsUnresumedCopy || !string.Equals(found.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+
+                vm = found;
+            }
+
+            await RetireAsync(vmId);
+            File.Delete(vm.StatePath);
+            _logger.LogInformation("Discarded copy {VmId} ({Sha256}) on {VmmId}", vmId, sha256, VmmId);
+            return true;
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    public WorkloadReport ReportWorkload(string workloadId)
+    {
+        lock (_gate)
+        {
+            return _workloads.Report(workloadId);
         }
     }
 
@@ -396,7 +466,7 @@ public sealed class QemuVmm : IVmm
             {
                 ThrowIfDisposed();
                 vms = [.. _vms.Values.Select(vm => (vm, vm.Process ?? throw Stopped(vm, "it cannot run a workload")))];
-                _completedWorkloads.Remove(workloadId);
+                _workloads.Started(workloadId);
             }
 
             if (vms.Count == 0)
@@ -804,9 +874,9 @@ public sealed class QemuVmm : IVmm
 
             foreach (var carriers in _vms.Values.Where(vm => vm.WorkloadId is not null).GroupBy(vm => vm.WorkloadId!))
             {
-                if (!_completedWorkloads.Contains(carriers.Key) && carriers.All(vm => vm.WorkloadProgress >= vm.WorkloadTarget))
+                if (!_workloads.IsRaised(carriers.Key) && carriers.All(vm => vm.WorkloadProgress >= vm.WorkloadTarget))
                 {
-                    _completedWorkloads.Add(carriers.Key);
+                    _workloads.TryComplete(carriers.Key, _timeProvider.GetUtcNow());
                     completed.Add(carriers.Key);
                 }
             }
@@ -927,6 +997,21 @@ public sealed class QemuVmm : IVmm
         return Path.Combine(_workDirectory, vmId + ".state");
     }
 
+    /// <summary>What a crash of an earlier run left: saves that never ended, and sockets of QEMUs that are gone.</summary>
+    private void ReclaimLeftovers()
+    {
+        var leftovers = Directory.EnumerateFiles(_workDirectory, "*.partial").Concat(Directory.EnumerateFiles(_socketDirectory)).ToList();
+        foreach (var leftover in leftovers)
+        {
+            File.Delete(leftover);
+        }
+
+        if (leftovers.Count > 0)
+        {
+            _logger.LogInformation("Reclaimed {LeftoverCount} partial saves and stale sockets of an earlier run of {VmmId} in {WorkDirectory}", leftovers.Count, VmmId, _workDirectory);
+        }
+    }
+
     // Numbered, not named after the VM: a unix socket path must stay under 108 bytes whatever the VM id.
     private string NextSocketPath(string purpose) =>
         Path.Combine(_socketDirectory, $"{Interlocked.Increment(ref _socketSequence)}.{purpose}");
@@ -977,6 +1062,9 @@ public sealed class QemuVmm : IVmm
 
         /// <summary>The workload generation the host last gave the guest; readings of another generation are stale.</summary>
         public byte Generation { get; set; }
+
+        /// <summary>True for a copy adopted from a transfer that has not run here since: discarding it loses nothing.</summary>
+        public bool IsUnresumedCopy { get; set; }
 
         public void Apply(CounterReading reading)
         {

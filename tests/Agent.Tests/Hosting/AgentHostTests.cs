@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using Treecast.Contracts;
 
-namespace Treecast.Agent.Tests.Runtime;
+namespace Treecast.Agent.Tests.Hosting;
 
-public sealed class AgentRuntimeTests
+public sealed class AgentHostTests
 {
     [Fact]
     public async Task Pausing_reports_every_vm_with_its_size_and_sha256()
@@ -30,7 +30,7 @@ public sealed class AgentRuntimeTests
     {
         await using var cluster = await AgentCluster.StartAsync("vmm-a", "vmm-b");
 
-        foreach (var agent in cluster.Agents.Runtimes)
+        foreach (var agent in cluster.Agents.Hosts)
         {
             var heartbeat = await cluster.Events.WaitForAsync<VmmHeartbeat>(h => h.VmmId == agent.VmmId);
             Assert.Equal(agent.GrpcEndpoint, heartbeat.GrpcEndpoint);

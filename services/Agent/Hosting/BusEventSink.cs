@@ -1,7 +1,7 @@
 using MassTransit;
 using Treecast.Agent.Transfer;
 
-namespace Treecast.Agent.Runtime;
+namespace Treecast.Agent.Hosting;
 
 /// <summary>Publishes the transfer engine's events on the process's bus.</summary>
 public sealed class BusEventSink(IPublishEndpoint publishEndpoint) : IEventSink

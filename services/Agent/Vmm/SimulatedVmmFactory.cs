@@ -1,6 +1,4 @@
-using Treecast.Agent.Vmm;
-
-namespace Treecast.Agent.Runtime;
+namespace Treecast.Agent.Vmm;
 
 /// <summary>Creates a <see cref="SimulatedVmm"/> for an agent whose options name the <c>simulated</c> driver.</summary>
 public sealed class SimulatedVmmFactory(TimeProvider timeProvider, ILoggerFactory loggerFactory) : IVmmFactory

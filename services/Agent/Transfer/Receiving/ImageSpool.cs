@@ -2,12 +2,13 @@ using System.Security.Cryptography;
 using Treecast.Agent.Images;
 using Treecast.Contracts;
 
-namespace Treecast.Agent.Transfer;
+namespace Treecast.Agent.Transfer.Receiving;
 
 /// <summary>
 /// One VM image of one operation as a receiver writes it: a file that grows in order, readable by
 /// forwarders while it grows. Only verified chunks count towards <see cref="CommittedLength"/>. An image announced
 /// unsealed (its length unknown) is bounded by <see cref="MaxBytes"/> and checked against the sender's end marker.
+/// A restarted agent resumes a spool from the length it durably stored (<see cref="ResumeAsync"/>).
 /// </summary>
 public sealed class ImageSpool : IDisposable
 {
@@ -20,17 +21,71 @@ public sealed class ImageSpool : IDisposable
     private string? _sha256Hex;
     private Exception? _failure;
 
+    /// <summary>A new, empty spool.</summary>
     /// <param name="maxUnsealedBytes">The most an unsealed image may grow to before the stream is refused as a runaway.</param>
     public ImageSpool(int vmIndex, VmImage image, string path, long maxUnsealedBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
+        // No fsync per chunk: the receiver flushes the spools before it records how far they reach (FlushAsync).
+        : this(vmIndex, image, path, maxUnsealedBytes, ImageFiles.CreateGrowing(path, Math.Max(image.Bytes, 0)))
     {
+    }
+
+    private ImageSpool(int vmIndex, VmImage image, string path, long maxUnsealedBytes, FileStream? writer)
+    {
+        _writer = writer;
         VmIndex = vmIndex;
         Image = image;
         Path = path;
         MaxBytes = image.IsSealed ? image.Bytes : maxUnsealedBytes;
         // A failure nobody awaits must not surface as unobserved.
         _verified.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-        // Deliberately no fsync per chunk: the spool only matters while this process lives.
-        _writer = ImageFiles.CreateGrowing(path, Math.Max(image.Bytes, 0));
+    }
+
+    /// <summary>
+    /// The spool a restarted agent found: the file is cut back to <paramref name="storedBytes"/> (what was durably stored
+    /// and recorded; bytes after it may be torn) and hashed again, so the stream resumes there. A file shorter than that
+    /// resumes where it ends.
+    /// </summary>
+    public static async Task<ImageSpool> ResumeAsync(
+        int vmIndex, VmImage image, string path, long storedBytes, long maxUnsealedBytes, CancellationToken cancellationToken)
+    {
+        var writer = ImageFiles.OpenGrowing(path);
+        var spool = new ImageSpool(vmIndex, image, path, maxUnsealedBytes, writer);
+        try
+        {
+            var length = Math.Clamp(storedBytes, 0, Math.Min(writer.Length, spool.MaxBytes));
+            writer.SetLength(length);
+            writer.Seek(length, SeekOrigin.Begin);
+            var buffer = new byte[1024 * 1024];
+            for (long offset = 0; offset < length;)
+            {
+                var read = await RandomAccess.ReadAsync(writer.SafeFileHandle, buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - offset)), offset, cancellationToken);
+                if (read == 0)
+                {
+                    throw new EndOfStreamException($"{path} ended at {offset} bytes while it was hashed again, {length} expected.");
+                }
+
+                spool._sha256.AppendData(buffer, 0, read);
+                offset += read;
+            }
+
+            spool._committedLength = length;
+            return spool;
+        }
+        catch
+        {
+            spool.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A spool whose image was verified and adopted by the VMM before a restart: complete, its file gone with the adoption.</summary>
+    public static ImageSpool Adopted(int vmIndex, VmImage image, string path, VmImage verified)
+    {
+        var spool = new ImageSpool(vmIndex, image, path, verified.Bytes, writer: null);
+        spool._committedLength = verified.Bytes;
+        spool._sha256Hex = verified.Sha256;
+        spool._verified.TrySetResult(verified);
+        return spool;
     }
 
     public int VmIndex { get; }
@@ -113,7 +168,9 @@ public sealed class ImageSpool : IDisposable
                     return $"VM {Image.VmId}: the received image has SHA-256 {digest}, {source} says {(expectedSha256.Length == 0 ? "nothing" : expectedSha256)}";
                 }
 
-                await _writer!.DisposeAsync();
+                // Durable before the receiver records the image verified.
+                _writer!.Flush(flushToDisk: true);
+                await _writer.DisposeAsync();
                 _writer = null;
                 Volatile.Write(ref _sha256Hex, digest);
                 _verified.TrySetResult(Image with { Bytes = CommittedLength, Sha256 = digest });
@@ -131,6 +188,24 @@ public sealed class ImageSpool : IDisposable
 
         _grown.Raise();
         return null;
+    }
+
+    /// <summary>
+    /// Makes what is committed durable (the file's bytes reach the disk) and returns how far that is: the receiver records
+    /// only lengths it flushed, so a restart never resumes past bytes it lost.
+    /// </summary>
+    public async ValueTask<long> FlushAsync(CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            _writer?.Flush(flushToDisk: true);
+            return CommittedLength;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     /// <summary>The verified image (final size and SHA-256) once complete; faults with the spool's failure.</summary>

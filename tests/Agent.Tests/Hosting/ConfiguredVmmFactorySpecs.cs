@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Treecast.Agent.Runtime;
 using Treecast.Agent.Tests.Vmm;
 using Treecast.Agent.Vmm;
 using Treecast.Agent.Vmm.Qemu;
 
-namespace Treecast.Agent.Tests.Runtime;
+namespace Treecast.Agent.Tests.Hosting;
 
 public sealed class ConfiguredVmmFactorySpecs : IDisposable
 {

@@ -1,6 +1,4 @@
-using Treecast.Agent.Vmm;
-
-namespace Treecast.Agent.Runtime;
+namespace Treecast.Agent.Vmm;
 
 /// <summary>Creates the VMM driver an agent's options name.</summary>
 public interface IVmmFactory

@@ -1,7 +1,6 @@
-using Treecast.Agent.Vmm;
 using Treecast.Agent.Vmm.Qemu;
 
-namespace Treecast.Agent.Runtime;
+namespace Treecast.Agent.Vmm;
 
 /// <summary>
 /// Creates the VMM driver each agent's <see cref="AgentOptions.Vmm"/> names, so agents of one process (the standalone

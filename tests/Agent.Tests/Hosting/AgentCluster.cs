@@ -2,12 +2,12 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Treecast.Agent.Runtime;
+using Treecast.Agent.Hosting;
 using Treecast.Agent.Tests.Support;
 using Treecast.Contracts;
 using Treecast.Hosting;
 
-namespace Treecast.Agent.Tests.Runtime;
+namespace Treecast.Agent.Tests.Hosting;
 
 /// <summary>Several agent runtimes in one host on a real in-memory bus, plus a queue that records what they publish.</summary>
 internal sealed class AgentCluster : IAsyncDisposable
@@ -15,7 +15,14 @@ internal sealed class AgentCluster : IAsyncDisposable
     private readonly IHost _host;
     private HostReceiveEndpointHandle? _observer;
 
-    private AgentCluster(IHost host) => _host = host;
+    private AgentCluster(IHost host, string workRoot)
+    {
+        _host = host;
+        WorkRoot = workRoot;
+    }
+
+    /// <summary>Where the agents without a work directory of their own work (<c>{WorkRoot}/{vmmId}</c>), deleted with the cluster.</summary>
+    public string WorkRoot { get; }
 
     public RecordingEventSink Events { get; } = new();
 
@@ -39,13 +46,20 @@ internal sealed class AgentCluster : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         configure?.Invoke(builder);
+        var workRoot = Path.Combine(Path.GetTempPath(), "treecast-agent-tests", Guid.NewGuid().ToString("N"));
+        foreach (var host in hosts.Where(h => string.IsNullOrWhiteSpace(h.WorkDirectory)))
+        {
+            // Not the default {temp}/treecast-agent/{id}: test classes run side by side with the same agent ids.
+            host.WorkDirectory = Path.Combine(workRoot, host.VmmId);
+        }
+
         builder.AddAgentService([.. hosts]);
         builder.AddTreecastBus();
-        var cluster = new AgentCluster(builder.Build());
+        var cluster = new AgentCluster(builder.Build(), workRoot);
         try
         {
             await cluster._host.StartAsync();
-            foreach (var agent in cluster.Agents.Runtimes)
+            foreach (var agent in cluster.Agents.Hosts)
             {
                 await agent.Ready.WaitAsync(TimeSpan.FromSeconds(30));
             }
@@ -70,6 +84,10 @@ internal sealed class AgentCluster : IAsyncDisposable
             e.Handler<VmmHeartbeat>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<WorkloadStarted>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<WorkloadCompleted>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<ParentUnreachable>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<ReceiveResumed>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<TransferCancelled>(c => cluster.Events.PublishAsync(c.Message, default));
+            e.Handler<WorkloadStatusReported>(c => cluster.Events.PublishAsync(c.Message, default));
         });
         await cluster._observer.Ready;
         return cluster;
@@ -80,6 +98,38 @@ internal sealed class AgentCluster : IAsyncDisposable
     {
         var endpoint = await Bus.GetSendEndpoint(Addresses.Agent(vmmId));
         await endpoint.Send(command);
+    }
+
+    /// <summary>
+    /// Runs a whole broadcast from vmm-a as the saga would (pause, announce, start) over the tree of <paramref name="edges"/>
+    /// (child, parent) and waits until every receiver verified; the root's forwarders have ended when it returns.
+    /// </summary>
+    public async Task<VmsPaused> BroadcastAsync(Guid operationId, params (string VmmId, string ParentVmmId)[] edges)
+    {
+        var tree = new VmmTree(1, "vmm-a", 2, edges
+            .Select(e => new TreeNode(e.VmmId, e.ParentVmmId, "site-a/pod-1/rack-1", Agents[e.VmmId].GrpcEndpoint))
+            .Prepend(new TreeNode("vmm-a", null, "site-a/pod-1/rack-1", Agents["vmm-a"].GrpcEndpoint))
+            .ToList());
+        await SendAsync("vmm-a", new PauseVms(operationId, "vmm-a"));
+        var paused = await Events.WaitForAsync<VmsPaused>(p => p.OperationId == operationId);
+        await SendAsync("vmm-a", new AnnouncePendingTransfer(operationId, "vmm-a", tree, paused.Vms, 256 * 1024, BroadcastMode.Broadcast));
+        foreach (var (vmmId, _) in edges)
+        {
+            await Events.WaitForAsync<ReadyToReceive>(r => r.OperationId == operationId && r.VmmId == vmmId);
+        }
+
+        await SendAsync("vmm-a", new StartTransfer(operationId, "vmm-a"));
+        foreach (var (vmmId, _) in edges)
+        {
+            await Events.WaitForAsync<VmsReceived>(r => r.OperationId == operationId && r.VmmId == vmmId, TimeSpan.FromMinutes(2));
+        }
+
+        foreach (var vmmId in edges.Select(e => e.ParentVmmId).Distinct())
+        {
+            await Agents[vmmId].Node.Transfers.ForwardingCompletion(operationId).WaitAsync(TimeSpan.FromMinutes(1));
+        }
+
+        return paused;
     }
 
     public async ValueTask DisposeAsync()
@@ -97,6 +147,18 @@ internal sealed class AgentCluster : IAsyncDisposable
         else
         {
             _host.Dispose();
+        }
+
+        try
+        {
+            if (Directory.Exists(WorkRoot))
+            {
+                Directory.Delete(WorkRoot, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A leftover temporary directory must not fail a test.
         }
     }
 }
