@@ -46,6 +46,12 @@ public sealed class AgentOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// The most MiB per second this agent sends down the tree, to all its children together (its uplink's share for
+    /// Treecast); 0, the default, for no limit. Fractions are allowed (0.5).
+    /// </summary>
+    public double MaxSendMiBPerSecond { get; set; }
+
+    /// <summary>
     /// How long a parent keeps retrying a child it cannot reach (with backoff) before it reports the relay to that child
     /// failed (<c>OperationStepFailed</c>, step <c>Relay</c>): a restarted child comes back within it.
     /// </summary>
@@ -90,6 +96,12 @@ public sealed class AgentOptions
         Positive(ParentGracePeriod, nameof(ParentGracePeriod), "00:00:10");
         Positive(QueueExpiresAfter, nameof(QueueExpiresAfter), "01:00:00");
         Positive(AbandonedReceiveAfter, nameof(AbandonedReceiveAfter), "01:00:00");
+        if (!double.IsFinite(MaxSendMiBPerSecond) || MaxSendMiBPerSecond < 0)
+        {
+            throw new InvalidOperationException(
+                $"Agent:MaxSendMiBPerSecond is {MaxSendMiBPerSecond}; it must be 0 (no limit) or a positive number of MiB per second, for example 100.");
+        }
+
         if (AdvertisedPort is < 0 or > 65535 || GrpcPort is < 0 or > 65535)
         {
             throw new InvalidOperationException($"Agent:GrpcPort is {GrpcPort} and Agent:AdvertisedPort {AdvertisedPort}; each must be 0 (chosen) or a port from 1 to 65535.");

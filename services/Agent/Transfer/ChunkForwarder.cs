@@ -31,6 +31,9 @@ public sealed class ChunkForwarder(
     /// </summary>
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The agent's send limit, shared by all its forwarders.</summary>
+    public SendRateLimit RateLimit { get; init; } = SendRateLimit.None;
+
     /// <summary>Bytes actually sent (a resumed stream skips what the child already holds).</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
@@ -205,6 +208,7 @@ public sealed class ChunkForwarder(
                 }
 
                 var data = buffer.AsMemory(0, read);
+                await RateLimit.WaitAsync(read, cancellationToken);
                 // Wrapped, not copied: the buffer is refilled only after this write completed.
                 await requests.WriteAsync(new PushFrame
                 {

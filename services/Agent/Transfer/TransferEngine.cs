@@ -29,6 +29,7 @@ public sealed class TransferEngine : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly SendRateLimit _sendLimit;
 
     public TransferEngine(
         string vmmId,
@@ -42,6 +43,7 @@ public sealed class TransferEngine : IAsyncDisposable
     {
         VmmId = vmmId;
         Settings = settings;
+        _sendLimit = new SendRateLimit(settings.MaxSendBytesPerSecond, timeProvider);
         Vmm = vmm;
         _receiveDirectory = receiveDirectory;
         _events = events;
@@ -418,6 +420,7 @@ public sealed class TransferEngine : IAsyncDisposable
             {
                 RetryDelays = Settings.RetryDelays,
                 GracePeriod = Settings.ChildGracePeriod,
+                RateLimit = _sendLimit,
             };
             feed.Forwarder = forwarder;
             await forwarder.RunAsync(stop.Token);

@@ -18,8 +18,12 @@ public sealed record TransferSettings
     /// <summary>A receive found at start with no activity for this long is deleted instead of resumed.</summary>
     public TimeSpan AbandonedReceiveAfter { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>The most bytes per second this agent sends to all its children together; 0 for no limit.</summary>
+    public long MaxSendBytesPerSecond { get; init; }
+
     public static TransferSettings From(AgentOptions options) => new()
     {
+        MaxSendBytesPerSecond = (long)(options.MaxSendMiBPerSecond * 1024 * 1024),
         AbandonedReceiveAfter = options.AbandonedReceiveAfter,
         MaxUnsealedImageBytes = options.MaxStreamedImageMiB * 1024 * 1024,
         ChildGracePeriod = options.ChildGracePeriod,
