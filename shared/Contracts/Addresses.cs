@@ -24,5 +24,10 @@ public static class Addresses
     public static Uri Scheduler { get; } = new($"queue:{SchedulerQueue}");
     public static Uri BroadcastOperations { get; } = new($"queue:{BroadcastOperationsQueue}");
 
-    public static Uri Agent(string vmmId) => new($"queue:{AgentQueue(vmmId)}");
+    /// <summary>
+    /// Where commands to one agent are sent: the exchange its queue is bound to, not the queue. A sender to a
+    /// <c>queue:</c> address declares the queue with its own arguments, and the agent declares it with an expiry
+    /// (<c>Agent:QueueExpiresAfter</c>); RabbitMQ refuses the second declaration, so only the agent declares it.
+    /// </summary>
+    public static Uri Agent(string vmmId) => new($"exchange:{AgentQueue(vmmId)}");
 }

@@ -1,6 +1,6 @@
 namespace Treecast.Contracts;
 
-// Commands are sent to one agent's queue (Addresses.Agent(vmmId)); events are published.
+// Commands are sent to one agent (Addresses.Agent(vmmId): the exchange of its queue); events are published.
 
 /// <summary>Pause every VM on the named VMM and report their images.</summary>
 public sealed record PauseVms(Guid OperationId, string VmmId);
