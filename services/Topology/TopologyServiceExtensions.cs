@@ -43,6 +43,7 @@ public static class TopologyServiceExtensions
         builder.Services.TryAddSingleton<ITreeVersions, InMemoryTreeVersions>();
         builder.Services.TryAddSingleton<TreeBuilder>();
         builder.Services.TryAddSingleton<TreeResolver>();
+        builder.Services.TryAddSingleton<HeartbeatReception>();
         builder.Services.AddHostedService<LivenessMonitor>();
         builder.Services.AddBusParticipant(new BusParticipant("topology", AddTopologyConsumers));
         return builder;
@@ -58,5 +59,8 @@ public static class TopologyServiceExtensions
         configurator.AddConsumer<VmmHeartbeatConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
         configurator.AddConsumer<ResolveTreeConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
         configurator.AddConsumer<RepairTreeConsumer>().Endpoint(e => e.Name = Addresses.TopologyQueue);
+        // The one instance the liveness monitor reads, told when the topology queue starts and stops receiving.
+        configurator.TryAddSingleton<HeartbeatReception>();
+        configurator.AddReceiveEndpointObserver(provider => provider.GetRequiredService<HeartbeatReception>());
     }
 }

@@ -53,6 +53,9 @@ internal sealed class TopologyHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>What the liveness monitor knows of the topology queue's connection to the broker.</summary>
+    public HeartbeatReception Reception => _provider.GetRequiredService<HeartbeatReception>();
+
     public LivenessMonitor Monitor() => ActivatorUtilities.CreateInstance<LivenessMonitor>(_provider);
 
     public static VmmHeartbeat Heartbeat(string vmmId, string location = "site-1/pod-1/rack-1", double intervalSeconds = 1) =>

@@ -8,6 +8,7 @@ namespace Treecast.Topology.Liveness;
 /// <summary>Marks VMMs lost when their heartbeats stop, and tells the bus once per loss.</summary>
 public sealed class LivenessMonitor(
     IVmmRegistry registry,
+    HeartbeatReception reception,
     IBus bus,
     TimeProvider timeProvider,
     IOptions<TopologyOptions> options,
@@ -21,9 +22,16 @@ public sealed class LivenessMonitor(
     {
         var now = timeProvider.GetUtcNow();
         var lost = new List<RegisteredVmm>();
+        if (reception.ReceivingSince is not { } receivingSince)
+        {
+            return lost; // The broker is out of reach: every VMM is silent, none is judged.
+        }
+
         foreach (var vmm in await registry.ListLiveAsync(cancellationToken))
         {
-            var silence = now - vmm.LastSeenAt;
+            // Silence counts from when heartbeats could reach us again: a broker outage or a restart of this service
+            // is not the VMM's silence.
+            var silence = now - (vmm.LastSeenAt > receivingSince ? vmm.LastSeenAt : receivingSince);
             if (silence <= LostAfter(vmm))
             {
                 continue;

@@ -1,0 +1,48 @@
+using MassTransit;
+using Treecast.Contracts;
+
+namespace Treecast.Topology.Liveness;
+
+/// <summary>
+/// Whether the topology queue is receiving, and since when. Silence only means a VMM is gone while heartbeats could
+/// reach us: during a broker outage, or before this service (re)started, every VMM is silent through no fault of
+/// its own, and declaring them lost would fail every running operation at once.
+/// </summary>
+public sealed class HeartbeatReception(TimeProvider clock) : IReceiveEndpointObserver
+{
+    private readonly Lock _gate = new();
+    private DateTimeOffset? _receivingSince = DateTimeOffset.MinValue;
+
+    /// <summary>Since when heartbeats can have arrived without a break; null while the queue is not receiving.</summary>
+    public DateTimeOffset? ReceivingSince
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _receivingSince;
+            }
+        }
+    }
+
+    public Task Ready(ReceiveEndpointReady ready) => Set(ready.InputAddress, clock.GetUtcNow());
+
+    public Task Stopping(ReceiveEndpointStopping stopping) => Set(stopping.InputAddress, null);
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Set(completed.InputAddress, null);
+
+    public Task Faulted(ReceiveEndpointFaulted faulted) => Set(faulted.InputAddress, null);
+
+    private Task Set(Uri inputAddress, DateTimeOffset? since)
+    {
+        if (inputAddress.AbsolutePath.EndsWith("/" + Addresses.TopologyQueue, StringComparison.Ordinal))
+        {
+            lock (_gate)
+            {
+                _receivingSince = since;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}
