@@ -8,6 +8,13 @@ public sealed class TopologyOptions
     /// <summary>A VMM is lost once its latest heartbeat is older than this many of its own heartbeat intervals.</summary>
     public int MissedHeartbeatsBeforeLost { get; set; } = 3;
 
+    /// <summary>
+    /// After this service starts, or its queue receives again after a broker outage, how long every VMM gets to be
+    /// heard before its silence counts: each agent reconnects to the broker on its own schedule (MassTransit backs off
+    /// up to about 10 s), and an outage of the broker is nobody's loss.
+    /// </summary>
+    public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often the liveness monitor looks for VMMs that stopped sending heartbeats.</summary>
     public TimeSpan LivenessCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -40,7 +40,7 @@ internal sealed class TopologyHarness : IAsyncDisposable
         var time = new FakeTimeProvider(Start);
         services.AddSingleton(time);
         services.AddSingleton<TimeProvider>(time);
-        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options ?? new TopologyOptions()));
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options ?? new TopologyOptions { ReconnectGrace = TimeSpan.Zero }));
         services.AddSingleton<IVmmRegistry, InMemoryVmmRegistry>();
         services.AddSingleton<ITreeVersions, InMemoryTreeVersions>();
         services.AddSingleton<TreeBuilder>();

@@ -4,11 +4,11 @@ using Treecast.Contracts;
 namespace Treecast.Topology.Liveness;
 
 /// <summary>
-/// Whether the topology queue is receiving, and since when. Silence only means a VMM is gone while heartbeats could
+/// Whether the topology queue is receiving, and since when (the liveness monitor adds <c>Topology:ReconnectGrace</c>). Silence only means a VMM is gone while heartbeats could
 /// reach us: during a broker outage, or before this service (re)started, every VMM is silent through no fault of
 /// its own, and declaring them lost would fail every running operation at once.
 /// </summary>
-public sealed class HeartbeatReception(TimeProvider clock) : IReceiveEndpointObserver
+public sealed class HeartbeatReception(TimeProvider clock, ILogger<HeartbeatReception> logger) : IReceiveEndpointObserver
 {
     private readonly Lock _gate = new();
     private DateTimeOffset? _receivingSince = DateTimeOffset.MinValue;
@@ -37,9 +37,21 @@ public sealed class HeartbeatReception(TimeProvider clock) : IReceiveEndpointObs
     {
         if (inputAddress.AbsolutePath.EndsWith("/" + Addresses.TopologyQueue, StringComparison.Ordinal))
         {
+            bool wasReceiving;
             lock (_gate)
             {
+                wasReceiving = _receivingSince is not null;
                 _receivingSince = since;
+            }
+
+            // One line per change: a broker outage faults the endpoint at every reconnect attempt.
+            if (since is null && wasReceiving)
+            {
+                logger.LogWarning("Topology queue stopped receiving: no VMM is judged lost until it receives again");
+            }
+            else if (since is not null)
+            {
+                logger.LogInformation("Topology queue receiving since {ReceivingSince:O}: VMMs are judged lost from then plus the reconnect grace", since);
             }
         }
 

@@ -29,9 +29,10 @@ public sealed class LivenessMonitor(
 
         foreach (var vmm in await registry.ListLiveAsync(cancellationToken))
         {
-            // Silence counts from when heartbeats could reach us again: a broker outage or a restart of this service
+            // Silence counts from when every agent could be heard again: a broker outage or a restart of this service
             // is not the VMM's silence.
-            var silence = now - (vmm.LastSeenAt > receivingSince ? vmm.LastSeenAt : receivingSince);
+            var heardFrom = receivingSince == DateTimeOffset.MinValue ? receivingSince : receivingSince + _options.ReconnectGrace;
+            var silence = now - (vmm.LastSeenAt > heardFrom ? vmm.LastSeenAt : heardFrom);
             if (silence <= LostAfter(vmm))
             {
                 continue;
