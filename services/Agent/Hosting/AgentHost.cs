@@ -1,4 +1,5 @@
 using MassTransit;
+using Treecast.Agent.Transfer;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 
@@ -73,6 +74,11 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
         {
             _node = await (_startup ?? throw NotStarted());
             _node.Vmm.WorkloadCompleted += OnWorkloadCompleted;
+
+            // The first heartbeat goes out before any resumed receive is reported: an operation that takes this agent
+            // back asks topology for a tree with it, and topology must have heard it by then (heartbeats and that
+            // request reach topology's one queue in this order).
+            await PublishHeartbeatAsync(_node);
             await _node.ResumeReceivesAsync();
             _heartbeats = SendHeartbeatsAsync(_node, _stopping.Token);
             _logger.LogInformation(
@@ -131,19 +137,22 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
     private void OnWorkloadCompleted(string workloadId)
     {
         _logger.LogInformation("Workload {WorkloadId} completed on {VmmId}", workloadId, VmmId);
-        _ = PublishQuietlyAsync(new WorkloadCompleted(workloadId, VmmId, _timeProvider.GetUtcNow()));
+        // The deadline decision rests on it: kept trying until the bus takes it.
+        _ = new BusEventSink(_bus).PublishQuietlyAsync(new WorkloadCompleted(workloadId, VmmId, _timeProvider.GetUtcNow()), _logger, VmmId, _stopping.Token);
     }
 
     private async Task SendHeartbeatsAsync(AgentNode node, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(Options.HeartbeatInterval, _timeProvider);
-        do
+        while (await WaitQuietlyAsync(timer, cancellationToken))
         {
-            await PublishQuietlyAsync(new VmmHeartbeat(
-                VmmId, node.GrpcEndpoint, Options.Location, node.Vmm.Vms.Select(v => v.VmId).ToList(), _timeProvider.GetUtcNow(), Options.HeartbeatInterval));
+            await PublishHeartbeatAsync(node);
         }
-        while (await WaitQuietlyAsync(timer, cancellationToken));
     }
+
+    private Task PublishHeartbeatAsync(AgentNode node) =>
+        PublishQuietlyAsync(new VmmHeartbeat(
+            VmmId, node.GrpcEndpoint, Options.Location, node.Vmm.Vms.Select(v => v.VmId).ToList(), _timeProvider.GetUtcNow(), Options.HeartbeatInterval));
 
     private static async Task<bool> WaitQuietlyAsync(PeriodicTimer timer, CancellationToken cancellationToken)
     {

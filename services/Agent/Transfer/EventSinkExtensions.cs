@@ -4,20 +4,69 @@ namespace Treecast.Agent.Transfer;
 
 public static class EventSinkExtensions
 {
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan LongestRetry = TimeSpan.FromSeconds(10);
+
     /// <summary>
-    /// Publishes an event the transfer raised in the background; a failure to publish is logged, not thrown, since the
-    /// stream that raised it must go on (the bus retries, and the saga's step timers cover a message that never arrives).
+    /// Publishes an event the operation needs (a verified copy, a failure, a resumed receive) and keeps trying until the
+    /// bus takes it or <paramref name="cancellationToken"/> ends: a publish caught by a broker outage (the connection
+    /// closing under it) would otherwise be lost, and the operation would wait for it until its step timed out. Never
+    /// throws: the stream that raised it must go on.
     /// </summary>
     public static async Task PublishQuietlyAsync<T>(this IEventSink events, T message, ILogger logger, string vmmId, CancellationToken cancellationToken)
+        where T : class
+    {
+        var wait = FirstRetry;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await events.PublishAsync(message, cancellationToken);
+                if (attempt > 1)
+                {
+                    logger.LogInformation("Published {MessageType} from {VmmId} after {Attempts} attempts", typeof(T).Name, vmmId, attempt);
+                }
+
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Gave up publishing {MessageType} from {VmmId}: the operation or the agent stopped", typeof(T).Name, vmmId);
+                return;
+            }
+            catch (Exception e)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning("Could not publish {MessageType} from {VmmId} ({Reason}); trying again until the bus takes it", typeof(T).Name, vmmId, e.Message);
+                }
+            }
+
+            try
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                logger.LogWarning("Gave up publishing {MessageType} from {VmmId}: the operation or the agent stopped", typeof(T).Name, vmmId);
+                return;
+            }
+
+            wait = wait * 2 < LongestRetry ? wait * 2 : LongestRetry;
+        }
+    }
+
+    /// <summary>Publishes a progress report once, if the bus takes it: the next report says more, so none is worth a retry.</summary>
+    public static async Task PublishProgressAsync<T>(this IEventSink events, T message, CancellationToken cancellationToken)
         where T : class
     {
         try
         {
             await events.PublishAsync(message, cancellationToken);
         }
-        catch (Exception e)
+        catch (Exception)
         {
-            logger.LogWarning(e, "Could not publish {MessageType} from {VmmId}", typeof(T).Name, vmmId);
+            // Progress is advisory; the operation moves on verified copies, not on reports.
         }
     }
 }

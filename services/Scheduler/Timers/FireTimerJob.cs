@@ -18,9 +18,7 @@ public sealed class FireTimerJob(
 
         // Publish before forgetting: a crash in between fires the timer again after a restart, which
         // consumers tolerate; the other order could lose a deadline.
-        await bus.Publish(
-            new TimerFired(timer.TimerId, timer.CorrelationId, timer.Purpose, timer.FireAt, firedAt),
-            cancellationToken);
+        await PublishUntilTakenAsync(new TimerFired(timer.TimerId, timer.CorrelationId, timer.Purpose, timer.FireAt, firedAt), cancellationToken);
         await store.RemoveFiredAsync(timer, cancellationToken);
 
         logger.LogInformation(
@@ -30,5 +28,37 @@ public sealed class FireTimerJob(
             timer.CorrelationId,
             timer.FireAt,
             firedAt);
+    }
+
+    /// <summary>
+    /// A timer that falls due during a broker outage fires when the broker is back: Quartz does not run a failed job
+    /// again, so the job keeps trying (the timer stays in the store meanwhile, and a stopping scheduler re-arms it at
+    /// its next start).
+    /// </summary>
+    private async Task PublishUntilTakenAsync(TimerFired fired, CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await bus.Publish(fired, cancellationToken);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning(
+                        "Timer {TimerId} ({Purpose}) fell due but could not be published ({Reason}); trying until the bus takes it",
+                        fired.TimerId,
+                        fired.Purpose,
+                        e.Message);
+                }
+            }
+
+            await Task.Delay(wait, timeProvider, cancellationToken);
+            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+        }
     }
 }

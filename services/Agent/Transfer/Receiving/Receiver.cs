@@ -518,7 +518,7 @@ public sealed partial class Receiver : IAsyncDisposable
         _logger.LogInformation(
             "Received operation {OperationId} on {VmmId}: {VmCount} VMs, {TotalBytes} bytes verified and adopted",
             OperationId, VmmId, copies.Count, TotalBytes);
-        await _events.PublishQuietlyAsync(new TransferProgressed(OperationId, VmmId, TotalBytes, TotalBytes), _logger, VmmId, _stopping.Token);
+        await _events.PublishProgressAsync(new TransferProgressed(OperationId, VmmId, TotalBytes, TotalBytes), _stopping.Token);
         await _events.PublishQuietlyAsync(received, _logger, VmmId, _stopping.Token);
         _received.TrySetResult(received);
         return ReceiveOutcome.Done;
@@ -562,7 +562,7 @@ public sealed partial class Receiver : IAsyncDisposable
             _lastProgressTenth = tenth;
         }
 
-        _ = _events.PublishQuietlyAsync(new TransferProgressed(OperationId, VmmId, received, total), _logger, VmmId, _stopping.Token);
+        _ = _events.PublishProgressAsync(new TransferProgressed(OperationId, VmmId, received, total), _stopping.Token);
     }
 
     private async Task<ReceiveOutcome> LoseAsync(string reason)
