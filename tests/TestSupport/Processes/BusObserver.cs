@@ -37,8 +37,12 @@ public sealed class BusObserver : IAsyncDisposable
                 cfg.Host(broker);
                 cfg.ReceiveEndpoint(queuePrefix + Guid.NewGuid().ToString("N")[..8], e =>
                 {
-                    e.AutoDelete = true;
-                    e.Durable = false;
+                    // Durable, so it outlives a broker restart a test injects (an auto-delete queue would be gone until
+                    // the observer reconnects, and whatever was published meanwhile lost to it); the broker deletes it
+                    // a while after the observer is gone.
+                    e.Durable = true;
+                    e.AutoDelete = false;
+                    e.QueueExpiration = TimeSpan.FromMinutes(5);
                     // Every fact a test may wait for or count; commands are sent to queues and not seen here.
                     e.Handler<VmmRegistered>(observer.Keep);
                     e.Handler<VmmLost>(observer.Keep);
