@@ -144,6 +144,9 @@ public abstract class FaultFleet : IAsyncLifetime
 
     public string Logs() => _processes?.Logs() ?? string.Empty;
 
+    /// <summary>True while every service process the fleet started is still running.</summary>
+    public bool AllRunning => Processes.AllRunning;
+
     public async Task DisposeAsync()
     {
         if (_processes is not null)

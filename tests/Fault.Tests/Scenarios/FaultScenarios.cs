@@ -195,16 +195,10 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         const int Pairs = 200;
         var run = Guid.NewGuid().ToString("N")[..8];
         var completedInTime = Enumerable.Range(0, Pairs).Select(i => $"job-{run}-{i}").ToList();
-        for (var i = 0; i < Pairs; i++)
-        {
-            var started = Workload("workload.started", completedInTime[i]);
-            var completed = Workload("workload.completed", completedInTime[i]);
-            // A quarter of the completions overtake their start: monitoring systems do not promise an order.
-            foreach (var json in i % 4 == 0 ? new[] { completed, started } : [started, completed])
-            {
-                await fleet.Observer.PublishExternalJsonAsync(json);
-            }
-        }
+        // Back to back, and a quarter of the completions overtake their start: monitoring systems do not promise an order.
+        await fleet.Observer.PublishExternalJsonAsync(completedInTime.SelectMany((id, i) => i % 4 == 0
+            ? new[] { Workload("workload.completed", id), Workload("workload.started", id) }
+            : [Workload("workload.started", id), Workload("workload.completed", id)]));
 
         var straggler = $"straggler-{run}";
         await fleet.Observer.PublishExternalJsonAsync(Workload("workload.started", straggler));
@@ -227,6 +221,57 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         Assert.Equal(1, straggled);
         Expect(finished, OperationFinalState.Duplicated, failed: [], counted: false);
         figures.Completed();
+    }
+
+    [SkippableFact]
+    [Scenario(9)]
+    public async Task Should_move_every_malformed_event_to_the_error_queue_and_handle_every_good_one()
+    {
+        fleet.Require();
+        const int Malformed = 2000;
+        const int Good = 50;
+        const string ErrorQueue = Addresses.PolicyExternalEventsQueue + "_error";
+        var run = Guid.NewGuid().ToString("N")[..8];
+        string[] broken =
+        [
+            """{"type":"host.degraded","vmm":""",
+            """{"type":"host.exploded","vmm":"host-01"}""",
+            """{"type":"workload.completed","vmm":"host-01"}""",
+            """{"type":"host.degraded"}""",
+            "not json at all",
+        ];
+        var good = Enumerable.Range(0, Good).Select(i => $"flood-{run}-{i}").ToList();
+        var errorsBefore = await ErrorDepthAsync(ErrorQueue);
+
+        // Every 40th event is a good one, among a flood of bad ones.
+        await fleet.Observer.PublishExternalJsonAsync(Enumerable.Range(0, Malformed).SelectMany(i =>
+            i % (Malformed / Good) == 0
+                ? new[] { Workload("workload.completed", good[i / (Malformed / Good)]), broken[i % broken.Length] }
+                : [broken[i % broken.Length]]));
+        figures.Fault();
+
+        foreach (var workload in good)
+        {
+            await fleet.Observer.WaitFor<WorkloadCompleted>(c => c.WorkloadId == workload, TimeSpan.FromMinutes(3));
+        }
+
+        await WaitUntilAsync(
+            async () => await ErrorDepthAsync(ErrorQueue) >= errorsBefore + Malformed,
+            $"fewer than {Malformed} malformed events reached {ErrorQueue}");
+        Assert.Equal(errorsBefore + Malformed, await ErrorDepthAsync(ErrorQueue));
+        Assert.True(fleet.AllRunning, $"a service stopped under the flood\n{fleet.Logs()}");
+    }
+
+    private async Task<uint> ErrorDepthAsync(string queue)
+    {
+        try
+        {
+            return await fleet.Observer.QueueDepthAsync(queue);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0; // No error queue yet: nothing has faulted on that endpoint so far.
+        }
     }
 
     private static string Workload(string type, string workloadId) =>
@@ -292,10 +337,12 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
                     || p.Contains(operation.ToString(), StringComparison.OrdinalIgnoreCase));
     }
 
-    private async Task WaitUntilAsync(Func<bool> condition, string failure)
+    private Task WaitUntilAsync(Func<bool> condition, string failure) => WaitUntilAsync(() => Task.FromResult(condition()), failure);
+
+    private async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        while (!condition())
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {

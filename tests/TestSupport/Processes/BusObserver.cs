@@ -59,6 +59,7 @@ public sealed class BusObserver : IAsyncDisposable
                     e.Handler<ReceiveResumed>(observer.Keep);
                     e.Handler<TransferCancelled>(observer.Keep);
                     e.Handler<VmsResumed>(observer.Keep);
+                    e.Handler<WorkloadCompleted>(observer.Keep);
                     e.Handler<BroadcastOperationFinished>(observer.Keep);
                 });
             });
@@ -129,6 +130,28 @@ public sealed class BusObserver : IAsyncDisposable
             {
                 await Task.Delay(250);
             }
+        }
+    }
+
+    /// <summary>How many messages wait in <paramref name="queue"/> now.</summary>
+    public async Task<uint> QueueDepthAsync(string queue)
+    {
+        var factory = new ConnectionFactory { Uri = _broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+    }
+
+    /// <summary>Publishes many plain JSON events over one connection, in order, as a busy monitoring system does.</summary>
+    public async Task PublishExternalJsonAsync(IEnumerable<string> events)
+    {
+        var factory = new ConnectionFactory { Uri = _broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var properties = new BasicProperties { ContentType = "application/json", Persistent = true };
+        foreach (var json in events)
+        {
+            await channel.BasicPublishAsync(Addresses.ExternalEventsExchange, string.Empty, false, properties, Encoding.UTF8.GetBytes(json));
         }
     }
 

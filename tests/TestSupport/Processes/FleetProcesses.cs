@@ -59,6 +59,9 @@ public sealed class FleetProcesses : IAsyncDisposable
         await process.DisposeAsync();
     }
 
+    /// <summary>True while no process of the fleet (other than those it killed on purpose) has exited.</summary>
+    public bool AllRunning => _processes.All(p => !p.HasExited);
+
     /// <summary>The last lines of every running process, for failure messages.</summary>
     public string Logs() => string.Join(Environment.NewLine, _processes.Select(p => p.Tail(40)));
 
