@@ -22,10 +22,14 @@ public abstract class FaultFleet : IAsyncLifetime
     /// <summary>The agent behind the chaos proxy.</summary>
     public const string Corruptible = "host-05";
 
-    public const int ImageMiB = 96;
+    /// <summary>The root's one VM (<c>TREECAST_FAULTS_IMAGE_MIB</c> overrides, for a longer measured run).</summary>
+    public static int ImageMiB { get; } = Setting("TREECAST_FAULTS_IMAGE_MIB", 96);
 
-    /// <summary>Each agent's send limit: with one VM of <see cref="ImageMiB"/>, a hop lasts several seconds.</summary>
-    public const int SendMiBPerSecond = 24;
+    /// <summary>
+    /// Each agent's send limit (<c>TREECAST_FAULTS_SEND_MIB_PER_SECOND</c> overrides): with one VM of
+    /// <see cref="ImageMiB"/>, a hop lasts several seconds, long enough to hit it in the middle.
+    /// </summary>
+    public static int SendMiBPerSecond { get; } = Setting("TREECAST_FAULTS_SEND_MIB_PER_SECOND", 24);
 
     public static readonly string[] Agents = ["host-01", "host-02", "host-03", "host-04", "host-05", "host-06"];
 
@@ -230,6 +234,9 @@ public abstract class FaultFleet : IAsyncLifetime
             await Task.Delay(100);
         }
     }
+
+    private static int Setting(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : fallback;
 
     private static int FreePort()
     {
