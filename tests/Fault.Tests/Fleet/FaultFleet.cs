@@ -148,6 +148,10 @@ public abstract class FaultFleet : IAsyncLifetime
 
     public string Logs() => _processes?.Logs() ?? string.Empty;
 
+    /// <summary>What a running agent logged containing <paramref name="text"/> (its recent lines only).</summary>
+    public IReadOnlyList<string> AgentLinesWith(string vmmId, string text) =>
+        _agents.TryGetValue(vmmId, out var agent) ? agent.LinesWith(text) : [];
+
     /// <summary>True while every service process the fleet started is still running.</summary>
     public bool AllRunning => Processes.AllRunning;
 

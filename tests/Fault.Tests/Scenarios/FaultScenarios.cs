@@ -29,6 +29,8 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         await fleet.ThirdReceivedAsync(operation, relay);
         await fleet.KillAgentAsync(relay);
         figures.Fault();
+        var heldAtKill = orphans.ToDictionary(o => o, o => fleet.Observer.Seen<TransferProgressed>()
+            .Where(p => p.OperationId == operation && p.VmmId == o).Select(p => p.BytesReceived).DefaultIfEmpty().Max());
         var finished = await fleet.FinishedAsync(operation);
 
         Expect(finished, OperationFinalState.CompletedWithFailures, failed: [relay]);
@@ -37,6 +39,13 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         Assert.NotNull(repaired);
         Assert.All(orphans, o => Assert.NotEqual(relay, repaired.Tree.Find(o)?.ParentVmmId));
         output.WriteLine($"{relay} killed; {string.Join(", ", orphans)} re-parented in tree v{repaired.Tree.Version}");
+        foreach (var orphan in orphans)
+        {
+            // What the orphan held when its parent died (its last report, a lower bound) against where its new parent
+            // resumed it (the agent logs "resuming at N of M bytes" when it admits a stream): the bytes fetched twice.
+            var resumed = fleet.AgentLinesWith(orphan, $"Receiving operation {operation}").LastOrDefault();
+            output.WriteLine($"{orphan}: held at least {heldAtKill[orphan]} bytes when {relay} was killed; {resumed ?? "(resume line not kept)"}");
+        }
 
         // The relay comes back with the same id: it finds the ended operation's partial copy and is told to drop it.
         var restartedAt = DateTimeOffset.UtcNow;

@@ -65,6 +65,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         return line is null ? null : new Uri(line[(line.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length)..].Trim());
     }
 
+    /// <summary>The lines the process printed that contain <paramref name="text"/>, oldest first (of the last ones kept).</summary>
+    public IReadOnlyList<string> LinesWith(string text) => _output.Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
+
     /// <summary>The last lines the process printed, prefixed with its name.</summary>
     public string Tail(int lines = 60) =>
         string.Join(Environment.NewLine, _output.TakeLast(lines).Select(l => $"[{Name}] {l}"));
