@@ -27,13 +27,14 @@ public sealed class HeartbeatReception(TimeProvider clock, ILogger<HeartbeatRece
 
     public Task Ready(ReceiveEndpointReady ready) => Set(ready.InputAddress, clock.GetUtcNow());
 
-    public Task Stopping(ReceiveEndpointStopping stopping) => Set(stopping.InputAddress, null);
+    // A stop is the service shutting down: nothing to tell an operator.
+    public Task Stopping(ReceiveEndpointStopping stopping) => Set(stopping.InputAddress, null, quietly: true);
 
-    public Task Completed(ReceiveEndpointCompleted completed) => Set(completed.InputAddress, null);
+    public Task Completed(ReceiveEndpointCompleted completed) => Set(completed.InputAddress, null, quietly: true);
 
     public Task Faulted(ReceiveEndpointFaulted faulted) => Set(faulted.InputAddress, null);
 
-    private Task Set(Uri inputAddress, DateTimeOffset? since)
+    private Task Set(Uri inputAddress, DateTimeOffset? since, bool quietly = false)
     {
         if (inputAddress.AbsolutePath.EndsWith("/" + Addresses.TopologyQueue, StringComparison.Ordinal))
         {
@@ -45,7 +46,7 @@ public sealed class HeartbeatReception(TimeProvider clock, ILogger<HeartbeatRece
             }
 
             // One line per change: a broker outage faults the endpoint at every reconnect attempt.
-            if (since is null && wasReceiving)
+            if (since is null && wasReceiving && !quietly)
             {
                 logger.LogWarning("Topology queue stopped receiving: no VMM is judged lost until it receives again");
             }
