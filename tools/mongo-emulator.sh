@@ -14,6 +14,10 @@
 # What it does NOT show, so keep docker compose's real MongoDB as the reference: unique secondary indexes are not
 # enforced; index conflicts are not reported; no authentication; memory only (a restarted server is empty); no
 # concurrency inside the server; some error codes differ. A green run means "works against a MongoDB-like server".
+# Found by Treecast (2026-11-29), not fixed here: 64-bit integers compare as strings in $max/$min and $lt/$gt
+# ("9000" > "12288"), and two concurrent conditional updates of one document can both apply. Code that relies on
+# either must not be trusted to the emulator alone (Treecast stores progress bytes as doubles and serialises its
+# tree-version counter in-process for this reason).
 #
 # Installs into $TREECAST_MONGO_HOME (default: ~/.cache/treecast-congodb) when missing: node and npm (Debian's
 # nodejs/npm if absent), then pinned npm packages (about 30 s). Port: $TREECAST_MONGO_PORT, else a free one. A server
