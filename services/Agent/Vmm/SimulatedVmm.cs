@@ -79,25 +79,23 @@ public sealed class SimulatedVmm : IVmm
 
     public async Task<IReadOnlyList<VmImage>> PauseAllAsync(CancellationToken cancellationToken)
     {
-        using (await _operations.EnterAsync(cancellationToken))
+        using var operation = await _operations.EnterAsync(cancellationToken);
+        var now = _timeProvider.GetTimestamp();
+        var paused = _vms.Select(vm => (Vm: vm, Paused: vm.Pause(now)));
+        var images = new List<VmImage>(paused.Count);
+        foreach (var (vm, (_, header)) in paused)
         {
-            var now = _timeProvider.GetTimestamp();
-            var paused = _vms.Select(vm => (Vm: vm, Paused: vm.Pause(now)));
-            var images = new List<VmImage>(paused.Count);
-            foreach (var (vm, (_, header)) in paused)
-            {
-                images.Add(new VmImage(vm.VmId, vm.Bytes, await vm.SaveImageAsync(header, cancellationToken)));
-            }
-
-            _logger.LogInformation(
-                "Paused {PausedCount} VMs on {VmmId}; {VmCount} paused images ready ({TotalBytes} bytes)",
-                paused.Count(p => p.Paused.PausedNow),
-                VmmId,
-                images.Count,
-                images.Sum(i => i.Bytes));
-            EvaluateWorkloads();
-            return images;
+            images.Add(new VmImage(vm.VmId, vm.Bytes, await vm.SaveImageAsync(header, cancellationToken)));
         }
+
+        _logger.LogInformation(
+            "Paused {PausedCount} VMs on {VmmId}; {VmCount} paused images ready ({TotalBytes} bytes)",
+            paused.Count(p => p.Paused.PausedNow),
+            VmmId,
+            images.Count,
+            images.Sum(i => i.Bytes));
+        EvaluateWorkloads();
+        return images;
     }
 
     public Stream OpenImage(string vmId)
@@ -126,55 +124,51 @@ public sealed class SimulatedVmm : IVmm
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sha256);
         var target = ImagePathFor(vmId);
-        using (await _operations.EnterAsync(cancellationToken))
+        using var operation = await _operations.EnterAsync(cancellationToken);
+        var header = await SimulatedImage.ReadHeaderAsync(imagePath, cancellationToken);
+        if (header.VmId != vmId)
         {
-            var header = await SimulatedImage.ReadHeaderAsync(imagePath, cancellationToken);
-            if (header.VmId != vmId)
-            {
-                throw new InvalidDataException(
-                    $"{imagePath} holds the image of VM {header.VmId}, not of {vmId}; the transfer wrote the wrong file for this VM.");
-            }
-
-            if (!string.Equals(Path.GetFullPath(imagePath), Path.GetFullPath(target), StringComparison.Ordinal))
-            {
-                File.Move(imagePath, target, overwrite: true);
-            }
-
-            var bytes = new FileInfo(target).Length;
-            var replaced = _vms.Put(SimulatedVm.Adopted(target, bytes, sha256, header, _timeProvider), header.WorkloadId);
-            _logger.LogInformation(
-                "Adopted VM {VmId} on {VmmId} ({Bytes} bytes, {Sha256}, workload {WorkloadId} at {WorkloadProgress}/{WorkloadTarget}){Replacement}",
-                vmId,
-                VmmId,
-                bytes,
-                sha256,
-                header.WorkloadId,
-                header.WorkloadProgress,
-                header.WorkloadTarget,
-                replaced ? ", replacing the VM of that id" : string.Empty);
+            throw new InvalidDataException(
+                $"{imagePath} holds the image of VM {header.VmId}, not of {vmId}; the transfer wrote the wrong file for this VM.");
         }
+
+        if (!string.Equals(Path.GetFullPath(imagePath), Path.GetFullPath(target), StringComparison.Ordinal))
+        {
+            File.Move(imagePath, target, overwrite: true);
+        }
+
+        var bytes = new FileInfo(target).Length;
+        var replaced = _vms.Put(SimulatedVm.Adopted(target, bytes, sha256, header, _timeProvider), header.WorkloadId);
+        _logger.LogInformation(
+            "Adopted VM {VmId} on {VmmId} ({Bytes} bytes, {Sha256}, workload {WorkloadId} at {WorkloadProgress}/{WorkloadTarget}){Replacement}",
+            vmId,
+            VmmId,
+            bytes,
+            sha256,
+            header.WorkloadId,
+            header.WorkloadProgress,
+            header.WorkloadTarget,
+            replaced ? ", replacing the VM of that id" : string.Empty);
     }
 
     public async Task<VmCopy> ResumeAsync(string vmId, bool newIdentity, CancellationToken cancellationToken)
     {
-        using (await _operations.EnterAsync(cancellationToken))
-        {
-            _vms.ThrowIfDisposed();
-            var vm = _vms.Find(vmId);
-            var (mac, sha256) = vm.Resume(newIdentity, _timeProvider.GetTimestamp());
+        using var operation = await _operations.EnterAsync(cancellationToken);
+        _vms.ThrowIfDisposed();
+        var vm = _vms.Find(vmId);
+        var (mac, sha256) = vm.Resume(newIdentity, _timeProvider.GetTimestamp());
 
-            // A VM that was never paused has no recorded digest; its file is still its last state.
-            sha256 ??= await SimulatedVm.HashAsync(vm.ImagePath, cancellationToken);
+        // A VM that was never paused has no recorded digest; its file is still its last state.
+        sha256 ??= await SimulatedVm.HashAsync(vm.ImagePath, cancellationToken);
 
-            _logger.LogInformation(
-                "Resumed VM {VmId} on {VmmId} with MAC {MacAddress} ({Identity})",
-                vmId,
-                VmmId,
-                mac,
-                newIdentity ? "new identity" : "original identity");
-            EvaluateWorkloads();
-            return new VmCopy(vmId, sha256, VmState.Running, mac);
-        }
+        _logger.LogInformation(
+            "Resumed VM {VmId} on {VmmId} with MAC {MacAddress} ({Identity})",
+            vmId,
+            VmmId,
+            mac,
+            newIdentity ? "new identity" : "original identity");
+        EvaluateWorkloads();
+        return new VmCopy(vmId, sha256, VmState.Running, mac);
     }
 
     public async Task<bool> RecoverAsync(string vmId, string sha256, CancellationToken cancellationToken)
@@ -196,18 +190,16 @@ public sealed class SimulatedVmm : IVmm
 
     public async Task<bool> DiscardAsync(string vmId, string sha256, CancellationToken cancellationToken)
     {
-        using (await _operations.EnterAsync(cancellationToken))
+        using var operation = await _operations.EnterAsync(cancellationToken);
+        _vms.ThrowIfDisposed();
+        if (_vms.Remove(vmId, vm => vm.IsUnresumedCopyOf(sha256)) is not { } discarded)
         {
-            _vms.ThrowIfDisposed();
-            if (_vms.Remove(vmId, vm => vm.IsUnresumedCopyOf(sha256)) is not { } discarded)
-            {
-                return false;
-            }
-
-            File.Delete(discarded.ImagePath);
-            _logger.LogInformation("Discarded copy {VmId} ({Sha256}) on {VmmId}", vmId, sha256, VmmId);
-            return true;
+            return false;
         }
+
+        File.Delete(discarded.ImagePath);
+        _logger.LogInformation("Discarded copy {VmId} ({Sha256}) on {VmmId}", vmId, sha256, VmmId);
+        return true;
     }
 
     public WorkloadReport ReportWorkload(string workloadId)
