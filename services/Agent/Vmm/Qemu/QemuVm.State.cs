@@ -15,7 +15,7 @@ internal sealed partial class QemuVm
     private string? _sha256;
 
     // The image of the latest save: growing while QEMU migrates, then sealed or failed.
-    private GrowingImage? _saving;
+    private SavingImage? _saving;
 
     // Completes when the latest save ended (it never faults; _saving holds the outcome).
     private Task _saveEnded = Task.CompletedTask;
@@ -188,7 +188,7 @@ internal sealed partial class QemuVm
     /// <summary>The paused VM's image once completely saved; faults with the save's reason when it failed.</summary>
     public async Task<VmImage> SealedImageAsync(CancellationToken cancellationToken)
     {
-        GrowingImage? saving;
+        SavingImage? saving;
         lock (_gate)
         {
             if (_stateIsCurrent && _sha256 is { } sha256)
@@ -206,7 +206,7 @@ internal sealed partial class QemuVm
         return await saving.Sealed.WaitAsync(cancellationToken);
     }
 
-    private async Task FinishSaveAsync(GrowingImage image, Task spooling, Stopwatch started)
+    private async Task FinishSaveAsync(SavingImage image, Task spooling, Stopwatch started)
     {
         await spooling;
         try
