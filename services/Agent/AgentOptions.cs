@@ -26,8 +26,9 @@ public sealed class AgentOptions
     public string? WorkDirectory { get; set; }
 
     /// <summary>
-    /// The VMM driver, case-insensitive: <c>simulated</c> (deterministic images on disk) or <c>qemu</c> (QEMU through QMP,
-    /// configured by the <c>Agent:Qemu</c> section, <see cref="Treecast.Agent.Vmm.Qemu.QemuOptions"/>). Any other value fails the agent's start.
+    /// The name of a registered VMM driver (<see cref="AgentServiceExtensions.AddVmmDriver{TDriver}"/>), case-insensitive:
+    /// <c>simulated</c> (deterministic images on disk) or <c>qemu</c> (QEMU through QMP, configured by the <c>Agent:Qemu</c>
+    /// section, <see cref="Treecast.Agent.Vmm.Qemu.QemuOptions"/>). Any other value fails the agent's start.
     /// </summary>
     public string Vmm { get; set; } = "simulated";
 

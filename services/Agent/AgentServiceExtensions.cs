@@ -15,8 +15,9 @@ public static class AgentServiceExtensions
     /// <summary>
     /// Registers the agent service: one <see cref="AgentHost"/> per host (or one bound from the <c>Agent</c> section when
     /// none are given), the <see cref="AgentDirectory"/> listing them, and the bus participant with the agent's consumers
-    /// on every hosted agent's queue. Each agent's VMM driver is the one its <see cref="AgentOptions.Vmm"/> names
-    /// (<see cref="ConfiguredVmmFactory"/>); QEMU VMMs take their options from <c>Agent:Qemu</c>.
+    /// on every hosted agent's queue. Each agent's VMM driver is the one its <see cref="AgentOptions.Vmm"/> names among those
+    /// registered (<see cref="ConfiguredVmmFactory"/>): <c>simulated</c> and <c>qemu</c>; QEMU VMMs take their options
+    /// from <c>Agent:Qemu</c>.
     /// </summary>
     public static IHostApplicationBuilder AddAgentService(this IHostApplicationBuilder builder, params AgentOptions[] hosts)
     {
@@ -40,8 +41,8 @@ public static class AgentServiceExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GrpcChannelPool>();
         services.TryAddSingleton(builder.Configuration.GetSection($"{AgentOptions.Section}:{QemuOptions.Section}").Get<QemuOptions>() ?? new QemuOptions());
-        services.TryAddSingleton<SimulatedVmmFactory>();
-        services.TryAddSingleton<QemuVmmFactory>();
+        services.AddVmmDriver<SimulatedVmmFactory>();
+        services.AddVmmDriver<QemuVmmFactory>();
         services.TryAddSingleton<IVmmFactory, ConfiguredVmmFactory>();
         services.TryAddSingleton<AgentNodeFactory>();
         services.AddSingleton(sp => new AgentDirectory(
@@ -62,6 +63,17 @@ public static class AgentServiceExtensions
 
         services.AddBusParticipant(new BusParticipant("agent", AddAgentConsumers, (context, cfg) => ConfigureAgentQueues(context, cfg, hosts)));
         return builder;
+    }
+
+    /// <summary>
+    /// Registers a VMM driver under its <see cref="VmmDriver.Name"/>, for agents whose <see cref="AgentOptions.Vmm"/> names
+    /// it; a driver registered twice counts once.
+    /// </summary>
+    public static IServiceCollection AddVmmDriver<TDriver>(this IServiceCollection services)
+        where TDriver : VmmDriver
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<VmmDriver, TDriver>());
+        return services;
     }
 
     /// <summary>The agent's consumers; they run on every hosted agent's queue (see <see cref="ConfigureAgentQueues"/>), not on queues of their own.</summary>

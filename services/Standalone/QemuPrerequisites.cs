@@ -19,7 +19,7 @@ public static class QemuPrerequisites
             return $"{binary} is not installed (apt-get install qemu-system-x86, or set TREECAST_QEMU_BINARY)";
         }
 
-        if (CounterGuest.FindImage() is null)
+        if (CounterWorkload.FindImage() is null)
         {
             return "the counter guest infra/guest/counter.img does not exist; build it with infra/guest/build.sh (needs nasm), or set TREECAST_GUEST_IMAGE";
         }

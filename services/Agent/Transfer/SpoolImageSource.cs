@@ -22,17 +22,8 @@ public sealed class SpoolImageSource : ImageSource
         _handle = _file.SafeFileHandle;
     }
 
-    public override async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var committed = await _spool.WaitForMoreThanAsync(offset, cancellationToken);
-        var available = (int)Math.Min(buffer.Length, committed - offset);
-        if (available <= 0)
-        {
-            return 0;
-        }
-
-        return await RandomAccess.ReadAsync(_handle, buffer[..available], offset, cancellationToken);
-    }
+    public override ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        _spool.ReadAsync(_handle, offset, buffer, cancellationToken);
 
     /// <summary>What this relay verified against its parent's end marker: the root's size and digest, passed on unchanged.</summary>
     public override async Task<VmImage> SealedAsync(CancellationToken cancellationToken) => await _spool.VerifiedAsync(cancellationToken);

@@ -1,32 +1,23 @@
-using Treecast.Agent.Vmm.Qemu;
-
 namespace Treecast.Agent.Vmm;
 
 /// <summary>
-/// Creates the VMM driver each agent's <see cref="AgentOptions.Vmm"/> names, so agents of one process (the standalone
-/// host, tests) may run different drivers side by side.
+/// The one place a VMM driver is chosen: creates, for each agent, the VMM of the registered <see cref="VmmDriver"/> its
+/// <see cref="AgentOptions.Vmm"/> names, so agents of one process (the standalone host, tests) may run different drivers
+/// side by side.
 /// </summary>
-public sealed class ConfiguredVmmFactory(SimulatedVmmFactory simulated, QemuVmmFactory qemu) : IVmmFactory
+public sealed class ConfiguredVmmFactory(IEnumerable<VmmDriver> drivers) : IVmmFactory
 {
-    public const string Simulated = "simulated";
+    private readonly IReadOnlyList<VmmDriver> _drivers = [.. drivers];
 
-    /// <summary>The values <see cref="AgentOptions.Vmm"/> accepts (case-insensitive).</summary>
-    public static IReadOnlyList<string> Drivers { get; } = [Simulated, QemuVmm.Kind];
+    /// <summary>The values <see cref="AgentOptions.Vmm"/> accepts (case-insensitive), in the order the drivers were registered.</summary>
+    public IReadOnlyList<string> Drivers => [.. _drivers.Select(d => d.Name)];
 
     public IVmm Create(AgentOptions options, string workDirectory)
     {
-        if (string.Equals(options.Vmm, Simulated, StringComparison.OrdinalIgnoreCase))
-        {
-            return simulated.Create(options, workDirectory);
-        }
-
-        if (string.Equals(options.Vmm, QemuVmm.Kind, StringComparison.OrdinalIgnoreCase))
-        {
-            return qemu.Create(options, workDirectory);
-        }
+        var driver = _drivers.FirstOrDefault(d => string.Equals(d.Name, options.Vmm, StringComparison.OrdinalIgnoreCase));
 
         // An unknown driver is an operator's typo: it fails the agent's start, with the setting and its values.
-        throw new InvalidOperationException(
+        return driver?.Create(options, workDirectory) ?? throw new InvalidOperationException(
             $"Agent {options.VmmId}: Agent:Vmm is '{options.Vmm}', which is not a VMM driver; set it to one of {string.Join(", ", Drivers.Select(d => $"'{d}'"))}.");
     }
 }

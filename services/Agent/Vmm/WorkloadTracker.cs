@@ -5,12 +5,22 @@ namespace Treecast.Agent.Vmm;
 /// <summary>
 /// The workloads a VMM ran and when each completed, shared by both drivers. A completion is raised once per carrier: a
 /// workload started again, or carried in by an adopted copy, is news again when it completes here; the time kept is its
-/// first completion on this VMM since it was last started. Not thread-safe: the drivers use it under their table lock.
+/// first completion on this VMM since it was last started. Not thread-safe: <see cref="VmTable{TVm}"/> uses it under its lock.
 /// </summary>
 internal sealed class WorkloadTracker
 {
     private readonly Dictionary<string, DateTimeOffset?> _completedAt = new(StringComparer.Ordinal);
     private readonly HashSet<string> _raised = new(StringComparer.Ordinal);
+
+    /// <summary>Refuses a workload without an id or with negative work, as both drivers' <see cref="IVmm.StartWorkloadAsync"/> do.</summary>
+    public static void ThrowIfInvalid(string workloadId, TimeSpan work)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(workloadId);
+        if (work < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(work), work, "A workload's work cannot be negative.");
+        }
+    }
 
     /// <summary>The workload was started (again) in this VMM's VMs.</summary>
     public void Started(string workloadId)

@@ -9,8 +9,10 @@ public sealed class ConfiguredVmmFactorySpecs : IDisposable
 {
     private readonly TemporaryDirectory _directory = new();
     private readonly ConfiguredVmmFactory _factory = new(
+    [
         new SimulatedVmmFactory(TimeProvider.System, NullLoggerFactory.Instance),
-        new QemuVmmFactory(new QemuOptions(), TimeProvider.System, NullLoggerFactory.Instance));
+        new QemuVmmFactory(new QemuOptions(), TimeProvider.System, NullLoggerFactory.Instance),
+    ]);
 
     public void Dispose() => _directory.Dispose();
 

@@ -9,7 +9,7 @@ namespace Treecast.Agent.Tests.Support;
 internal sealed class FileVmm : IVmm
 {
     private readonly ConcurrentDictionary<string, VmInfo> _vms = new();
-    private readonly ConcurrentDictionary<string, GrowingImage> _growing = new();
+    private readonly ConcurrentDictionary<string, SavingImage> _growing = new();
     private readonly ConcurrentDictionary<string, string> _unresumedCopies = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset?> _workloads = new();
     private readonly string _directory;
@@ -59,9 +59,9 @@ internal sealed class FileVmm : IVmm
     /// A paused VM whose image the test writes while the transfer already reads it (as QEMU writes a migration stream):
     /// it is read as it grows and sealed when the test says so.
     /// </summary>
-    public GrowingImage Grow(string vmId)
+    public SavingImage Grow(string vmId)
     {
-        var image = new GrowingImage(vmId, ImagePath(vmId) + ".partial", ImagePath(vmId));
+        var image = new SavingImage(vmId, ImagePath(vmId) + ".partial", ImagePath(vmId));
         _growing[vmId] = image;
         return image;
     }

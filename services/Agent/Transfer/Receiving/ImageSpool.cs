@@ -1,43 +1,35 @@
-using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 using Treecast.Agent.Images;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer.Receiving;
 
 /// <summary>
-/// One VM image of one operation as a receiver writes it: a file that grows in order, readable by
-/// forwarders while it grows. Only verified chunks count towards <see cref="CommittedLength"/>. An image announced
-/// unsealed (its length unknown) is bounded by <see cref="MaxBytes"/> and checked against the sender's end marker.
-/// A restarted agent resumes a spool from the length it durably stored (<see cref="ResumeAsync"/>).
+/// One VM image of one operation as a receiver writes it, a <see cref="GrowingImageFile"/> readable by forwarders while it
+/// grows. Only verified chunks count towards <see cref="CommittedLength"/>. An image announced unsealed (its length
+/// unknown) is bounded by <see cref="MaxBytes"/> and checked against the sender's end marker. A restarted agent resumes a
+/// spool from the length it durably stored (<see cref="ResumeAsync"/>).
 /// </summary>
 public sealed class ImageSpool : IDisposable
 {
-    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private FileStream? _writer;
-    private long _committedLength;
-    private readonly GrowthSignal _grown = new();
-    private readonly TaskCompletionSource<VmImage> _verified = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? _sha256Hex;
-    private Exception? _failure;
+    private readonly GrowingImageFile _file;
 
     /// <summary>A new, empty spool.</summary>
     /// <param name="maxUnsealedBytes">The most an unsealed image may grow to before the stream is refused as a runaway.</param>
     public ImageSpool(int vmIndex, VmImage image, string path, long maxUnsealedBytes = TransferLimits.DefaultMaxUnsealedImageBytes)
         // No fsync per chunk: the receiver flushes the spools before it records how far they reach (FlushAsync).
-        : this(vmIndex, image, path, maxUnsealedBytes, ImageFiles.CreateGrowing(path, Math.Max(image.Bytes, 0)))
+        : this(vmIndex, image, path, maxUnsealedBytes, GrowingImageFile.Create(image, path, Math.Max(image.Bytes, 0)))
     {
     }
 
-    private ImageSpool(int vmIndex, VmImage image, string path, long maxUnsealedBytes, FileStream? writer)
+    private ImageSpool(int vmIndex, VmImage image, string path, long maxUnsealedBytes, GrowingImageFile file)
     {
-        _writer = writer;
+        _file = file;
         VmIndex = vmIndex;
         Image = image;
         Path = path;
-        MaxBytes = image.IsSealed ? image.Bytes : maxUnsealedBytes;
-        // A failure nobody awaits must not surface as unobserved.
-        _verified.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        MaxBytes = MaxBytesOf(image, maxUnsealedBytes);
     }
 
     /// <summary>
@@ -48,45 +40,13 @@ public sealed class ImageSpool : IDisposable
     public static async Task<ImageSpool> ResumeAsync(
         int vmIndex, VmImage image, string path, long storedBytes, long maxUnsealedBytes, CancellationToken cancellationToken)
     {
-        var writer = ImageFiles.OpenGrowing(path);
-        var spool = new ImageSpool(vmIndex, image, path, maxUnsealedBytes, writer);
-        try
-        {
-            var length = Math.Clamp(storedBytes, 0, Math.Min(writer.Length, spool.MaxBytes));
-            writer.SetLength(length);
-            writer.Seek(length, SeekOrigin.Begin);
-            var buffer = new byte[1024 * 1024];
-            for (long offset = 0; offset < length;)
-            {
-                var read = await RandomAccess.ReadAsync(writer.SafeFileHandle, buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - offset)), offset, cancellationToken);
-                if (read == 0)
-                {
-                    throw new EndOfStreamException($"{path} ended at {offset} bytes while it was hashed again, {length} expected.");
-                }
-
-                spool._sha256.AppendData(buffer, 0, read);
-                offset += read;
-            }
-
-            spool._committedLength = length;
-            return spool;
-        }
-        catch
-        {
-            spool.Dispose();
-            throw;
-        }
+        var file = await GrowingImageFile.ResumeAsync(image, path, Math.Min(storedBytes, MaxBytesOf(image, maxUnsealedBytes)), cancellationToken);
+        return new ImageSpool(vmIndex, image, path, maxUnsealedBytes, file);
     }
 
     /// <summary>A spool whose image was verified and adopted by the VMM before a restart: complete, its file gone with the adoption.</summary>
-    public static ImageSpool Adopted(int vmIndex, VmImage image, string path, VmImage verified)
-    {
-        var spool = new ImageSpool(vmIndex, image, path, verified.Bytes, writer: null);
-        spool._committedLength = verified.Bytes;
-        spool._sha256Hex = verified.Sha256;
-        spool._verified.TrySetResult(verified);
-        return spool;
-    }
+    public static ImageSpool Adopted(int vmIndex, VmImage image, string path, VmImage verified) =>
+        new(vmIndex, image, path, verified.Bytes, GrowingImageFile.SealedBefore(verified, path));
 
     public int VmIndex { get; }
 
@@ -98,15 +58,13 @@ public sealed class ImageSpool : IDisposable
     public long MaxBytes { get; }
 
     /// <summary>The verified image's SHA-256 (lower-case hex), or null until it completed.</summary>
-    public string? Sha256 => Volatile.Read(ref _sha256Hex);
+    public string? Sha256 => _file.SealedImage?.Sha256;
 
     /// <summary>Bytes stored and checked by their chunk checksum; a resumed stream continues here.</summary>
-    public long CommittedLength => Interlocked.Read(ref _committedLength);
+    public long CommittedLength => _file.Length;
 
     /// <summary>True once the whole image arrived and matched the announced SHA-256.</summary>
-    public bool IsCompleted => Volatile.Read(ref _sha256Hex) is not null;
-
-    public Exception? Failure => Volatile.Read(ref _failure);
+    public bool IsCompleted => _file.IsSealed;
 
     /// <summary>Appends bytes that start exactly at <see cref="CommittedLength"/> and were already checked.</summary>
     public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -114,8 +72,8 @@ public sealed class ImageSpool : IDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            ThrowIfFailed();
-            if (_writer is null || IsCompleted)
+            _file.ThrowIfFailed();
+            if (IsCompleted)
             {
                 throw new InvalidOperationException($"The spool of VM {Image.VmId} is already complete.");
             }
@@ -129,16 +87,12 @@ public sealed class ImageSpool : IDisposable
             }
 
             // Not cancellable once started: a half-written chunk would leave the file ahead of the committed length.
-            await _writer.WriteAsync(data, CancellationToken.None);
-            _sha256.AppendData(data.Span);
-            Interlocked.Add(ref _committedLength, data.Length);
+            await _file.AppendAsync(data, CancellationToken.None);
         }
         finally
         {
             _writeLock.Release();
         }
-
-        _grown.Raise();
     }
 
     /// <summary>
@@ -151,7 +105,7 @@ public sealed class ImageSpool : IDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            ThrowIfFailed();
+            _file.ThrowIfFailed();
             var expectedBytes = Image.IsSealed ? Image.Bytes : bytes;
             var expectedSha256 = Image.IsSealed ? Image.Sha256 : sha256;
             var source = Image.IsSealed ? "the manifest" : "the sender's end marker";
@@ -160,25 +114,21 @@ public sealed class ImageSpool : IDisposable
                 return $"VM {Image.VmId}: the image ended at {bytes} bytes (stored {CommittedLength}), {source} says {expectedBytes}";
             }
 
-            if (_sha256Hex is null)
+            if (!IsCompleted)
             {
-                var digest = Convert.ToHexStringLower(_sha256.GetHashAndReset());
+                var digest = _file.HashSoFar();
                 if (!SameDigest(digest, expectedSha256))
                 {
                     return $"VM {Image.VmId}: the received image has SHA-256 {digest}, {source} says {(expectedSha256.Length == 0 ? "nothing" : expectedSha256)}";
                 }
 
                 // Durable before the receiver records the image verified.
-                _writer!.Flush(flushToDisk: true);
-                await _writer.DisposeAsync();
-                _writer = null;
-                Volatile.Write(ref _sha256Hex, digest);
-                _verified.TrySetResult(Image with { Bytes = CommittedLength, Sha256 = digest });
+                await _file.SealAsync(durable: true);
             }
 
-            if (!SameDigest(sha256, _sha256Hex))
+            if (!SameDigest(sha256, Sha256!))
             {
-                return $"VM {Image.VmId}: the sender's end marker names SHA-256 {sha256}, the verified image has {_sha256Hex}";
+                return $"VM {Image.VmId}: the sender's end marker names SHA-256 {sha256}, the verified image has {Sha256}";
             }
         }
         finally
@@ -186,7 +136,6 @@ public sealed class ImageSpool : IDisposable
             _writeLock.Release();
         }
 
-        _grown.Raise();
         return null;
     }
 
@@ -199,7 +148,7 @@ public sealed class ImageSpool : IDisposable
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            _writer?.Flush(flushToDisk: true);
+            _file.Flush();
             return CommittedLength;
         }
         finally
@@ -209,59 +158,30 @@ public sealed class ImageSpool : IDisposable
     }
 
     /// <summary>The verified image (final size and SHA-256) once complete; faults with the spool's failure.</summary>
-    public Task<VmImage> VerifiedAsync(CancellationToken cancellationToken) => _verified.Task.WaitAsync(cancellationToken);
+    public Task<VmImage> VerifiedAsync(CancellationToken cancellationToken) => _file.Sealed.WaitAsync(cancellationToken);
 
     /// <summary>Fails the spool; readers waiting for more bytes get <paramref name="reason"/>.</summary>
-    public void Fail(Exception reason)
-    {
-        if (Interlocked.CompareExchange(ref _failure, reason, null) is null)
-        {
-            _verified.TrySetException(new InvalidOperationException($"The spool of VM {Image.VmId} failed: {reason.Message}", reason));
-            _grown.Raise();
-        }
-    }
+    public void Fail(Exception reason) =>
+        _file.Fail(new InvalidOperationException($"The spool of VM {Image.VmId} failed: {reason.Message}", reason));
 
     /// <summary>
-    /// Waits until more than <paramref name="offset"/> bytes are committed or the image is complete.
-    /// Returns the committed length; throws the spool's failure.
+    /// Reads committed bytes at <paramref name="offset"/> through a forwarder's own <paramref name="handle"/>
+    /// (<see cref="OpenRead"/>), waiting until some are; 0 once the image is complete and read to its end. Throws the
+    /// spool's failure.
     /// </summary>
-    public async ValueTask<long> WaitForMoreThanAsync(long offset, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var changed = _grown.Next;
-
-            ThrowIfFailed();
-            var committed = CommittedLength;
-            if (committed > offset || IsCompleted)
-            {
-                return committed;
-            }
-
-            await changed.WaitAsync(cancellationToken);
-        }
-    }
+    public ValueTask<int> ReadAsync(SafeFileHandle handle, long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        _file.ReadAsync(handle, offset, buffer, cancellationToken);
 
     /// <summary>A read handle that survives the file being moved (adopted) while it is open.</summary>
-    public FileStream OpenRead() => ImageFiles.OpenFollowing(Path);
+    public FileStream OpenRead() => _file.OpenRead();
 
     public void Dispose()
     {
         Fail(new ObjectDisposedException(nameof(ImageSpool)));
-        _writer?.Dispose();
-        _writer = null;
-        _sha256.Dispose();
+        _file.Dispose();
     }
+
+    private static long MaxBytesOf(VmImage image, long maxUnsealedBytes) => image.IsSealed ? image.Bytes : maxUnsealedBytes;
 
     private static bool SameDigest(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
-
-    private void ThrowIfFailed()
-    {
-        var failure = Failure;
-        if (failure is not null)
-        {
-            throw new InvalidOperationException($"The spool of VM {Image.VmId} failed: {failure.Message}", failure);
-        }
-    }
-
 }

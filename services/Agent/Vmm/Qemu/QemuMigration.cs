@@ -15,11 +15,11 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
 
     /// <summary>
     /// Starts migrating the stopped VM to a socket we listen on and returns once QEMU has connected: the header and the
-    /// stream are then spooled to its state file in the background, hashed as they arrive, and <see cref="GrowingImage.Sealed"/>
+    /// stream are then spooled to its state file in the background, hashed as they arrive, and <see cref="SavingImage.Sealed"/>
     /// completes when QEMU reports the migration completed (or faults, naming the VM, when it failed or QEMU died).
     /// </summary>
     /// <returns>The growing image, and the background spooling (it never faults; the image carries the outcome).</returns>
-    public async Task<(GrowingImage Image, Task Spooling)> StartSaveAsync(QemuProcess process, QemuStateHeader header, string statePath, string socketPath, CancellationToken cancellationToken)
+    public async Task<(SavingImage Image, Task Spooling)> StartSaveAsync(QemuProcess process, QemuStateHeader header, string statePath, string socketPath, CancellationToken cancellationToken)
     {
         var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -43,7 +43,7 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
                 }
 
                 connection = await accept;
-                var image = new GrowingImage(process.VmId, statePath + ".partial", statePath);
+                var image = new SavingImage(process.VmId, statePath + ".partial", statePath);
                 var spooling = SpoolAsync(process, header, image, connection, end, deadline, cancellationToken);
                 connection = null;
                 return (image, spooling);
@@ -74,7 +74,7 @@ internal sealed class QemuMigration(string vmmId, TimeSpan timeout)
     private async Task SpoolAsync(
         QemuProcess process,
         QemuStateHeader header,
-        GrowingImage image,
+        SavingImage image,
         Socket connection,
         Task<string> end,
         CancellationTokenSource deadline,

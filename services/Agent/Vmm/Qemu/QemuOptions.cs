@@ -14,7 +14,7 @@ public sealed class QemuOptions
     /// <summary>QEMU machine type; an alias such as <c>pc</c> is resolved to its versioned name so receivers load the same machine.</summary>
     public string MachineType { get; set; } = "pc";
 
-    /// <summary>Guest disk image booted from a read-only floppy; null finds the counter guest (<see cref="CounterGuest.FindImage"/>).</summary>
+    /// <summary>Guest disk image booted from a read-only floppy; null finds the counter guest (<see cref="CounterWorkload.FindImage"/>).</summary>
     public string? BootImage { get; set; }
 
     /// <summary>The <c>-accel</c> value: <c>tcg</c> (software emulation) works everywhere; <c>kvm</c> where /dev/kvm exists.</summary>

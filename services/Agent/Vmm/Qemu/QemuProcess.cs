@@ -27,12 +27,15 @@ internal sealed class QemuProcess : IAsyncDisposable
     private Task _eventPump = Task.CompletedTask;
     private bool _stopping;
 
-    private QemuProcess(string vmId, Process process, ILogger logger)
+    private QemuProcess(string vmmId, string vmId, Process process, ILogger logger)
     {
+        VmmId = vmmId;
         VmId = vmId;
         _process = process;
         _logger = logger;
     }
+
+    public string VmmId { get; }
 
     public string VmId { get; }
 
@@ -116,7 +119,7 @@ internal sealed class QemuProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var argument in Arguments(vmId, accelerator, definition, incoming, qmpSocketPath))
+        foreach (var argument in QemuCommandLine.Arguments(vmId, accelerator, definition, incoming, qmpSocketPath))
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -133,7 +136,7 @@ internal sealed class QemuProcess : IAsyncDisposable
                 vmId, $"VM {vmId} on {vmmId} could not start: '{binary}' could not be run ({e.Message}); install qemu-system-x86 or set Agent:Qemu:Binary.", e);
         }
 
-        var qemu = new QemuProcess(vmId, process, logger);
+        var qemu = new QemuProcess(vmmId, vmId, process, logger);
         process.ErrorDataReceived += (_, line) => qemu.OnStandardError(line.Data);
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
@@ -186,6 +189,24 @@ internal sealed class QemuProcess : IAsyncDisposable
         finally
         {
             File.Delete(qmpSocketPath);
+        }
+    }
+
+    /// <summary>
+    /// Runs a QMP command. A monitor that closed (QEMU gone or going) fails the command with what QEMU's exit says, naming
+    /// the VM and its VMM; QEMU's refusals stay <see cref="QmpException"/>s.
+    /// </summary>
+    public async Task<JsonElement> ExecuteAsync(string command, JsonObject? arguments, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Qmp.ExecuteAsync(command, arguments, cancellationToken);
+        }
+        catch (QmpException e) when (e.ErrorClass is null)
+        {
+            // The monitor closed: the process is gone or going. Its exit explains more than the socket does.
+            await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+            throw new QemuVmException(VmId, $"VM {VmId} on {VmmId}: {e.Message}; {ExitDescription}", e);
         }
     }
 
@@ -271,42 +292,6 @@ internal sealed class QemuProcess : IAsyncDisposable
         await _eventPump;
         _process.Dispose();
     }
-
-    private static IEnumerable<string> Arguments(string vmId, string accelerator, VmDefinition definition, bool incoming, string qmpSocketPath)
-    {
-        string[] common =
-        [
-            "-name", QemuOption(vmId),
-            "-nodefaults",
-            "-no-user-config",
-            "-display", "none",
-            "-accel", accelerator,
-            "-machine", definition.MachineType,
-            "-m", $"{definition.MemoryMiB}M",
-            "-qmp", $"unix:{QemuOption(qmpSocketPath)}",
-            "-S",
-        ];
-        foreach (var argument in common)
-        {
-            yield return argument;
-        }
-
-        if (definition.BootImage is { } bootImage)
-        {
-            // Read-only: every VM of every VMM on a host boots the same file, and QEMU's image locking forbids shared writers.
-            yield return "-drive";
-            yield return $"file={QemuOption(bootImage)},format=raw,if=floppy,readonly=on";
-        }
-
-        if (incoming)
-        {
-            yield return "-incoming";
-            yield return "defer";
-        }
-    }
-
-    // QEMU's option syntax separates with commas; a literal comma is written twice.
-    private static string QemuOption(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
 
     private void OnStandardError(string? line)
     {

@@ -4,10 +4,11 @@ using System.Text.RegularExpressions;
 namespace Treecast.Agent.Vmm.Qemu;
 
 /// <summary>
-/// The counter guest of <c>infra/guest/counter.asm</c>: where it keeps its counter, how the host starts a workload
-/// in it, and where its image is.
+/// The workload as the counter guest of <c>infra/guest/counter.asm</c> runs it, the only part of the QEMU driver that knows
+/// the guest: where its image is, where it keeps its counter, and how the host starts a workload in it and reads how far it
+/// got, through QEMU's human monitor.
 /// </summary>
-public static partial class CounterGuest
+public static partial class CounterWorkload
 {
     /// <summary>Physical address of the guest's block: counter, target, generation, magic (little-endian u32 each).</summary>
     public const int BlockAddress = 0x500;
@@ -70,6 +71,27 @@ public static partial class CounterGuest
 
         yield return $"o /b 0x{GenerationPort:x} 0x{generation:x}";
     }
+
+    /// <summary>1..255, the generation after <paramref name="generation"/>: generation 0 is the guest's "no workload yet".</summary>
+    public static byte NextGeneration(byte generation) => (byte)((generation % 255) + 1);
+
+    /// <summary>Starts workload <paramref name="workloadId"/> in the guest as generation <paramref name="generation"/>, counting to <paramref name="target"/>.</summary>
+    internal static async Task StartAsync(QemuProcess process, string workloadId, uint target, byte generation, CancellationToken cancellationToken)
+    {
+        foreach (var command in StartWorkloadCommands(target, generation))
+        {
+            var output = await process.Qmp.HumanMonitorCommandAsync(command, cancellationToken);
+            if (output.Trim().Length > 0)
+            {
+                throw new QemuVmException(
+                    process.VmId, $"VM {process.VmId} on {process.VmmId}: starting workload {workloadId} failed: '{command}' answered {output.Trim()}");
+            }
+        }
+    }
+
+    /// <summary>Reads the guest's block from its memory now; null before the guest initialised it.</summary>
+    internal static async Task<CounterReading?> ReadAsync(QemuProcess process, CancellationToken cancellationToken) =>
+        ParseBlock(await process.Qmp.HumanMonitorCommandAsync(ReadBlockCommand, cancellationToken));
 
     /// <summary>Parses the output of <see cref="ReadBlockCommand"/>; null when the guest has not initialised its block.</summary>
     public static CounterReading? ParseBlock(string hmpOutput)
