@@ -2,7 +2,9 @@ using MassTransit;
 using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.Hosting.ApiAccess;
 using Treecast.Persistence;
+using Treecast.Policy.Api;
 using Treecast.Policy.Evaluation;
 using Treecast.Policy.Ingress;
 using Treecast.Policy.Operations;
@@ -18,7 +20,8 @@ public static class PolicyServiceExtensions
     public const string DefaultDatabase = "treecast-policy";
 
     /// <summary>
-    /// Registers the policy service: its policies, their file watcher, the event ingress and the sagas. With
+    /// Registers the policy service: its policies, their file watcher, the event ingress, the sagas and who may call its
+    /// HTTP API (<c>Api</c> settings). With
     /// <c>Mongo:ConnectionString</c> set, the sagas, the workload ledger and the record of loaded policy files live in MongoDB;
     /// without it, in memory.
     /// </summary>
@@ -26,6 +29,7 @@ public static class PolicyServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
+        builder.AddApiAccess();
         var useMongo = builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase);
         if (useMongo)
         {
@@ -99,5 +103,15 @@ public static class PolicyServiceExtensions
             // which is how the standalone host injects them.
             e.ConfigureConsumer<ExternalEventConsumer>(context);
         });
+    }
+
+    /// <summary>Maps every route of the policy service: health, policies and operations.</summary>
+    public static WebApplication MapPolicyService(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapServiceDefaults();
+        app.MapPolicyEndpoints();
+        app.MapOperationEndpoints();
+        return app;
     }
 }

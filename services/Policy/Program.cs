@@ -1,6 +1,5 @@
 using Treecast.Hosting;
 using Treecast.Policy;
-using Treecast.Policy.Api;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -8,7 +7,5 @@ builder.AddPolicyService();
 builder.AddTreecastBus();
 
 var app = builder.Build();
-app.MapServiceDefaults();
-app.MapPolicyEndpoints();
-app.MapOperationEndpoints();
+app.MapPolicyService();
 app.Run();

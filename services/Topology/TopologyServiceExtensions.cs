@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using MongoDB.Driver;
 using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.Hosting.ApiAccess;
 using Treecast.Persistence;
 using Treecast.Topology.Consumers;
 using Treecast.Topology.Liveness;
@@ -20,6 +21,7 @@ public static class TopologyServiceExtensions
     public static IHostApplicationBuilder AddTopologyService(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddApiAccess();
         builder.Services.AddOptions<TopologyOptions>()
             .BindConfiguration(TopologyOptions.Section)
             .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")

@@ -7,7 +7,7 @@ using Treecast.Policy.Sagas;
 namespace Treecast.Policy.Api;
 
 /// <summary>
-/// <c>POST /operations/{id}/cancel</c>: sends <see cref="CancelOperation"/> to the broadcast saga and answers 202 with the
+/// <c>POST /operations/{id}/cancel</c> (an API key required: <see cref="Treecast.Hosting.ApiAccess.ApiAccessExtensions"/>): sends <see cref="CancelOperation"/> to the broadcast saga and answers 202 with the
 /// operation id; 404 for an unknown operation; 409 with the reason when it already ended or is resuming its copies.
 /// The saga decides in the end (an operation may end between this check and the command): it ignores a cancel it can
 /// no longer honour, with a note in the history.
@@ -51,10 +51,9 @@ public static class OperationCancelEndpoint
                 return Error(json, StatusCodes.Status409Conflict, refused);
             }
 
-            // Who asks: the signed-in user once the service requires one, else whoever the body names.
-            var requestedBy = http.User.Identity is { IsAuthenticated: true, Name: { } user } ? user
-                : string.IsNullOrWhiteSpace(body.RequestedBy) ? Anonymous
-                : body.RequestedBy.Trim();
+            // Who asks is the API key's name (the only name the service can vouch for); a name in the body is kept beside it.
+            var key = http.User.Identity?.Name ?? Anonymous;
+            var requestedBy = string.IsNullOrWhiteSpace(body.RequestedBy) ? key : $"{body.RequestedBy.Trim()} (key {key})";
             var cancel = new CancelOperation(operationId, requestedBy, string.IsNullOrWhiteSpace(body.Reason) ? null : body.Reason.Trim(), clock.GetUtcNow());
             var endpoint = await send.GetSendEndpoint(Addresses.BroadcastOperations);
             await endpoint.Send(cancel, cancellationToken);
@@ -82,33 +81,20 @@ public static class OperationCancelEndpoint
         JsonSerializerOptions json,
         CancellationToken cancellationToken)
     {
-        if (request.ContentLength > MaxBodyBytes)
+        var buffer = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        if (buffer is null)
         {
             return (null, TooLarge(), StatusCodes.Status413PayloadTooLarge);
         }
 
-        // Read at most one byte past the limit: a body without a length (chunked) is refused the same way.
-        var buffer = new byte[MaxBodyBytes + 1];
-        var length = 0;
-        int read;
-        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
-        {
-            length += read;
-        }
-
-        if (length > MaxBodyBytes)
-        {
-            return (null, TooLarge(), StatusCodes.Status413PayloadTooLarge);
-        }
-
-        if (buffer.AsSpan(0, length).Trim(" \t\r\n"u8).IsEmpty)
+        if (buffer.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
         {
             return (new OperationCancelRequest(null, null), null, StatusCodes.Status200OK);
         }
 
         try
         {
-            var body = JsonSerializer.Deserialize<OperationCancelRequest>(buffer.AsSpan(0, length), json);
+            var body = JsonSerializer.Deserialize<OperationCancelRequest>(buffer.AsSpan(), json);
             return body is null
                 ? (null, NotJson("the body is null"), StatusCodes.Status400BadRequest)
                 : (body, null, StatusCodes.Status200OK);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Treecast.Hosting.ApiAccess;
 using Treecast.Policy.Operations;
 using Treecast.Policy.Sagas;
 
@@ -26,18 +27,11 @@ public static class OperationEndpoints
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <param name="app">The policy service.</param>
-    /// <param name="protectCommands">
-    /// Applied to the endpoints that change an operation (<c>POST /operations/{id}/cancel</c>), not to the read-outs: the
-    /// hook for the credential those will require, for example <c>b =&gt; b.RequireAuthorization("operator")</c>. Unset,
-    /// anyone who reaches the service can cancel, as anyone can publish to its bus.
-    /// </param>
-    public static WebApplication MapOperationEndpoints(this WebApplication app, Action<IEndpointConventionBuilder>? protectCommands = null)
+    public static WebApplication MapOperationEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var operations = app.MapGroup("/operations");
-        var cancel = operations.MapCancel(Json);
-        protectCommands?.Invoke(cancel);
+        operations.MapCancel(Json).RequireOperator();
 
         operations.MapGet("/", async (
             string? state,
@@ -58,7 +52,7 @@ public static class OperationEndpoints
             var found = await readModel.ListAsync(query, cancellationToken);
             var reports = await progress.ForOperationsAsync(found.Select(o => o.CorrelationId).ToList(), cancellationToken);
             return Results.Json(found.Select(o => OperationSummaryView.From(o, reports[o.CorrelationId])).ToList(), Json);
-        });
+        }).AllowReaders();
 
         operations.MapGet("/{id}", async (string id, IOperationReadModel readModel, IOperationProgressStore progress, CancellationToken cancellationToken) =>
         {
@@ -76,7 +70,7 @@ public static class OperationEndpoints
                     new { error = $"No broadcast operation {operationId}: GET /operations lists the known ones, newest first. An operation appears once the policy service has consumed its BroadcastRequested." },
                     Json,
                     statusCode: StatusCodes.Status404NotFound);
-        });
+        }).AllowReaders();
 
         return app;
     }

@@ -1,8 +1,12 @@
+using Treecast.Hosting.ApiAccess;
 using Treecast.Policy.Policies;
 
 namespace Treecast.Policy.Api;
 
-/// <summary>The policy HTTP API: inspect the policies in force, check a file before deploying it, reload.</summary>
+/// <summary>
+/// The policy HTTP API: inspect the policies in force (a read), check a file before deploying it and reload (both need
+/// an API key: see <see cref="ApiAccessExtensions"/>).
+/// </summary>
 public static class PolicyEndpoints
 {
     /// <summary>Largest policy file the validate endpoint reads; policy files are a few KiB.</summary>
@@ -12,30 +16,29 @@ public static class PolicyEndpoints
     {
         var policies = app.MapGroup("/policies");
 
-        policies.MapGet("/", (IPolicyStore store) => TypedResults.Ok(new PolicySetView(store.Current)));
+        policies.MapGet("/", (IPolicyStore store) => TypedResults.Ok(new PolicySetView(store.Current))).AllowReaders();
 
         // The body is a policy file, sent as is (for example: curl --data-binary @policies.yaml).
         policies.MapPost("/validate", async (HttpRequest request, PolicyLoader loader, CancellationToken cancellationToken) =>
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-            if (buffer.Length > MaxPolicyFileBytes)
+            var body = await RequestBody.ReadAsync(request, MaxPolicyFileBytes, cancellationToken);
+            if (body is null)
             {
-                return Results.BadRequest(new PolicyErrorsView(
-                    "the policy file is larger than 1 MiB; split it into several files",
-                    []));
+                return Results.Json(
+                    new PolicyErrorsView("the policy file is larger than 1 MiB; split it into several files", []),
+                    statusCode: StatusCodes.Status413PayloadTooLarge);
             }
 
             try
             {
-                var parsed = loader.Parse("request", buffer.ToArray());
+                var parsed = loader.Parse("request", body);
                 return Results.Ok(new PolicySetView(parsed));
             }
             catch (PolicyValidationException ex)
             {
                 return Results.BadRequest(new PolicyErrorsView("the policy file has errors; nothing was loaded", ex.Errors));
             }
-        });
+        }).RequireOperator();
 
         policies.MapPost("/reload", (PolicyReloader reloader, IPolicyStore store) =>
         {
@@ -43,7 +46,7 @@ public static class PolicyEndpoints
             return errors.Count == 0
                 ? Results.Ok(new PolicySetView(store.Current))
                 : Results.BadRequest(new PolicyErrorsView("the policy files have errors; the policies in force are unchanged", errors));
-        });
+        }).RequireOperator();
 
         return app;
     }

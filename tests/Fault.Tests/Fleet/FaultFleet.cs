@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using Treecast.Contracts;
@@ -21,6 +22,9 @@ public abstract class FaultFleet : IAsyncLifetime
 
     /// <summary>The agent behind the chaos proxy.</summary>
     public const string Corruptible = "host-05";
+
+    /// <summary>The policy service's API key in this fleet (<c>Api__Keys__faults</c>): a cancel over HTTP needs one.</summary>
+    private const string OperatorKey = "fault-suite-operator-key-0123456789";
 
     /// <summary>The root's one VM (<c>TREECAST_FAULTS_IMAGE_MIB</c> overrides, for a longer measured run).</summary>
     public static int ImageMiB { get; } = Setting("TREECAST_FAULTS_IMAGE_MIB", 96);
@@ -80,9 +84,12 @@ public abstract class FaultFleet : IAsyncLifetime
             """);
 
         var bus = FleetProcesses.BusEnvironment(broker);
-        _processes.Start("topology", "Topology", WithStore(bus, "topology"));
+        // An agent restarted on a loaded machine can take several seconds to beat again: judged lost after ten missed
+        // heartbeats, not three, so the restart scenario tests resuming, not the race with the liveness check. A killed
+        // relay is noticed sooner anyway, by its children (Agent:ParentGracePeriod).
+        _processes.Start("topology", "Topology", WithStore(new Dictionary<string, string>(bus) { ["Topology__MissedHeartbeatsBeforeLost"] = "10" }, "topology"));
         _processes.Start("scheduler", "Scheduler", WithStore(bus, "scheduler"));
-        _policyEnvironment = WithStore(new Dictionary<string, string>(bus) { ["Policy__PoliciesPath"] = policies }, "policy");
+        _policyEnvironment = WithStore(new Dictionary<string, string>(bus) { ["Policy__PoliciesPath"] = policies, ["Api__Keys__faults"] = OperatorKey }, "policy");
         StartPolicy();
         foreach (var vmmId in Agents)
         {
@@ -92,7 +99,7 @@ public abstract class FaultFleet : IAsyncLifetime
         }
 
         await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromMinutes(2));
-        await _observer.WaitForQueueAsync(Addresses.PolicyExternalEventsQueue, TimeSpan.FromMinutes(1));
+        await _observer.WaitForConsumerAsync(Addresses.PolicyExternalEventsQueue, TimeSpan.FromMinutes(1));
     }
 
     public void Require() => Skip.If(Unavailable is not null, Unavailable);
@@ -143,6 +150,7 @@ public abstract class FaultFleet : IAsyncLifetime
     public async Task<HttpResponseMessage> CancelAsync(Guid operationId, string requestedBy, string reason)
     {
         using var http = new HttpClient { BaseAddress = await PolicyAddressAsync(), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", OperatorKey);
         return await http.PostAsJsonAsync($"/operations/{operationId}/cancel", new { requestedBy, reason });
     }
 

@@ -56,7 +56,7 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
         }
 
         await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromSeconds(90));
-        await _observer.WaitForQueueAsync(Addresses.PolicyExternalEventsQueue, TimeSpan.FromSeconds(60));
+        await _observer.WaitForConsumerAsync(Addresses.PolicyExternalEventsQueue, TimeSpan.FromSeconds(60));
     }
 
     public void Require() => Skip.If(Unavailable is not null, Unavailable);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using MassTransit;
@@ -23,11 +24,13 @@ namespace Treecast.Policy.Tests.Api;
 /// </summary>
 public abstract class OperationEndpointsContract : IAsyncLifetime
 {
+    private const string OperatorKey = "0123456789abcdef-operator";
+
     private static readonly DateTimeOffset Earlier = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset Later = new(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
 
     private readonly TempPolicyDirectory _policies = new();
-    private WebApplication? _app;
+    private PolicyApiHost? _host;
     private HttpClient? _client;
 
     private HttpClient Client => _client ?? throw new InvalidOperationException("call StartAsync first");
@@ -37,10 +40,9 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _client?.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
 
         _policies.Dispose();
@@ -151,7 +153,7 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         var completed = await RunToCompletionAsync(Earlier);
         var transferring = await TransferringAsync(Later);
         var resolving = await RequestAsync(Later);
-        var readModel = _app!.Services.GetRequiredService<IOperationReadModel>();
+        var readModel = _host!.App.Services.GetRequiredService<IOperationReadModel>();
 
         Assert.Equal([transferring], await readModel.RunningWithHostAsync("vmm-3", CancellationToken.None));
         Assert.Empty(await readModel.RunningWithHostAsync("vmm-9", CancellationToken.None));
@@ -172,21 +174,21 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(id, body.RootElement.GetProperty("operationId").GetGuid());
-        Assert.Equal("ops@example", body.RootElement.GetProperty("requestedBy").GetString());
+        Assert.Equal("ops@example (key operator)", body.RootElement.GetProperty("requestedBy").GetString());
         await StateAsync(id, "Cancelling");
-        var operation = await _app!.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None);
-        Assert.Equal("cancel requested by ops@example: wrong root", operation!.History[^1].Note);
-        Assert.Equal("ops@example", operation.Cancel?.RequestedBy);
+        var operation = await _host!.App.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None);
+        Assert.Equal("cancel requested by ops@example (key operator): wrong root", operation!.History[^1].Note);
+        Assert.Equal("ops@example (key operator)", operation.Cancel?.RequestedBy);
 
         // The root's agent confirms its VMs run again.
         await Bus.Publish(new VmsResumed(id, TestTree.Root, TestTree.Copies(VmState.Running)));
         await StateAsync(id, "Cancelled");
         using var detail = await GetJsonAsync($"/operations/{id}");
-        Assert.StartsWith("cancelled by ops@example at ", detail.RootElement.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("cancelled by ops@example (key operator) at ", detail.RootElement.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
     }
 
     [SkippableFact]
-    public async Task A_cancel_without_a_body_names_nobody_and_a_second_one_is_accepted_too()
+    public async Task A_cancel_without_a_body_names_the_key_and_a_second_one_is_accepted_too()
     {
         await StartAsync();
         var id = await RequestAsync(Later);
@@ -197,7 +199,7 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
-        Assert.Equal("anonymous", JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("requestedBy").GetString());
+        Assert.Equal("operator", JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("requestedBy").GetString());
     }
 
     [SkippableFact]
@@ -237,7 +239,24 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
         Assert.Contains("4096 bytes", await huge.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        Assert.Equal("ResolvingTree", (await _app!.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None))!.CurrentState);
+        Assert.Equal("ResolvingTree", (await _host!.App.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None))!.CurrentState);
+    }
+
+    [SkippableFact]
+    public async Task A_cancel_without_a_key_is_refused_with_401_and_the_operation_runs_on()
+    {
+        await StartAsync();
+        var id = await RequestAsync(Later);
+        using var anonymous = new HttpClient { BaseAddress = Client.BaseAddress };
+
+        using var refused = await anonymous.PostAsync($"/operations/{id}/cancel", content: null);
+        using var read = await anonymous.GetAsync($"/operations/{id}");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        var operation = await _host!.App.Services.GetRequiredService<IOperationReadModel>().FindAsync(id, CancellationToken.None);
+        Assert.Equal("ResolvingTree", operation!.CurrentState);
+        Assert.Null(operation.Cancel);
     }
 
     [SkippableFact]
@@ -267,24 +286,10 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
 
     private async Task StartAsync()
     {
-        var settings = StoreSettings();
         _policies.Write("policies.yaml", Yaml.Degraded);
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration["Policy:PoliciesPath"] = _policies.Path;
-        builder.Configuration["Policy:WatchForChanges"] = "false";
-        foreach (var (key, value) in settings)
-        {
-            builder.Configuration[key] = value;
-        }
-
-        builder.AddPolicyService();
-        builder.AddTreecastBus();
-        _app = builder.Build();
-        _app.MapOperationEndpoints();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _client = new HttpClient { BaseAddress = new Uri(address) };
+        var settings = new Dictionary<string, string?>(StoreSettings()) { ["Api:Keys:operator"] = OperatorKey };
+        _host = await PolicyApiHost.StartAsync(_policies.Path, settings);
+        _client = _host.Client(OperatorKey);
     }
 
     private async Task<Guid> RequestAsync(DateTimeOffset requestedAt, BroadcastMode mode = BroadcastMode.Broadcast)
@@ -325,12 +330,12 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
         return id;
     }
 
-    private IBus Bus => _app!.Services.GetRequiredService<IBus>();
+    private IBus Bus => _host!.App.Services.GetRequiredService<IBus>();
 
     /// <summary>Waits, through the read model the endpoints use, until the operation is in <paramref name="state"/>.</summary>
     private async Task StateAsync(Guid id, string state)
     {
-        var readModel = _app!.Services.GetRequiredService<IOperationReadModel>();
+        var readModel = _host!.App.Services.GetRequiredService<IOperationReadModel>();
         var waited = System.Diagnostics.Stopwatch.StartNew();
         BroadcastOperationState? operation;
         while ((operation = await readModel.FindAsync(id, CancellationToken.None))?.CurrentState != state)
@@ -343,7 +348,7 @@ public abstract class OperationEndpointsContract : IAsyncLifetime
     /// <summary>Waits until the progress store holds reports of <paramref name="receivers"/> receivers of the operation.</summary>
     private async Task ReportedAsync(Guid id, int receivers)
     {
-        var store = _app!.Services.GetRequiredService<IOperationProgressStore>();
+        var store = _host!.App.Services.GetRequiredService<IOperationProgressStore>();
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while ((await store.ForOperationAsync(id, CancellationToken.None)).Count < receivers)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -14,31 +15,26 @@ namespace Treecast.Policy.Tests.Api;
 
 public sealed class PolicyEndpointsTests : IAsyncLifetime
 {
+    private const string OperatorKey = "0123456789abcdef-operator";
+
     private readonly TempPolicyDirectory _policies = new();
-    private WebApplication _app = null!;
+    private PolicyApiHost _host = null!;
     private HttpClient _client = null!;
+    private HttpClient _anonymous = null!;
 
     public async Task InitializeAsync()
     {
         _policies.Write("policies.yaml", Yaml.Degraded);
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration["Policy:PoliciesPath"] = _policies.Path;
-        builder.Configuration["Policy:WatchForChanges"] = "false";
-        builder.AddPolicyService();
-        builder.AddTreecastBus();
-        _app = builder.Build();
-        _app.MapPolicyEndpoints();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _client = new HttpClient { BaseAddress = new Uri(address) };
+        _host = await PolicyApiHost.StartAsync(_policies.Path, new Dictionary<string, string?> { ["Api:Keys:ops"] = OperatorKey });
+        _client = _host.Client(OperatorKey);
+        _anonymous = _host.Client();
     }
 
     public async Task DisposeAsync()
     {
         _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        _anonymous.Dispose();
+        await _host.DisposeAsync();
         _policies.Dispose();
     }
 
@@ -97,6 +93,69 @@ public sealed class PolicyEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, reloaded.StatusCode);
         using var after = await GetJsonAsync("/policies");
         Assert.Equal(2, after.RootElement.GetProperty("policies").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_reload_without_a_key_is_refused_with_401_and_changes_nothing()
+    {
+        _policies.Write("policies.yaml", Yaml.Both);
+
+        using var response = await _anonymous.PostAsync("/policies/reload", content: null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Contains("Authorization: Bearer", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var policies = await GetJsonAsync("/policies");
+        Assert.Equal(1, policies.RootElement.GetProperty("policies").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_key_that_is_not_configured_is_refused_with_401()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/policies/validate")
+        {
+            Content = new StringContent(Yaml.Both, Encoding.UTF8, "application/yaml"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", OperatorKey + "-guess");
+
+        using var response = await _anonymous.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(body.Contains("not one of the service's Api:Keys", StringComparison.Ordinal), body);
+    }
+
+    [Fact]
+    public async Task A_policy_file_over_the_limit_is_refused_with_413()
+    {
+        // As curl sends a large body: the length first, the bytes only once the server asks for them (it never does).
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/policies/validate") { Content = new ByteArrayContent(new byte[20 * 1024 * 1024]) };
+        request.Headers.ExpectContinue = true;
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("larger than 1 MiB", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_without_a_length_is_refused_with_413()
+    {
+        var content = new StreamContent(new MemoryStream(new byte[2 * 1024 * 1024]));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/policies/validate") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Reads_are_open_without_a_key()
+    {
+        using var response = await _anonymous.GetAsync("/policies");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     private async Task<JsonDocument> GetJsonAsync(string path) =>

@@ -110,26 +110,36 @@ public sealed class BusObserver : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <paramref name="queue"/> exists on the broker.</summary>
-    public async Task WaitForQueueAsync(string queue, TimeSpan within)
+    /// <summary>Waits until <paramref name="queue"/> exists on the broker and a service consumes it (so it is bound too).</summary>
+    public async Task WaitForConsumerAsync(string queue, TimeSpan within)
     {
         var factory = new ConnectionFactory { Uri = _broker };
         await using var connection = await factory.CreateConnectionAsync();
         var deadline = DateTime.UtcNow + within;
         while (true)
         {
-            // A service declares and binds its queue when its bus starts; until then a message published
-            // to a fanout exchange finds no queue and is dropped.
+            // A service declares its queue, binds it, then consumes: a message published to a fanout exchange before
+            // the binding finds no queue and is dropped, so the queue existing is not enough; a consumer on it is.
             await using var channel = await connection.CreateChannelAsync();
             try
             {
-                await channel.QueueDeclarePassiveAsync(queue);
-                return;
+                var queueState = await channel.QueueDeclarePassiveAsync(queue);
+                if (queueState.ConsumerCount > 0)
+                {
+                    return;
+                }
             }
             catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (DateTime.UtcNow < deadline)
             {
-                await Task.Delay(250);
+                // Not declared yet.
             }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no consumer on queue {queue} within {within}");
+            }
+
+            await Task.Delay(250);
         }
     }
 
