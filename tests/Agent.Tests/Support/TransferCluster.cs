@@ -1,5 +1,6 @@
 using Grpc.AspNetCore.Server;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Treecast.Agent.Transfer;
 using Treecast.Contracts;
@@ -15,15 +16,18 @@ namespace Treecast.Agent.Tests.Support;
 internal sealed class TransferCluster : IAsyncDisposable
 {
     private readonly Dictionary<string, GrpcChannelPool> _clients = [];
+    private readonly ILoggerFactory? _loggerFactory;
     private readonly Dictionary<string, TestAgent> _agents = [];
     private readonly Dictionary<string, string?> _parents = [];
     private readonly HashSet<string> _stopped = [];
     private readonly Dictionary<Guid, PendingTransferAnnounced> _announced = [];
 
     /// <param name="plaintext">Agents serve and push in cleartext (<c>Agent:Tls:AllowPlaintext</c>).</param>
-    public TransferCluster(bool plaintext = false)
+    /// <param name="logs">Where the agents' log lines go, for a test that reads them.</param>
+    public TransferCluster(bool plaintext = false, RecordedLogs? logs = null)
     {
         Plaintext = plaintext;
+        _loggerFactory = logs?.Factory;
         WorkDirectory = Path.Combine(Path.GetTempPath(), "treecast-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(WorkDirectory);
     }
@@ -49,7 +53,7 @@ internal sealed class TransferCluster : IAsyncDisposable
         long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes,
         Func<TransferSettings, TransferSettings>? tune = null)
     {
-        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, CredentialsOf(vmmId), images, configureGrpc, maxUnsealedImageBytes: maxUnsealedImageBytes, tune: tune);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, CredentialsOf(vmmId), images, configureGrpc, _loggerFactory, maxUnsealedImageBytes: maxUnsealedImageBytes, tune: tune);
         _agents[vmmId] = agent;
         _parents[vmmId] = parentVmmId;
         return agent;
@@ -65,7 +69,7 @@ internal sealed class TransferCluster : IAsyncDisposable
         Func<TransferSettings, TransferSettings>? tune = null)
     {
         Assert.Contains(vmmId, _stopped);
-        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, CredentialsOf(vmmId), configureGrpc: configureGrpc, tune: tune);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, CredentialsOf(vmmId), configureGrpc: configureGrpc, loggerFactory: _loggerFactory, tune: tune);
         _agents[vmmId] = agent;
         _stopped.Remove(vmmId);
         return agent;
