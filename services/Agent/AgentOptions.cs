@@ -13,7 +13,11 @@ public sealed class AgentOptions
     /// <summary>Port of the agent's gRPC transfer server; 0 picks a free one.</summary>
     public int GrpcPort { get; set; }
 
-    /// <summary>Host name or address other agents use to reach this one: heartbeats advertise <c>http://{AdvertisedHost}:{port}</c>.</summary>
+    /// <summary>
+    /// Host name or address other agents use to reach this one: heartbeats advertise <c>https://{AdvertisedHost}:{port}</c>
+    /// (<c>http://</c> with <see cref="AgentTlsOptions.AllowPlaintext"/>). Peers check the certificate's VMM id, not this
+    /// name, so it may be an IP address.
+    /// </summary>
     public string AdvertisedHost { get; set; } = "127.0.0.1";
 
     /// <summary>Address the gRPC server listens on; <c>0.0.0.0</c> in containers.</summary>
@@ -73,6 +77,9 @@ public sealed class AgentOptions
     /// </summary>
     public int AdvertisedPort { get; set; }
 
+    /// <summary>Mutual TLS on the agents' data path: the certificate files, or the insecure cleartext opt-out.</summary>
+    public AgentTlsOptions Tls { get; set; } = new();
+
     /// <summary>On RabbitMQ, how long the agent's queue outlives the agent (<c>x-expires</c>): a VMM gone that long leaves no queue behind.</summary>
     public TimeSpan QueueExpiresAfter { get; set; } = TimeSpan.FromHours(1);
 
@@ -83,13 +90,13 @@ public sealed class AgentOptions
         {
             if (value <= TimeSpan.Zero)
             {
-                throw new InvalidOperationException($"Agent:{setting} is {value}; it must be positive, for example {example}.");
+                throw new InvalidAgentOptionsException($"Agent:{setting} is {value}; it must be positive, for example {example}.");
             }
         }
 
         if (string.IsNullOrWhiteSpace(VmmId))
         {
-            throw new InvalidOperationException("Agent:VmmId is empty; give every agent an id of its own, for example host-01.");
+            throw new InvalidAgentOptionsException("Agent:VmmId is empty; give every agent an id of its own, for example host-01.");
         }
 
         Positive(HeartbeatInterval, nameof(HeartbeatInterval), "00:00:02");
@@ -99,18 +106,18 @@ public sealed class AgentOptions
         Positive(AbandonedReceiveAfter, nameof(AbandonedReceiveAfter), "01:00:00");
         if (!double.IsFinite(MaxSendMiBPerSecond) || MaxSendMiBPerSecond < 0)
         {
-            throw new InvalidOperationException(
+            throw new InvalidAgentOptionsException(
                 $"Agent:MaxSendMiBPerSecond is {MaxSendMiBPerSecond}; it must be 0 (no limit) or a positive number of MiB per second, for example 100.");
         }
 
         if (AdvertisedPort is < 0 or > 65535 || GrpcPort is < 0 or > 65535)
         {
-            throw new InvalidOperationException($"Agent:GrpcPort is {GrpcPort} and Agent:AdvertisedPort {AdvertisedPort}; each must be 0 (chosen) or a port from 1 to 65535.");
+            throw new InvalidAgentOptionsException($"Agent:GrpcPort is {GrpcPort} and Agent:AdvertisedPort {AdvertisedPort}; each must be 0 (chosen) or a port from 1 to 65535.");
         }
 
         if (string.IsNullOrWhiteSpace(WorkDirectory) && VmmId.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
         {
-            throw new InvalidOperationException(
+            throw new InvalidAgentOptionsException(
                 $"Agent:VmmId '{VmmId}' cannot name the default work directory; use letters, digits and '-', or set Agent:WorkDirectory.");
         }
     }

@@ -17,7 +17,8 @@ public static class AgentServiceExtensions
     /// none are given), the <see cref="AgentDirectory"/> listing them, and the bus participant with the agent's consumers
     /// on every hosted agent's queue. Each agent's VMM driver is the one its <see cref="AgentOptions.Vmm"/> names among those
     /// registered (<see cref="ConfiguredVmmFactory"/>): <c>simulated</c> and <c>qemu</c>; QEMU VMMs take their options
-    /// from <c>Agent:Qemu</c>.
+    /// from <c>Agent:Qemu</c>. Agents speak mutual TLS with the credentials of <see cref="AgentOptions.Tls"/> (read here,
+    /// so bad ones fail registration with an <see cref="InvalidAgentOptionsException"/>).
     /// </summary>
     public static IHostApplicationBuilder AddAgentService(this IHostApplicationBuilder builder, params AgentOptions[] hosts)
     {
@@ -29,6 +30,8 @@ public static class AgentServiceExtensions
         foreach (var host in hosts)
         {
             host.Validate();
+            // Read and checked now: a missing or wrong certificate stops the agent before anything starts.
+            host.Tls.Resolve(host.VmmId);
         }
 
         var duplicate = hosts.GroupBy(h => h.VmmId).FirstOrDefault(g => g.Count() > 1);
@@ -39,7 +42,6 @@ public static class AgentServiceExtensions
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<GrpcChannelPool>();
         services.TryAddSingleton(builder.Configuration.GetSection($"{AgentOptions.Section}:{QemuOptions.Section}").Get<QemuOptions>() ?? new QemuOptions());
         services.AddVmmDriver<SimulatedVmmFactory>();
         services.AddVmmDriver<QemuVmmFactory>();

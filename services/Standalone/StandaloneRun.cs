@@ -8,13 +8,14 @@ using Treecast.Contracts;
 using Treecast.Hosting;
 using Treecast.Policy;
 using Treecast.Scheduler;
+using Treecast.Security;
 using Treecast.Topology;
 
 namespace Treecast.Standalone;
 
 /// <summary>
 /// The embedded default: composes the four services in one process on the in-memory bus, starts one
-/// agent per host (each with its own gRPC server on loopback), injects the event, shows progress and
+/// agent per host (each with its own gRPC server on loopback, mutual TLS with certificates made in memory), injects the event, shows progress and
 /// checks the outcome against the VMMs themselves.
 /// </summary>
 public sealed class StandaloneRun(StandaloneOptions options)
@@ -237,8 +238,11 @@ public sealed class StandaloneRun(StandaloneOptions options)
         Say(summary.Verified ? "every copy verified" : "NOT verified");
     }
 
-    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory) =>
-        fleet.Select((host, i) => new AgentOptions
+    /// <summary>The agents of the run, each with a certificate of a CA made in memory for this run only: mutual TLS on loopback, no files.</summary>
+    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory)
+    {
+        var ca = FleetCertificateAuthority.Create("Treecast standalone run CA", TimeSpan.FromDays(1));
+        return fleet.Select((host, i) => new AgentOptions
         {
             VmmId = host.VmmId,
             Location = host.Location,
@@ -248,7 +252,9 @@ public sealed class StandaloneRun(StandaloneOptions options)
             ImageMiB = options.ImageMiB,
             WorkDirectory = Path.Combine(runDirectory, host.VmmId),
             HeartbeatInterval = TimeSpan.FromSeconds(1),
+            Tls = new AgentTlsOptions { Credentials = ca.IssueCredentials(host.VmmId, ["127.0.0.1"]) },
         }).ToArray();
+    }
 
     private void Say(string line)
     {

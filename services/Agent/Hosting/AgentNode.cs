@@ -13,11 +13,21 @@ public sealed class AgentNode : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly AgentWorkDirectory _workDirectory;
+    private readonly GrpcChannelPool _channels;
     private readonly ILogger _logger;
     private int _disposed;
 
-    internal AgentNode(AgentOptions options, AgentWorkDirectory workDirectory, IVmm vmm, TransferEngine transfers, TransferServer server, IEventSink events, ILogger logger)
+    internal AgentNode(
+        AgentOptions options,
+        AgentWorkDirectory workDirectory,
+        IVmm vmm,
+        TransferEngine transfers,
+        GrpcChannelPool channels,
+        TransferServer server,
+        IEventSink events,
+        ILogger logger)
     {
+        _channels = channels;
         Options = options;
         _workDirectory = workDirectory;
         Vmm = vmm;
@@ -43,10 +53,14 @@ public sealed class AgentNode : IAsyncDisposable
     public IEventSink Events { get; }
 
     /// <summary>
-    /// The endpoint other agents push to, as heartbeats advertise it: <c>http://{AdvertisedHost}:{port}</c>, the port being
-    /// <see cref="AgentOptions.AdvertisedPort"/> when set, else the one bound.
+    /// The endpoint other agents push to, as heartbeats advertise it: <c>https://{AdvertisedHost}:{port}</c> (<c>http://</c>
+    /// in cleartext), the port being <see cref="AgentOptions.AdvertisedPort"/> when set, else the one bound.
     /// </summary>
-    public string GrpcEndpoint => $"http://{Options.AdvertisedHost}:{(Options.AdvertisedPort > 0 ? Options.AdvertisedPort : Server.Port)}";
+    public string GrpcEndpoint =>
+        $"{(Server.IsTls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp)}://{Options.AdvertisedHost}:{(Options.AdvertisedPort > 0 ? Options.AdvertisedPort : Server.Port)}";
+
+    /// <summary>The channels this agent pushes to its children on (with its own certificate).</summary>
+    public GrpcChannelPool Channels => _channels;
 
     /// <summary>Cancelled when the node stops: background work of its consumers (waiting for a seal) ends with it.</summary>
     public CancellationToken Stopping => _stopping.Token;
@@ -81,6 +95,7 @@ public sealed class AgentNode : IAsyncDisposable
         {
             // The transfers first: they end the streams in flight, which the server's stop would otherwise wait out.
             await Transfers.DisposeAsync();
+            _channels.Dispose();
             await Server.DisposeAsync();
         }
         finally

@@ -1,15 +1,17 @@
 using Grpc.AspNetCore.Server;
 using Treecast.Agent.Transfer;
 using Treecast.Agent.Vmm;
+using Treecast.Security;
 
 namespace Treecast.Agent.Hosting;
 
 /// <summary>
 /// Builds an <see cref="AgentNode"/> from an agent's options on a work directory: takes the directory (exclusively),
 /// reclaims what a crash left, creates the VMM its options name, reloads the receives an earlier run left, and starts the
-/// gRPC server on the port the agent had (when <see cref="AgentOptions.GrpcPort"/> is 0).
+/// gRPC server on the port the agent had (when <see cref="AgentOptions.GrpcPort"/> is 0), over mutual TLS with the
+/// agent's credentials (<see cref="AgentOptions.Tls"/>), or in cleartext when they allow it, loudly.
 /// </summary>
-public sealed class AgentNodeFactory(IVmmFactory vmms, GrpcChannelPool channels, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+public sealed class AgentNodeFactory(IVmmFactory vmms, TimeProvider timeProvider, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<AgentNodeFactory>();
 
@@ -27,14 +29,18 @@ public sealed class AgentNodeFactory(IVmmFactory vmms, GrpcChannelPool channels,
         var directory = AgentWorkDirectory.Acquire(workDirectory, options.VmmId);
         IVmm? vmm = null;
         TransferEngine? transfers = null;
+        GrpcChannelPool? channels = null;
         try
         {
+            var credentials = options.Tls.Resolve(options.VmmId);
             ReclaimLeftovers(directory, options.VmmId);
             vmm = vmms.Create(options, directory.Vms);
+            channels = new GrpcChannelPool(credentials, loggerFactory.CreateLogger<GrpcChannelPool>());
             transfers = new TransferEngine(options.VmmId, vmm, directory.Receives, events, channels, Settings(options), timeProvider, loggerFactory);
             await transfers.ReloadAsync(cancellationToken);
-            var server = await StartServerAsync(options, directory, transfers, configureGrpc, cancellationToken);
-            return new AgentNode(options, directory, vmm, transfers, server, events, loggerFactory.CreateLogger<AgentNode>());
+            var server = await StartServerAsync(options, directory, transfers, credentials, configureGrpc, cancellationToken);
+            SaySecurity(options.VmmId, server, credentials);
+            return new AgentNode(options, directory, vmm, transfers, channels, server, events, loggerFactory.CreateLogger<AgentNode>());
         }
         catch
         {
@@ -42,6 +48,8 @@ public sealed class AgentNodeFactory(IVmmFactory vmms, GrpcChannelPool channels,
             {
                 await transfers.DisposeAsync();
             }
+
+            channels?.Dispose();
 
             if (vmm is not null)
             {
@@ -55,11 +63,16 @@ public sealed class AgentNodeFactory(IVmmFactory vmms, GrpcChannelPool channels,
 
     /// <summary>Binds the configured port, or with 0 the one this agent had before (its parent retries that endpoint), or else any free one.</summary>
     private async Task<TransferServer> StartServerAsync(
-        AgentOptions options, AgentWorkDirectory directory, TransferEngine transfers, Action<GrpcServiceOptions>? configureGrpc, CancellationToken cancellationToken)
+        AgentOptions options,
+        AgentWorkDirectory directory,
+        TransferEngine transfers,
+        AgentCredentials? credentials,
+        Action<GrpcServiceOptions>? configureGrpc,
+        CancellationToken cancellationToken)
     {
         if (options.GrpcPort != 0)
         {
-            return await TransferServer.StartAsync(transfers, options.BindAddress, options.GrpcPort, loggerFactory, configureGrpc, cancellationToken);
+            return await TransferServer.StartAsync(transfers, options.BindAddress, options.GrpcPort, credentials, loggerFactory, configureGrpc, cancellationToken);
         }
 
         TransferServer? server = null;
@@ -67,7 +80,7 @@ public sealed class AgentNodeFactory(IVmmFactory vmms, GrpcChannelPool channels,
         {
             try
             {
-                server = await TransferServer.StartAsync(transfers, options.BindAddress, remembered, loggerFactory, configureGrpc, cancellationToken);
+                server = await TransferServer.StartAsync(transfers, options.BindAddress, remembered, credentials, loggerFactory, configureGrpc, cancellationToken);
             }
             catch (IOException e)
             {
@@ -75,9 +88,24 @@ public sealed class AgentNodeFactory(IVmmFactory vmms, GrpcChannelPool channels,
             }
         }
 
-        server ??= await TransferServer.StartAsync(transfers, options.BindAddress, 0, loggerFactory, configureGrpc, cancellationToken);
+        server ??= await TransferServer.StartAsync(transfers, options.BindAddress, 0, credentials, loggerFactory, configureGrpc, cancellationToken);
         directory.RememberPort(server.Port);
         return server;
+    }
+
+    private void SaySecurity(string vmmId, TransferServer server, AgentCredentials? credentials)
+    {
+        if (credentials is null)
+        {
+            _logger.LogWarning(
+                "INSECURE: Agent:Tls:AllowPlaintext is true: agent {VmmId} serves and pushes VM images in cleartext and admits a push on the announced token alone; anyone who can reach port {Port} and read the token off the bus can push",
+                vmmId, server.Port);
+            return;
+        }
+
+        _logger.LogInformation(
+            "Agent {VmmId} serves mutual TLS on port {Port} as {Subject} (valid until {NotAfter:yyyy-MM-dd}), trusting {CaCount} CAs",
+            vmmId, server.Port, credentials.Certificate.Subject, credentials.Certificate.NotAfter.ToUniversalTime(), credentials.Trust.Authorities.Count);
     }
 
     /// <summary>What a crash left outside the VMM's and the receives' own directories (the drivers and receives reclaim theirs).</summary>

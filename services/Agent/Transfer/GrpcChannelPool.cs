@@ -1,15 +1,25 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Treecast.Security;
 
 namespace Treecast.Agent.Transfer;
 
-/// <summary>One gRPC channel (and so one pool of HTTP/2 connections) per child endpoint, shared by operations.</summary>
-public sealed class GrpcChannelPool : IDisposable
+/// <summary>
+/// One agent's gRPC channels to the children it pushes to: one channel (and so one pool of HTTP/2 connections) per child
+/// endpoint and VMM, shared by operations. With credentials, every connection is mutual TLS: it presents this agent's
+/// certificate and goes on only when the server's certificate chains to the fleet's CAs and names the VMM the push is
+/// for (not the host name: advertised endpoints may be IP addresses). Without, it speaks cleartext HTTP/2.
+/// </summary>
+public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcChannelPool> logger) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<GrpcChannel>> _channels = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<(string Endpoint, string VmmId), Lazy<GrpcChannel>> _channels = new();
 
-    public GrpcChannel For(string endpoint) =>
-        _channels.GetOrAdd(endpoint, e => new Lazy<GrpcChannel>(() => Create(e))).Value;
+    /// <summary>The channel to <paramref name="vmmId"/> at <paramref name="endpoint"/>; refuses an endpoint of the other scheme.</summary>
+    public GrpcChannel For(string endpoint, string vmmId) =>
+        _channels.GetOrAdd((endpoint.ToLowerInvariant(), vmmId), key => new Lazy<GrpcChannel>(() => Create(endpoint, key.VmmId))).Value;
 
     public void Dispose()
     {
@@ -21,7 +31,7 @@ public sealed class GrpcChannelPool : IDisposable
         _channels.Clear();
     }
 
-    private static GrpcChannel Create(string endpoint)
+    private GrpcChannel Create(string endpoint, string vmmId)
     {
         var handler = new SocketsHttpHandler
         {
@@ -34,6 +44,32 @@ public sealed class GrpcChannelPool : IDisposable
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
+        var secure = new Uri(endpoint).Scheme == Uri.UriSchemeHttps;
+        if (credentials is null && secure)
+        {
+            throw new InvalidOperationException(
+                $"{vmmId} serves TLS at {endpoint}, and this agent has no certificate (Agent:Tls:AllowPlaintext is true): give it its certificates (Agent:Tls:Directory).");
+        }
+
+        if (credentials is not null)
+        {
+            if (!secure)
+            {
+                throw new InvalidOperationException(
+                    $"{vmmId} advertises {endpoint}, a cleartext endpoint, and this agent pushes over mutual TLS only: give {vmmId} its certificates (Agent:Tls:Directory) instead of Agent:Tls:AllowPlaintext.");
+            }
+
+            var own = credentials.Certificate;
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [own],
+                // Present our certificate whatever issuers the server lists.
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => own,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => IsExpectedChild(certificate, endpoint, vmmId),
+            };
+        }
+
         return GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
         {
             HttpHandler = handler,
@@ -41,5 +77,20 @@ public sealed class GrpcChannelPool : IDisposable
             MaxSendMessageSize = TransferLimits.MaxMessageBytes,
             MaxReceiveMessageSize = TransferLimits.MaxMessageBytes,
         });
+    }
+
+    private bool IsExpectedChild(X509Certificate? presented, string endpoint, string vmmId)
+    {
+        using var certificate = presented is null ? null : X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        var check = credentials!.Trust.Check(certificate, PeerRole.Server);
+        if (check.IsTrusted && check.VmmId == vmmId)
+        {
+            return true;
+        }
+
+        logger.LogWarning(
+            "{VmmId} will not push to {ChildVmmId} at {Endpoint}: {Problem}",
+            credentials.VmmId, vmmId, endpoint, check.Problem ?? $"the server's certificate names {check.VmmId}, not {vmmId}");
+        return false;
     }
 }

@@ -416,7 +416,7 @@ public sealed class TransferEngine : IAsyncDisposable
         {
             sources = await openSources(stop.Token);
             var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, announcement.Vms, announcement.ChunkSizeBytes);
-            var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
+            var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint, child.VmmId), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
             {
                 RetryDelays = Settings.RetryDelays,
                 GracePeriod = Settings.ChildGracePeriod,

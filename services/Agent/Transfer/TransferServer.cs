@@ -3,31 +3,40 @@ using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Treecast.Security;
 
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
-/// One agent's own gRPC server for <see cref="VmTransferService"/>: a small Kestrel app (HTTP/2 cleartext)
-/// separate from the process's host, so several agents can live in one process, each on its own port.
+/// One agent's own gRPC server for <see cref="VmTransferService"/>: a small Kestrel app separate from the process's host,
+/// so several agents can live in one process, each on its own port. With credentials it speaks HTTP/2 over mutual TLS
+/// only: it presents the agent's certificate and takes a connection only from a client whose certificate chains to the
+/// fleet's CAs (not the OS store); without, HTTP/2 cleartext.
 /// </summary>
 public sealed class TransferServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TransferServer(WebApplication app, int port)
+    private TransferServer(WebApplication app, int port, bool tls)
     {
         _app = app;
         Port = port;
+        IsTls = tls;
     }
 
     /// <summary>The port actually bound (the one asked for, or a free one when 0 was asked).</summary>
     public int Port { get; }
+
+    /// <summary>True when the server speaks mutual TLS (peers reach it at <c>https://</c>).</summary>
+    public bool IsTls { get; }
 
     /// <param name="bindAddress">An IP address, <c>localhost</c>, or <c>0.0.0.0</c>/<c>*</c> for every interface.</param>
     public static async Task<TransferServer> StartAsync(
         TransferEngine engine,
         string bindAddress,
         int port,
+        AgentCredentials? credentials,
         ILoggerFactory loggerFactory,
         Action<GrpcServiceOptions>? configureGrpc = null,
         CancellationToken cancellationToken = default)
@@ -37,6 +46,7 @@ public sealed class TransferServer : IAsyncDisposable
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.Services.AddSingleton(engine);
+        builder.Services.AddSingleton(new PushAuthentication(ClientCertificate: credentials is not null));
         builder.Services.AddRoutingCore();
         builder.Services.AddGrpc(options =>
         {
@@ -55,7 +65,15 @@ public sealed class TransferServer : IAsyncDisposable
             kestrel.Limits.Http2.InitialStreamWindowSize = TransferLimits.StreamWindowBytes;
             kestrel.Limits.Http2.MaxFrameSize = 1024 * 1024;
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
-            Listen(kestrel, bindAddress, port);
+            var logger = loggerFactory.CreateLogger<TransferServer>();
+            Listen(kestrel, bindAddress, port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (credentials is not null)
+                {
+                    listen.UseHttps(MutualTls(credentials, logger));
+                }
+            });
         });
 
         var app = builder.Build();
@@ -72,7 +90,7 @@ public sealed class TransferServer : IAsyncDisposable
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        return new TransferServer(app, new Uri(addresses.First()).Port);
+        return new TransferServer(app, new Uri(addresses.First()).Port, credentials is not null);
     }
 
     public async ValueTask DisposeAsync()
@@ -88,21 +106,37 @@ public sealed class TransferServer : IAsyncDisposable
         }
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string bindAddress, int port)
+    private static HttpsConnectionAdapterOptions MutualTls(AgentCredentials credentials, ILogger logger) => new()
     {
-        static void Http2(ListenOptions listen) => listen.Protocols = HttpProtocols.Http2;
+        ServerCertificate = credentials.Certificate,
+        ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+        CheckCertificateRevocation = false,
+        // The chain the platform built against the OS store is ignored: only the fleet's CAs count.
+        ClientCertificateValidation = (certificate, _, _) =>
+        {
+            var check = credentials.Trust.Check(certificate, PeerRole.Client);
+            if (!check.IsTrusted)
+            {
+                logger.LogWarning("{VmmId} refused a TLS connection: {Problem}", credentials.VmmId, check.Problem);
+            }
 
+            return check.IsTrusted;
+        },
+    };
+
+    private static void Listen(KestrelServerOptions kestrel, string bindAddress, int port, Action<ListenOptions> configure)
+    {
         if (bindAddress is "0.0.0.0" or "*" or "+")
         {
-            kestrel.ListenAnyIP(port, Http2);
+            kestrel.ListenAnyIP(port, configure);
         }
         else if (string.Equals(bindAddress, "localhost", StringComparison.OrdinalIgnoreCase))
         {
-            kestrel.ListenLocalhost(port, Http2);
+            kestrel.ListenLocalhost(port, configure);
         }
         else if (IPAddress.TryParse(bindAddress, out var address))
         {
-            kestrel.Listen(address, port, Http2);
+            kestrel.Listen(address, port, configure);
         }
         else
         {

@@ -1,15 +1,18 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Treecast.Agent.Transfer.Receiving;
+using Treecast.Security;
 using Treecast.Transfer.Protocol;
 
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
 /// The receiving end of a push over gRPC: reads the frames, hands them to the operation's <see cref="Receiver"/>, and is
-/// the one place where what became of a frame (<see cref="ReceiveOutcome"/>) turns into a gRPC status.
+/// the one place where what became of a frame (<see cref="ReceiveOutcome"/>) turns into a gRPC status. Over mutual TLS a
+/// push is admitted only from the VMM its client certificate names; then the receiver checks that this VMM is the parent
+/// the newest tree names and that the token is the announced one.
 /// </summary>
-public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferService> logger) : VmTransfer.VmTransferBase
+public sealed class VmTransferService(TransferEngine engine, PushAuthentication authentication, ILogger<VmTransferService> logger) : VmTransfer.VmTransferBase
 {
     public override async Task Push(IAsyncStreamReader<PushFrame> requestStream, IServerStreamWriter<PushReply> responseStream, ServerCallContext context)
     {
@@ -19,6 +22,11 @@ public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferS
         }
 
         var header = requestStream.Current.Header;
+        if (authentication.ClientCertificate)
+        {
+            RequireSenderCertificate(header, context);
+        }
+
         using var admission = await engine.AdmitAsync(header.OperationId, header.SenderVmmId, header.ReceiverVmmId, header.Token, context.CancellationToken);
         if (admission.Receiver is not { } receiver || !admission.Outcome.IsDone)
         {
@@ -67,6 +75,24 @@ public sealed class VmTransferService(TransferEngine engine, ILogger<VmTransferS
                     throw new RpcException(new Status(StatusCode.InvalidArgument, $"Operation {header.OperationId}: only chunks and VM ends may follow the header."));
             }
         }
+    }
+
+    /// <summary>A stolen token alone is worth nothing: the header's sender must be who the TLS handshake proved.</summary>
+    private void RequireSenderCertificate(PushHeader header, ServerCallContext context)
+    {
+        var presented = context.GetHttpContext().Connection.ClientCertificate is { } certificate ? VmmCertificateName.VmmIdOf(certificate) : null;
+        if (presented == header.SenderVmmId)
+        {
+            return;
+        }
+
+        var reason = $"the client certificate names {presented ?? "no VMM"}, the push claims to come from {header.SenderVmmId}";
+        logger.LogWarning(
+            "Refused push of operation {OperationId} from {SenderVmmId} to {VmmId}: {Reason}",
+            header.OperationId, header.SenderVmmId, engine.VmmId, reason);
+        throw new RpcException(new Status(
+            StatusCode.PermissionDenied,
+            $"Push of operation {header.OperationId} from {header.SenderVmmId} refused by {engine.VmmId}: {reason}."));
     }
 
     private RpcException Answer(PushHeader header, ReceiveOutcome outcome)

@@ -6,10 +6,14 @@ using Treecast.Agent.Hosting;
 using Treecast.Agent.Tests.Support;
 using Treecast.Contracts;
 using Treecast.Hosting;
+using Treecast.TestSupport;
 
 namespace Treecast.Agent.Tests.Hosting;
 
-/// <summary>Several agent runtimes in one host on a real in-memory bus, plus a queue that records what they publish.</summary>
+/// <summary>
+/// Several agent runtimes in one host on a real in-memory bus, plus a queue that records what they publish; they speak
+/// mutual TLS with certificates of an in-memory CA of the cluster.
+/// </summary>
 internal sealed class AgentCluster : IAsyncDisposable
 {
     private readonly IHost _host;
@@ -51,6 +55,13 @@ internal sealed class AgentCluster : IAsyncDisposable
         {
             // Not the default {temp}/treecast-agent/{id}: test classes run side by side with the same agent ids.
             host.WorkDirectory = Path.Combine(workRoot, host.VmmId);
+        }
+
+        // Mutual TLS as deployed, with a CA of the cluster's own, unless a test asked for cleartext or gave certificates.
+        var certificates = new FleetCertificates();
+        foreach (var host in hosts.Where(h => !h.Tls.AllowPlaintext && h.Tls.Credentials is null && string.IsNullOrWhiteSpace(h.Tls.Directory)))
+        {
+            host.Tls.Credentials = certificates.For(host.VmmId);
         }
 
         builder.AddAgentService([.. hosts]);

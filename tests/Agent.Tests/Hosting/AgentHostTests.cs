@@ -34,7 +34,7 @@ public sealed class AgentHostTests
         {
             var heartbeat = await cluster.Events.WaitForAsync<VmmHeartbeat>(h => h.VmmId == agent.VmmId);
             Assert.Equal(agent.GrpcEndpoint, heartbeat.GrpcEndpoint);
-            Assert.StartsWith("http://127.0.0.1:", heartbeat.GrpcEndpoint);
+            Assert.StartsWith("https://127.0.0.1:", heartbeat.GrpcEndpoint);
             Assert.Equal("site-a/pod-1/rack-1", heartbeat.Location);
             Assert.Equal(2, heartbeat.VmIds.Count);
         }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Treecast.Agent.Hosting;
 using Treecast.Agent.Tests.Support;
-using Treecast.Agent.Transfer;
 
 namespace Treecast.Agent.Tests.Hosting;
 
@@ -13,12 +12,11 @@ public sealed class When_a_second_agent_starts_on_the_same_work_directory
     {
         await using var cluster = new TransferCluster();
         await cluster.AddAsync("vmm-a", null);
-        using var channels = new GrpcChannelPool();
-        var factory = new AgentNodeFactory(new FileVmmFactory(null), channels, TimeProvider.System, NullLoggerFactory.Instance);
+        var factory = new AgentNodeFactory(new FileVmmFactory(null), TimeProvider.System, NullLoggerFactory.Instance);
         var directory = Path.Combine(cluster.WorkDirectory, "vmm-a");
 
         var refusal = await Assert.ThrowsAsync<WorkDirectoryInUseException>(() =>
-            factory.StartAsync(new AgentOptions { VmmId = "vmm-a" }, directory, cluster.Events));
+            factory.StartAsync(new AgentOptions { VmmId = "vmm-a", Tls = { Credentials = cluster.Certificates.For("vmm-a") } }, directory, cluster.Events));
 
         Assert.Contains(directory, refusal.Message, StringComparison.Ordinal);
         Assert.Contains("Agent:WorkDirectory", refusal.Message, StringComparison.Ordinal);
@@ -58,7 +56,7 @@ public sealed class When_a_second_agent_starts_on_the_same_work_directory
 
         var heartbeat = await cluster.Events.WaitForAsync<Contracts.VmmHeartbeat>(h => h.VmmId == "vmm-a");
 
-        Assert.Equal("http://127.0.0.1:45678", heartbeat.GrpcEndpoint);
+        Assert.Equal("https://127.0.0.1:45678", heartbeat.GrpcEndpoint);
         Assert.NotEqual(45678, cluster.Agents["vmm-a"].Node.Server.Port);
     }
 }

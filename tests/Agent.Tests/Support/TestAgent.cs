@@ -4,10 +4,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Treecast.Agent.Hosting;
 using Treecast.Agent.Transfer;
 using Treecast.Contracts;
+using Treecast.Security;
 
 namespace Treecast.Agent.Tests.Support;
 
-/// <summary>One agent's node (a <see cref="FileVmm"/>, its transfer engine, a real loopback gRPC server), built by the production factory.</summary>
+/// <summary>
+/// One agent's node (a <see cref="FileVmm"/>, its transfer engine, a real loopback gRPC server: mutual TLS with
+/// <c>credentials</c>, cleartext without), built by the production factory.
+/// </summary>
 internal sealed class TestAgent : IAsyncDisposable
 {
     private TestAgent(AgentNode node) => AgentNode = node;
@@ -28,14 +32,14 @@ internal sealed class TestAgent : IAsyncDisposable
         string vmmId,
         string workDirectory,
         IEventSink events,
-        GrpcChannelPool channels,
+        AgentCredentials? credentials,
         IEnumerable<(string VmId, long Bytes)>? images = null,
         Action<GrpcServiceOptions>? configureGrpc = null,
         ILoggerFactory? loggerFactory = null,
         long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes,
         Func<TransferSettings, TransferSettings>? tune = null)
     {
-        var factory = new AgentNodeFactory(new FileVmmFactory(images), channels, TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance)
+        var factory = new AgentNodeFactory(new FileVmmFactory(images), TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance)
         {
             Settings = options => (tune ?? (s => s))(TransferSettings.From(options) with
             {
@@ -44,7 +48,13 @@ internal sealed class TestAgent : IAsyncDisposable
                 ParentGracePeriod = TimeSpan.FromSeconds(1),
             }),
         };
-        var options = new AgentOptions { VmmId = vmmId, Location = "site-a/pod-1/rack-1", GrpcPort = 0 };
+        var options = new AgentOptions
+        {
+            VmmId = vmmId,
+            Location = "site-a/pod-1/rack-1",
+            GrpcPort = 0,
+            Tls = credentials is null ? new AgentTlsOptions { AllowPlaintext = true } : new AgentTlsOptions { Credentials = credentials },
+        };
         var node = await factory.StartAsync(options, Path.Combine(workDirectory, vmmId), events, configureGrpc);
         await node.ResumeReceivesAsync();
         return new TestAgent(node);

@@ -1,19 +1,33 @@
 using Grpc.AspNetCore.Server;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Treecast.Agent.Transfer;
 using Treecast.Contracts;
+using Treecast.Security;
+using Treecast.TestSupport;
 
 namespace Treecast.Agent.Tests.Support;
 
-/// <summary>Several test agents on loopback, a tree over them, and the events they publish.</summary>
+/// <summary>
+/// Several test agents on loopback, a tree over them, and the events they publish. The agents speak mutual TLS with
+/// certificates of a CA made for the cluster (<see cref="Certificates"/>), or cleartext when the cluster is made so.
+/// </summary>
 internal sealed class TransferCluster : IAsyncDisposable
 {
+    private readonly Dictionary<string, GrpcChannelPool> _clients = [];
+    private readonly ILoggerFactory? _loggerFactory;
     private readonly Dictionary<string, TestAgent> _agents = [];
     private readonly Dictionary<string, string?> _parents = [];
     private readonly HashSet<string> _stopped = [];
     private readonly Dictionary<Guid, PendingTransferAnnounced> _announced = [];
 
-    public TransferCluster()
+    /// <param name="plaintext">Agents serve and push in cleartext (<c>Agent:Tls:AllowPlaintext</c>).</param>
+    /// <param name="logs">Where the agents' log lines go, for a test that reads them.</param>
+    public TransferCluster(bool plaintext = false, RecordedLogs? logs = null)
     {
+        Plaintext = plaintext;
+        _loggerFactory = logs?.Factory;
         WorkDirectory = Path.Combine(Path.GetTempPath(), "treecast-agent-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(WorkDirectory);
     }
@@ -22,7 +36,10 @@ internal sealed class TransferCluster : IAsyncDisposable
 
     public RecordingEventSink Events { get; } = new();
 
-    public GrpcChannelPool Channels { get; } = new();
+    public bool Plaintext { get; }
+
+    /// <summary>The cluster's CA: every agent's credentials, and those of a test pushing by hand as one of them.</summary>
+    public FleetCertificates Certificates { get; } = new();
 
     public TestAgent this[string vmmId] => _agents[vmmId];
 
@@ -36,7 +53,7 @@ internal sealed class TransferCluster : IAsyncDisposable
         long maxUnsealedImageBytes = TransferLimits.DefaultMaxUnsealedImageBytes,
         Func<TransferSettings, TransferSettings>? tune = null)
     {
-        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, images, configureGrpc, maxUnsealedImageBytes: maxUnsealedImageBytes, tune: tune);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, CredentialsOf(vmmId), images, configureGrpc, _loggerFactory, maxUnsealedImageBytes: maxUnsealedImageBytes, tune: tune);
         _agents[vmmId] = agent;
         _parents[vmmId] = parentVmmId;
         return agent;
@@ -52,7 +69,7 @@ internal sealed class TransferCluster : IAsyncDisposable
         Func<TransferSettings, TransferSettings>? tune = null)
     {
         Assert.Contains(vmmId, _stopped);
-        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, Channels, configureGrpc: configureGrpc, tune: tune);
+        var agent = await TestAgent.StartAsync(vmmId, WorkDirectory, Events, CredentialsOf(vmmId), configureGrpc: configureGrpc, loggerFactory: _loggerFactory, tune: tune);
         _agents[vmmId] = agent;
         _stopped.Remove(vmmId);
         return agent;
@@ -102,6 +119,18 @@ internal sealed class TransferCluster : IAsyncDisposable
         return announced;
     }
 
+    /// <summary>A channel to <paramref name="toVmmId"/> as <paramref name="asVmmId"/> would open it (its certificate), for a test that pushes by hand.</summary>
+    public GrpcChannel Channel(string asVmmId, string toVmmId)
+    {
+        if (!_clients.TryGetValue(asVmmId, out var pool))
+        {
+            pool = new GrpcChannelPool(CredentialsOf(asVmmId), NullLogger<GrpcChannelPool>.Instance);
+            _clients[asVmmId] = pool;
+        }
+
+        return pool.For(_agents[toVmmId].Endpoint, toVmmId);
+    }
+
     public Task<VmsReceived> WaitForReceivedAsync(Guid operationId, string vmmId, TimeSpan? timeout = null) =>
         Events.WaitForAsync<VmsReceived>(r => r.OperationId == operationId && r.VmmId == vmmId, timeout);
 
@@ -112,7 +141,10 @@ internal sealed class TransferCluster : IAsyncDisposable
             await agent.DisposeAsync();
         }
 
-        Channels.Dispose();
+        foreach (var pool in _clients.Values)
+        {
+            pool.Dispose();
+        }
         try
         {
             Directory.Delete(WorkDirectory, recursive: true);
@@ -121,6 +153,8 @@ internal sealed class TransferCluster : IAsyncDisposable
         {
         }
     }
+
+    private AgentCredentials? CredentialsOf(string vmmId) => Plaintext ? null : Certificates.For(vmmId);
 
     private IEnumerable<TestAgent> Live => _agents.Values.Where(a => !_stopped.Contains(a.VmmId)).ToList();
 }

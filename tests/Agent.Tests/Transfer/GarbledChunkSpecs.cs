@@ -104,7 +104,7 @@ public sealed class When_a_chunk_arrives_garbled : IAsyncLifetime
     private async Task PushFramesAsync(params PushFrame[] frames)
     {
         Assert.True(_cluster["child"].Engine.TryGetReceiver(_operationId, out var receiver));
-        using var call = new VmTransfer.VmTransferClient(_cluster.Channels.For(_cluster["child"].Endpoint)).Push();
+        using var call = new VmTransfer.VmTransferClient(_cluster.Channel("root", "child")).Push();
         await call.RequestStream.WriteAsync(new PushFrame
         {
             Header = new PushHeader { OperationId = _operationId.ToString(), Token = receiver.Announcement.Token, SenderVmmId = "root", ReceiverVmmId = "child" },

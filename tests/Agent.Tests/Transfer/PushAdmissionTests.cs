@@ -75,7 +75,7 @@ public sealed class PushAdmissionTests : IAsyncLifetime
 
     private async Task PushHeaderAsync(string vmmId, PushHeader header)
     {
-        using var call = new VmTransfer.VmTransferClient(_cluster.Channels.For(_cluster[vmmId].Endpoint)).Push();
+        using var call = new VmTransfer.VmTransferClient(_cluster.Channel("root", vmmId)).Push();
         await call.RequestStream.WriteAsync(new PushFrame { Header = header });
         while (await call.ResponseStream.MoveNext(CancellationToken.None))
         {

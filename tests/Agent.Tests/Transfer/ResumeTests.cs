@@ -25,7 +25,7 @@ public sealed class ResumeTests
         var image = await File.ReadAllBytesAsync(root.Vmm.ImagePath("root-vm-0"));
         using (var broken = new CancellationTokenSource())
         {
-            var call = new VmTransfer.VmTransferClient(cluster.Channels.For(child.Endpoint)).Push(cancellationToken: broken.Token);
+            var call = new VmTransfer.VmTransferClient(cluster.Channel("root", "child")).Push(cancellationToken: broken.Token);
             await call.RequestStream.WriteAsync(new PushFrame
             {
                 Header = new PushHeader { OperationId = operationId.ToString(), Token = announced.Token, SenderVmmId = "root", ReceiverVmmId = "child" },

@@ -94,7 +94,7 @@ public sealed class UnsealedImageTests
         var data = RandomNumberGenerator.GetBytes(100_000);
         var wrongDigest = Convert.ToHexStringLower(SHA256.HashData(data.AsSpan(1)));
 
-        var client = new VmTransfer.VmTransferClient(cluster.Channels.For(child.Endpoint));
+        var client = new VmTransfer.VmTransferClient(cluster.Channel("root", "child"));
         using var call = client.Push();
         await call.RequestStream.WriteAsync(new PushFrame
         {

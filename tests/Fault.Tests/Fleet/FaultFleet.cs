@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using Treecast.Contracts;
+using Treecast.Security;
 using Treecast.TestSupport;
 using Treecast.TestSupport.Processes;
 
@@ -14,7 +15,8 @@ namespace Treecast.Fault.Tests.Fleet;
 /// suite stops and starts it), plus the test's observer on the bus. The root has one VM; every agent's uplink is
 /// limited so that a transfer lasts long enough to hit it in the middle. The tree (fan-out 2, one rack) is
 /// host-01 → host-02, host-03; host-02 → host-04, host-05; host-03 → host-06. host-05's parent reaches it through
-/// a <see cref="ChaosProxy"/> that can corrupt a chunk on the wire. Derived fleets choose the stores.
+/// a <see cref="ChaosProxy"/> that can corrupt a chunk on the wire. Agents speak mutual TLS with certificates made in
+/// the fleet's directory. Derived fleets choose the stores.
 /// </summary>
 public abstract class FaultFleet : IAsyncLifetime
 {
@@ -103,6 +105,9 @@ public abstract class FaultFleet : IAsyncLifetime
     }
 
     public void Require() => Skip.If(Unavailable is not null, Unavailable);
+
+    /// <summary>The credentials <paramref name="vmmId"/>'s process runs with (its certificate and key, the fleet's CA bundle).</summary>
+    public AgentCredentials CredentialsOf(string vmmId) => Processes.CredentialsOf(vmmId);
 
     /// <summary>The agent's work directory: its VMs, spools and receive state.</summary>
     public string WorkDirectory(string vmmId) => Path.Combine(Processes.WorkDirectory, vmmId);
@@ -207,7 +212,7 @@ public abstract class FaultFleet : IAsyncLifetime
     private Dictionary<string, string> AgentEnvironment(Dictionary<string, string> bus, string vmmId)
     {
         var grpcPort = FreePort();
-        var environment = new Dictionary<string, string>(bus)
+        var environment = new Dictionary<string, string>(Processes.TlsEnvironment(vmmId).Concat(bus))
         {
             ["Agent__VmmId"] = vmmId,
             ["Agent__Location"] = "site-1/pod-1/rack-1",

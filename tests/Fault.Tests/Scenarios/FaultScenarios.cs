@@ -1,8 +1,11 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Treecast.Contracts;
 using Treecast.Fault.Tests.Fleet;
+using Treecast.Security;
 using Treecast.Transfer.Protocol;
 using Xunit.Abstractions;
 
@@ -142,30 +145,18 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         var target = announcement.Tree.Nodes.First(n => n.ParentVmmId is { } p && p != FaultFleet.Root);
         var impostor = announcement.Tree.Nodes.First(n => n.VmmId != target.VmmId && n.VmmId != target.ParentVmmId && n.VmmId != FaultFleet.Root);
 
-        // Even holding the real token (read off the bus), an agent that is not the parent is refused.
-        using var channel = GrpcChannel.ForAddress(target.GrpcEndpoint);
-        var client = new VmTransfer.VmTransferClient(channel);
-        using var call = client.Push();
-        await call.RequestStream.WriteAsync(new PushFrame
-        {
-            Header = new PushHeader
-            {
-                OperationId = operation.ToString(),
-                Token = announcement.Token,
-                SenderVmmId = impostor.VmmId,
-                ReceiverVmmId = target.VmmId,
-            },
-        });
+        // An agent of the fleet that read the real token off the bus pushes over TLS with its own valid certificate: claiming
+        // to be the parent it is refused for the certificate, claiming to be itself for the tree.
+        using var channel = AsAgent(fleet.CredentialsOf(impostor.VmmId), target);
+        var asTheParent = await RefusedPushAsync(channel, operation, announcement.Token, target.ParentVmmId!, target.VmmId);
+        var asItself = await RefusedPushAsync(channel, operation, announcement.Token, impostor.VmmId, target.VmmId);
         figures.Fault();
-        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            while (await call.ResponseStream.MoveNext(CancellationToken.None))
-            {
-            }
-        });
         var finished = await fleet.FinishedAsync(operation);
 
-        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, asTheParent.StatusCode);
+        Assert.Contains($"the client certificate names {impostor.VmmId}, the push claims to come from {target.ParentVmmId}", asTheParent.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.PermissionDenied, asItself.StatusCode);
+        Assert.Contains($"names {target.ParentVmmId} as the parent of {target.VmmId}", asItself.Status.Detail, StringComparison.Ordinal);
         Expect(finished, OperationFinalState.Completed, failed: []);
     }
 
@@ -281,6 +272,38 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         {
             return 0; // No error queue yet: nothing has faulted on that endpoint so far.
         }
+    }
+
+    /// <summary>A channel to <paramref name="target"/> as the agent holding <paramref name="credentials"/> opens it: mutual TLS, the target's certificate checked.</summary>
+    private static GrpcChannel AsAgent(AgentCredentials credentials, TreeNode target) =>
+        GrpcChannel.ForAddress(target.GrpcEndpoint, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                SslOptions = new SslClientAuthenticationOptions
+                {
+                    ClientCertificates = [credentials.Certificate],
+                    LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate,
+                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                        certificate is not null && credentials.Trust.Check(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), PeerRole.Server).VmmId == target.VmmId,
+                },
+            },
+            DisposeHttpClient = true,
+        });
+
+    private static async Task<RpcException> RefusedPushAsync(GrpcChannel channel, Guid operation, string token, string sender, string receiver)
+    {
+        using var call = new VmTransfer.VmTransferClient(channel).Push();
+        await call.RequestStream.WriteAsync(new PushFrame
+        {
+            Header = new PushHeader { OperationId = operation.ToString(), Token = token, SenderVmmId = sender, ReceiverVmmId = receiver },
+        });
+        return await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        });
     }
 
     private static string Workload(string type, string workloadId) =>

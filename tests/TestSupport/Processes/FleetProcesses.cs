@@ -1,8 +1,11 @@
+using Treecast.Security;
+
 namespace Treecast.TestSupport.Processes;
 
 /// <summary>
-/// The service processes of one fleet and the temporary directory they work in. Disposing kills every process
-/// still running and then deletes the directory, so nothing of a fleet outlives its test.
+/// The service processes of one fleet and the temporary directory they work in, where its agents' certificates are
+/// made too (<c>certs/</c>, as the certs command lays them out). Disposing kills every process still running and then
+/// deletes the directory, so nothing of a fleet outlives its test.
 /// </summary>
 public sealed class FleetProcesses : IAsyncDisposable
 {
@@ -12,6 +15,30 @@ public sealed class FleetProcesses : IAsyncDisposable
         WorkDirectory = Directory.CreateTempSubdirectory(directoryPrefix).FullName;
 
     public string WorkDirectory { get; }
+
+    /// <summary>The fleet's CA (<c>certs/ca</c>) and one folder of certificates per agent (<c>certs/{vmmId}</c>).</summary>
+    public CertificateFolder Certificates => new(Path.Combine(WorkDirectory, "certs"));
+
+    /// <summary>
+    /// Issues <paramref name="vmmId"/>'s certificate into the fleet's folder (once; the CA too, on first use) and returns
+    /// what the agent process needs to speak mutual TLS with it.
+    /// </summary>
+    public Dictionary<string, string> TlsEnvironment(string vmmId)
+    {
+        var certificates = Certificates;
+        certificates.Create([new AgentCertificateRequest(vmmId, ["127.0.0.1", "localhost"])], TimeSpan.FromDays(1));
+        return new() { ["Agent__Tls__Directory"] = certificates.AgentDirectory(vmmId) };
+    }
+
+    /// <summary>The credentials of an agent of this fleet, as its process reads them (for a test that acts as that agent).</summary>
+    public AgentCredentials CredentialsOf(string vmmId)
+    {
+        var directory = Certificates.AgentDirectory(vmmId);
+        return AgentCredentials.Load(
+            Path.Combine(directory, CertificateFolder.CertificateFileName),
+            Path.Combine(directory, CertificateFolder.KeyFileName),
+            Path.Combine(directory, CertificateFolder.CaBundleFileName));
+    }
 
     /// <summary>What every service process needs to join the fleet's bus on <paramref name="broker"/>.</summary>
     public static Dictionary<string, string> BusEnvironment(Uri broker) => new()
@@ -39,9 +66,12 @@ public sealed class FleetProcesses : IAsyncDisposable
         return process;
     }
 
-    /// <summary>Starts one agent with its VMM in the fleet's directory; only a host with <paramref name="vmCount"/> above 0 has VMs to send.</summary>
+    /// <summary>
+    /// Starts one agent with its VMM in the fleet's directory, on mutual TLS with its certificates; only a host with
+    /// <paramref name="vmCount"/> above 0 has VMs to send.
+    /// </summary>
     public ServiceProcess StartAgent(IReadOnlyDictionary<string, string> bus, string vmmId, string location, int vmCount, int imageMiB) =>
-        Start(vmmId, "Agent", new Dictionary<string, string>(bus)
+        Start(vmmId, "Agent", new Dictionary<string, string>(TlsEnvironment(vmmId).Concat(bus))
         {
             ["Agent__VmmId"] = vmmId,
             ["Agent__Location"] = location,

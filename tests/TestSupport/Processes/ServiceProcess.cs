@@ -65,6 +65,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         return line is null ? null : new Uri(line[(line.IndexOf(Marker, StringComparison.Ordinal) + Marker.Length)..].Trim());
     }
 
+    /// <summary>Waits for the process to end on its own and returns its exit code.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>The lines the process printed that contain <paramref name="text"/>, oldest first (of the last ones kept).</summary>
     public IReadOnlyList<string> LinesWith(string text) => _output.Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
 
