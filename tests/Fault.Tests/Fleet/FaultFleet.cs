@@ -222,7 +222,9 @@ public abstract class FaultFleet : IAsyncLifetime
             ["Agent__WorkDirectory"] = WorkDirectory(vmmId),
             ["Agent__HeartbeatInterval"] = "00:00:01",
             ["Agent__MaxSendMiBPerSecond"] = SendMiBPerSecond.ToString(CultureInfo.InvariantCulture),
-            ["Agent__ParentGracePeriod"] = "00:00:05",
+            // The production default: longer than a forwarder's longest wait between reconnects (4 s), so a parent that
+            // reconnects to a restarted child on a loaded machine is not taken for dead just before it does.
+            ["Agent__ParentGracePeriod"] = "00:00:10",
         };
         if (vmmId == Corruptible)
         {
