@@ -3,10 +3,12 @@
 # The one source of truth for Treecast's broker permissions (docs/architecture.md, "Broker accounts").
 #
 #   infra/rabbitmq/setup-users.sh [--agent <vmmId>[,<vmmId>...]]... [--vhost <vhost>] [--env-file <path>]
-#                                 [--node <node>] [--rotate] [--print] [--quiet]
+#                                 [--node <node>] [--user-prefix <prefix>] [--rotate] [--print] [--quiet]
 #
 # Users: treecast-policy, treecast-topology, treecast-scheduler, treecast-monitoring, and treecast-agent-<vmmId> for
-# every --agent (or every id in TREECAST_BROKER_AGENTS, space- or comma-separated).
+# every --agent (or every id in TREECAST_BROKER_AGENTS, space- or comma-separated). Users belong to the whole broker and
+# permissions to one virtual host: fleets sharing a broker (one virtual host each) need a --user-prefix each, and their
+# agents Agent:CommandSender=<prefix>treecast-policy.
 #
 # Passwords: TREECAST_RABBITMQ_PASSWORD_<ROLE> (POLICY, TOPOLOGY, SCHEDULER, MONITORING, AGENT_<VMMID>: the id in
 # capitals, every character other than a letter or digit as '_'; host-01 -> AGENT_HOST_01) when set; otherwise the
@@ -35,7 +37,7 @@ say() {
 }
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # --- What each role binds and publishes (keep in step with the services; docs/architecture.md lists them) ----------
@@ -125,6 +127,7 @@ permissions_of() {
 # --- Arguments -------------------------------------------------------------------------------------------------------
 
 VHOST=/
+PREFIX=
 ENV_FILE=./treecast-broker.env
 NODE=
 ROTATE=false
@@ -132,22 +135,31 @@ PRINT=false
 QUIET=false
 AGENTS=()
 
+# Adds the ids of a list: comma-separated (--agent), or also space-separated (TREECAST_BROKER_AGENTS).
 add_agents() {
-  local list=${1//,/ } id
-  for id in $list; do
+  local list=$1 separators=${2:-,} id ids
+  IFS=$separators read -r -a ids <<<"$list"
+  for id in "${ids[@]}"; do
+    [[ -n $id ]] || continue
     [[ $id =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] \
       || fail "agent id '$id' is not usable in a user name: use letters, digits, '.', '_' and '-' (as Agent:VmmId, for example host-01)"
     AGENTS+=("$id")
   done
 }
 
-add_agents "${TREECAST_BROKER_AGENTS:-}"
+add_agents "${TREECAST_BROKER_AGENTS:-}" ', '
+
 while (($# > 0)); do
   case $1 in
     --agent) [[ $# -ge 2 ]] || fail "--agent needs a VMM id, for example --agent host-01"; add_agents "$2"; shift 2 ;;
     --vhost) [[ $# -ge 2 && -n $2 ]] || fail "--vhost needs a virtual host, for example --vhost /"; VHOST=$2; shift 2 ;;
     --env-file) [[ $# -ge 2 && -n $2 ]] || fail "--env-file needs a path, for example --env-file ./treecast-broker.env"; ENV_FILE=$2; shift 2 ;;
     --node) [[ $# -ge 2 && -n $2 ]] || fail "--node needs a node name, for example --node rabbit@rabbitmq"; NODE=$2; shift 2 ;;
+    --user-prefix)
+      [[ $# -ge 2 && $2 =~ ^[A-Za-z0-9._-]+$ ]] || fail "--user-prefix needs letters, digits, '.', '_' or '-', for example --user-prefix fleet-b."
+      PREFIX=$2
+      shift 2
+      ;;
     --rotate) ROTATE=true; shift ;;
     --print) PRINT=true; shift ;;
     --quiet) QUIET=true; shift ;;
@@ -158,17 +170,17 @@ done
 
 # Each user once, in a stable order: role, user name, password variable.
 USERS=(
-  "policy treecast-policy TREECAST_RABBITMQ_PASSWORD_POLICY"
-  "topology treecast-topology TREECAST_RABBITMQ_PASSWORD_TOPOLOGY"
-  "scheduler treecast-scheduler TREECAST_RABBITMQ_PASSWORD_SCHEDULER"
-  "monitoring treecast-monitoring TREECAST_RABBITMQ_PASSWORD_MONITORING"
+  "policy ${PREFIX}treecast-policy TREECAST_RABBITMQ_PASSWORD_POLICY"
+  "topology ${PREFIX}treecast-topology TREECAST_RABBITMQ_PASSWORD_TOPOLOGY"
+  "scheduler ${PREFIX}treecast-scheduler TREECAST_RABBITMQ_PASSWORD_SCHEDULER"
+  "monitoring ${PREFIX}treecast-monitoring TREECAST_RABBITMQ_PASSWORD_MONITORING"
 )
 declare -A SEEN=()
 for id in "${AGENTS[@]}"; do
   if [[ -z ${SEEN[$id]:-} ]]; then
     SEEN[$id]=1
     variable=TREECAST_RABBITMQ_PASSWORD_AGENT_$(tr '[:lower:]' '[:upper:]' <<<"$id" | tr -c 'A-Z0-9\n' '_')
-    USERS+=("agent treecast-agent-$id $variable $id")
+    USERS+=("agent ${PREFIX}treecast-agent-$id $variable $id")
   fi
 done
 
@@ -240,12 +252,14 @@ fi
 
 # --- Users and permissions ---------------------------------------------------------------------------------------------
 
+# The tags of an existing user ("[]" for none); fails for a user the broker does not have.
+tags_of() { awk -F'\t' -v user="$1" '$1 == user { print $2; found = 1 } END { exit !found }' <<<"$existing"; }
+
 apply() {
   local role=$1 user=$2 vmm=$3 output tags
   permissions_of "$role" "$vmm"
-  if grep -q -P "^\Q$user\E\t" <<<"$existing"; then
+  if tags=$(tags_of "$user"); then
     output=$("${CTL[@]}" -q change_password "$user" <<<"${PASSWORD[$user]}" 2>&1) || { echo "$user: cannot change the password: $(first_line "$output")"; return 1; }
-    tags=$(grep -P "^\Q$user\E\t" <<<"$existing" | cut -f2)
     if [[ $tags != "[]" ]]; then
       output=$("${CTL[@]}" -q set_user_tags "$user" 2>&1) || { echo "$user: cannot clear its tags $tags: $(first_line "$output")"; return 1; }
     fi
