@@ -73,7 +73,9 @@ public sealed class StandaloneRun(StandaloneOptions options)
         builder.AddTopologyService();
         builder.AddPolicyService();
         builder.AddSchedulerService();
-        builder.AddAgentService(AgentHosts(fleet, runDirectory));
+        // The policy service commands these agents from this very process: on a broker, its login is the commanding account.
+        var busOptions = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+        builder.AddAgentService(AgentHosts(fleet, runDirectory, busOptions.RabbitMqUser));
         var observer = new RunObserver(fleet.Count);
         observer.Said += Say;
         builder.Services.AddSingleton(observer);
@@ -237,7 +239,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
         Say(summary.Verified ? "every copy verified" : "NOT verified");
     }
 
-    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory) =>
+    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory, string commandSender) =>
         fleet.Select((host, i) => new AgentOptions
         {
             VmmId = host.VmmId,
@@ -248,6 +250,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
             ImageMiB = options.ImageMiB,
             WorkDirectory = Path.Combine(runDirectory, host.VmmId),
             HeartbeatInterval = TimeSpan.FromSeconds(1),
+            CommandSender = commandSender,
         }).ToArray();
 
     private void Say(string line)
