@@ -16,6 +16,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     // Pinned: a broker version we have tested against.
     private const string Image = "rabbitmq:3.13-management";
 
+    private readonly List<BrokerAccounts> _accounts = [];
     private RabbitMqContainer? _container;
     private string? _virtualHost;
 
@@ -54,11 +55,39 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         return Uri!;
     }
 
+    /// <summary>
+    /// The broker users of every service role and of <paramref name="agentIds"/>, each service process its own, made by
+    /// infra/rabbitmq/setup-users.sh: here with <c>rabbitmqctl</c> (named after the fixture's virtual host, since users
+    /// belong to the whole broker, and deleted with it), or inside the Testcontainers broker. A broker neither reaches
+    /// gets every process on the test's own account.
+    /// </summary>
+    public async Task<BrokerAccounts> CreateAccountsAsync(params string[] agentIds)
+    {
+        var broker = Uri ?? throw new InvalidOperationException("no broker: " + Unavailable);
+        BrokerAccounts accounts;
+        if (_container is not null)
+        {
+            accounts = await BrokerAccounts.CreateAsync(broker, agentIds, RunInContainerAsync);
+        }
+        else if (_virtualHost is not null)
+        {
+            accounts = await BrokerAccounts.CreateAsync(broker, agentIds, BrokerAccounts.RunHereAsync, userPrefix: _virtualHost + ".");
+            _accounts.Add(accounts);
+        }
+        else
+        {
+            accounts = BrokerAccounts.Shared(broker, "no rabbitmqctl reaches the broker at RABBITMQ_URI, so every process logs in as its user");
+        }
+
+        return accounts;
+    }
+
     public async Task DisposeAsync()
     {
         if (_virtualHost is not null)
         {
             await RabbitMqCtlAsync("delete_vhost", _virtualHost);
+            await Task.WhenAll(_accounts.SelectMany(a => a.Users).Select(user => RabbitMqCtlAsync("delete_user", user)));
         }
 
         if (_container is not null)
@@ -85,6 +114,18 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 
         _virtualHost = name;
         return new UriBuilder(shared) { Path = "/" + name }.Uri;
+    }
+
+    private async Task<(int ExitCode, string Output)> RunInContainerAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment)
+    {
+        const string Script = "/tmp/treecast-setup-users.sh";
+        await _container!.CopyAsync(await File.ReadAllBytesAsync(BrokerAccounts.Script), Script);
+        var command = new List<string> { "env" };
+        command.AddRange(environment.Select(e => $"{e.Key}={e.Value}"));
+        command.AddRange(["bash", Script]);
+        command.AddRange(arguments);
+        var result = await _container.ExecAsync(command);
+        return (result.ExitCode is { } code ? (int)code : -1, (result.Stdout + result.Stderr).Trim());
     }
 
     private static async Task<bool> RabbitMqCtlAsync(params string[] arguments)

@@ -79,14 +79,17 @@ public abstract class FaultFleet : IAsyncLifetime
                   - duplicateIfNotCompletedWithin: { deadline: 5s, fanOut: 2, chunkSizeKiB: 1024 }
             """);
 
-        var bus = FleetProcesses.BusEnvironment(broker);
-        _processes.Start("topology", "Topology", WithStore(bus, "topology"));
-        _processes.Start("scheduler", "Scheduler", WithStore(bus, "scheduler"));
-        _policyEnvironment = WithStore(new Dictionary<string, string>(bus) { ["Policy__PoliciesPath"] = policies }, "policy");
+        // Each service logs in as the broker user of its role; the observer above keeps the test's own account.
+        var accounts = await _broker.CreateAccountsAsync(Agents);
+        _processes.Start("topology", "Topology", WithStore(FleetProcesses.BusEnvironment(accounts.TopologyUri), "topology"));
+        _processes.Start("scheduler", "Scheduler", WithStore(FleetProcesses.BusEnvironment(accounts.SchedulerUri), "scheduler"));
+        _policyEnvironment = WithStore(
+            new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.PolicyUri)) { ["Policy__PoliciesPath"] = policies },
+            "policy");
         StartPolicy();
         foreach (var vmmId in Agents)
         {
-            var environment = AgentEnvironment(bus, vmmId);
+            var environment = AgentEnvironment(FleetProcesses.AgentBusEnvironment(accounts, vmmId), vmmId);
             _agentEnvironments[vmmId] = environment;
             _agents[vmmId] = _processes.Start(vmmId, "Agent", environment);
         }
