@@ -271,20 +271,27 @@ apply() {
     || { echo "$user: cannot set its permissions on '$VHOST': $(first_line "$output")"; return 1; }
 }
 
-# One rabbitmqctl runs about a second (it starts an Erlang VM): users are set up side by side.
+# One rabbitmqctl runs about a second (it starts an Erlang VM): a few users are set up side by side.
+readonly SIDE_BY_SIDE=4
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-pids=()
+running=()
 for i in "${!USERS[@]}"; do
+  if ((${#running[@]} >= SIDE_BY_SIDE)); then
+    wait "${running[0]}" || true
+    running=("${running[@]:1}")
+  fi
+
   read -r role user _ vmm <<<"${USERS[$i]}"
-  apply "$role" "$user" "${vmm:-}" >"$results/$i" 2>&1 &
-  pids+=($!)
+  (apply "$role" "$user" "${vmm:-}" >"$results/$i" 2>&1 && touch "$results/$i.done") &
+  running+=($!)
 done
+wait || true
 
 failed=0
-for i in "${!pids[@]}"; do
+for i in "${!USERS[@]}"; do
   read -r _ user _ _ <<<"${USERS[$i]}"
-  if wait "${pids[$i]}"; then
+  if [[ -f $results/$i.done ]]; then
     say "$user: password and permissions set on virtual host '$VHOST'"
   else
     echo "$PROGRAM: error: $(cat "$results/$i")" >&2

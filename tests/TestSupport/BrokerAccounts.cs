@@ -39,9 +39,6 @@ public sealed class BrokerAccounts
     /// <summary>Put before every user name (users belong to the whole broker; fleets sharing one need their own).</summary>
     public string UserPrefix { get; }
 
-    /// <summary>Every user made, with its prefix.</summary>
-    public IReadOnlyList<string> Users => _passwords.Keys.Select(role => UserPrefix + role).ToList();
-
     /// <summary>The broker user whose commands agents carry out: the policy service's (<c>Agent:CommandSender</c>).</summary>
     public string CommandSender => PerService ? UserPrefix + Policy : SharedUser;
 

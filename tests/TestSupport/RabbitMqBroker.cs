@@ -16,9 +16,9 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     // Pinned: a broker version we have tested against.
     private const string Image = "rabbitmq:3.13-management";
 
-    private readonly List<BrokerAccounts> _accounts = [];
     private RabbitMqContainer? _container;
     private string? _virtualHost;
+    private bool _madeUsers;
 
     public Uri? Uri { get; private set; }
 
@@ -71,8 +71,8 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         }
         else if (_virtualHost is not null)
         {
+            _madeUsers = true;
             accounts = await BrokerAccounts.CreateAsync(broker, agentIds, BrokerAccounts.RunHereAsync, userPrefix: _virtualHost + ".");
-            _accounts.Add(accounts);
         }
         else
         {
@@ -87,7 +87,12 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         if (_virtualHost is not null)
         {
             await RabbitMqCtlAsync("delete_vhost", _virtualHost);
-            await Task.WhenAll(_accounts.SelectMany(a => a.Users).Select(user => RabbitMqCtlAsync("delete_user", user)));
+            if (_madeUsers && await RabbitMqCtlAsync("-s", "list_users") is { } users)
+            {
+                // Every user named after the virtual host, also those of a set-up that failed half way.
+                var ours = users.Split('\n').Select(line => line.Split('\t')[0]).Where(user => user.StartsWith(_virtualHost + ".", StringComparison.Ordinal));
+                await Task.WhenAll(ours.Select(user => RabbitMqCtlAsync("delete_user", user)));
+            }
         }
 
         if (_container is not null)
@@ -105,8 +110,8 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 
         var name = "treecast-test-" + Guid.NewGuid().ToString("N")[..12];
         var user = Uri.UnescapeDataString(shared.UserInfo.Split(':')[0] is { Length: > 0 } u ? u : "guest");
-        if (!await RabbitMqCtlAsync("add_vhost", name)
-            || !await RabbitMqCtlAsync("set_permissions", "-p", name, user, ".*", ".*", ".*"))
+        if (await RabbitMqCtlAsync("add_vhost", name) is null
+            || await RabbitMqCtlAsync("set_permissions", "-p", name, user, ".*", ".*", ".*") is null)
         {
             // No rabbitmqctl here (not root, or a remote broker): share the default virtual host.
             return shared;
@@ -128,7 +133,8 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         return (result.ExitCode is { } code ? (int)code : -1, (result.Stdout + result.Stderr).Trim());
     }
 
-    private static async Task<bool> RabbitMqCtlAsync(params string[] arguments)
+    /// <summary>Runs rabbitmqctl; its output when it succeeded, null when it failed or is not here.</summary>
+    private static async Task<string?> RabbitMqCtlAsync(params string[] arguments)
     {
         try
         {
@@ -145,11 +151,11 @@ public sealed class RabbitMqBroker : IAsyncLifetime
             var error = process.StandardError.ReadToEndAsync(timeout.Token);
             await process.WaitForExitAsync(timeout.Token);
             await Task.WhenAll(output, error);
-            return process.ExitCode == 0;
+            return process.ExitCode == 0 ? await output : null;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or OperationCanceledException or InvalidOperationException)
         {
-            return false;
+            return null;
         }
     }
 
