@@ -62,9 +62,12 @@ public sealed class AgentsOnTheirOwnAccounts : IAsyncLifetime
     public IReadOnlyList<string> AgentLinesWith(string vmmId, string text) => _agents[vmmId].LinesWith(text);
 
     /// <summary>Waits until the message with AMQP message id <paramref name="messageId"/> is in agent <paramref name="vmmId"/>'s _error queue.</summary>
-    public async Task<BasicGetResult> MovedToErrorAsync(string vmmId, string messageId, TimeSpan within)
+    public Task<BasicGetResult> MovedToErrorAsync(string vmmId, string messageId, TimeSpan within) =>
+        MovedAsync(Addresses.AgentQueue(vmmId) + "_error", messageId, within);
+
+    /// <summary>Waits until the message with AMQP message id <paramref name="messageId"/> is in <paramref name="queue"/> (an _error or _skipped queue).</summary>
+    public async Task<BasicGetResult> MovedAsync(string queue, string messageId, TimeSpan within)
     {
-        var queue = Addresses.AgentQueue(vmmId) + "_error";
         var factory = new ConnectionFactory { Uri = Admin };
         await using var connection = await factory.CreateConnectionAsync();
         var deadline = DateTime.UtcNow + within;
