@@ -83,6 +83,13 @@ public sealed class AgentOptions
     /// <summary>On RabbitMQ, how long the agent's queue outlives the agent (<c>x-expires</c>): a VMM gone that long leaves no queue behind.</summary>
     public TimeSpan QueueExpiresAfter { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// On RabbitMQ, the broker user whose commands this agent carries out (PauseVms, ResumeVms, StartWorkload, …): a
+    /// command's AMQP <c>user_id</c>, which the broker checks against the sender's login, must name it. The policy
+    /// service's account by default; a process that hosts the policy service and its agents together uses its own.
+    /// </summary>
+    public string CommandSender { get; set; } = "treecast-policy";
+
     /// <summary>Throws, naming the setting and a valid value, when an option cannot work.</summary>
     public void Validate()
     {
@@ -97,6 +104,11 @@ public sealed class AgentOptions
         if (string.IsNullOrWhiteSpace(VmmId))
         {
             throw new InvalidAgentOptionsException("Agent:VmmId is empty; give every agent an id of its own, for example host-01.");
+        }
+
+        if (string.IsNullOrWhiteSpace(CommandSender))
+        {
+            throw new InvalidOperationException("Agent:CommandSender is empty; name the broker user of the policy service, for example treecast-policy.");
         }
 
         Positive(HeartbeatInterval, nameof(HeartbeatInterval), "00:00:02");

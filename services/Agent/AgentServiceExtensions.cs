@@ -96,7 +96,8 @@ public static class AgentServiceExtensions
     /// <summary>
     /// One queue per hosted agent, <c>agent-{vmmId}</c>, with every agent consumer on it. On RabbitMQ the queue expires
     /// when its agent has been gone for <see cref="AgentOptions.QueueExpiresAfter"/>, so a VMM that left does not leave
-    /// a queue gathering a message per broadcast forever.
+    /// a queue gathering a message per broadcast forever, and a command is carried out only when the broker says the
+    /// commanding account sent it (<see cref="CommandSenderFilter{TCommand}"/>); the in-memory bus has no accounts.
     /// </summary>
     private static void ConfigureAgentQueues(IBusRegistrationContext context, IBusFactoryConfigurator cfg, IReadOnlyList<AgentOptions> hosts)
     {
@@ -104,30 +105,46 @@ public static class AgentServiceExtensions
         {
             cfg.ReceiveEndpoint(Addresses.AgentQueue(host.VmmId), endpoint =>
             {
-                // Commands arrive only by Send to this agent's queue; events (announcements) reach every agent's queue.
-                endpoint.ConfigureMessageTopology<PauseVms>(false);
-                endpoint.ConfigureMessageTopology<AnnouncePendingTransfer>(false);
-                endpoint.ConfigureMessageTopology<StartTransfer>(false);
-                endpoint.ConfigureMessageTopology<ResumeVms>(false);
-                endpoint.ConfigureMessageTopology<StartWorkload>(false);
-                endpoint.ConfigureMessageTopology<CancelTransfer>(false);
-                endpoint.ConfigureMessageTopology<QueryWorkload>(false);
-                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMq)
+                var rabbitMq = endpoint as IRabbitMqReceiveEndpointConfigurator;
+                if (rabbitMq is not null)
                 {
                     rabbitMq.QueueExpiration = host.QueueExpiresAfter;
                 }
 
-                endpoint.UseMessageRetry(r => r.Intervals(100, 500, 1000));
-                endpoint.ConfigureConsumer<PauseVmsConsumer>(context);
-                endpoint.ConfigureConsumer<AnnouncePendingTransferConsumer>(context);
+                var sender = rabbitMq is null ? null : host;
+                endpoint.UseMessageRetry(r =>
+                {
+                    r.Ignore<InvalidMessageException>();
+                    r.Intervals(100, 500, 1000);
+                });
+                ConfigureCommand<PauseVmsConsumer, PauseVms>(endpoint, context, sender);
+                ConfigureCommand<AnnouncePendingTransferConsumer, AnnouncePendingTransfer>(endpoint, context, sender);
+                ConfigureCommand<StartTransferConsumer, StartTransfer>(endpoint, context, sender);
+                ConfigureCommand<ResumeVmsConsumer, ResumeVms>(endpoint, context, sender);
+                ConfigureCommand<StartWorkloadConsumer, StartWorkload>(endpoint, context, sender);
+                ConfigureCommand<CancelTransferConsumer, CancelTransfer>(endpoint, context, sender);
+                ConfigureCommand<QueryWorkloadConsumer, QueryWorkload>(endpoint, context, sender);
                 endpoint.ConfigureConsumer<PendingTransferAnnouncedConsumer>(context);
-                endpoint.ConfigureConsumer<StartTransferConsumer>(context);
-                endpoint.ConfigureConsumer<ResumeVmsConsumer>(context);
-                endpoint.ConfigureConsumer<StartWorkloadConsumer>(context);
-                endpoint.ConfigureConsumer<CancelTransferConsumer>(context);
                 endpoint.ConfigureConsumer<BroadcastOperationFinishedConsumer>(context);
-                endpoint.ConfigureConsumer<QueryWorkloadConsumer>(context);
             });
         }
+    }
+
+    /// <summary>
+    /// A command arrives only by Send to this agent's exchange (events, announcements, reach every agent's queue through
+    /// their types' exchanges); with <paramref name="sender"/>, only from its <see cref="AgentOptions.CommandSender"/>.
+    /// </summary>
+    private static void ConfigureCommand<TConsumer, TCommand>(IReceiveEndpointConfigurator endpoint, IBusRegistrationContext context, AgentOptions? sender)
+        where TConsumer : class, IConsumer<TCommand>
+        where TCommand : class
+    {
+        endpoint.ConfigureMessageTopology<TCommand>(false);
+        endpoint.ConfigureConsumer<TConsumer>(context, consumer =>
+        {
+            if (sender is not null)
+            {
+                consumer.Message<TCommand>(message => message.UseFilter(new CommandSenderFilter<TCommand>(sender)));
+            }
+        });
     }
 }

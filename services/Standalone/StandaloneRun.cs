@@ -74,7 +74,9 @@ public sealed class StandaloneRun(StandaloneOptions options)
         builder.AddTopologyService();
         builder.AddPolicyService();
         builder.AddSchedulerService();
-        builder.AddAgentService(AgentHosts(fleet, runDirectory));
+        // The policy service commands these agents from this very process: on a broker, its login is the commanding account.
+        var busOptions = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+        builder.AddAgentService(AgentHosts(fleet, runDirectory, busOptions.RabbitMqUser));
         var observer = new RunObserver(fleet.Count);
         observer.Said += Say;
         builder.Services.AddSingleton(observer);
@@ -239,7 +241,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
     }
 
     /// <summary>The agents of the run, each with a certificate of a CA made in memory for this run only: mutual TLS on loopback, no files.</summary>
-    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory)
+    private AgentOptions[] AgentHosts(IReadOnlyList<FleetHost> fleet, string runDirectory, string commandSender)
     {
         var ca = FleetCertificateAuthority.Create("Treecast standalone run CA", TimeSpan.FromDays(1));
         return fleet.Select((host, i) => new AgentOptions
@@ -253,6 +255,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
             WorkDirectory = Path.Combine(runDirectory, host.VmmId),
             HeartbeatInterval = TimeSpan.FromSeconds(1),
             Tls = new AgentTlsOptions { Credentials = ca.IssueCredentials(host.VmmId, ["127.0.0.1"]) },
+            CommandSender = commandSender,
         }).ToArray();
     }
 

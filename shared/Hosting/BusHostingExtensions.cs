@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Treecast.Hosting.Sender;
 
 namespace Treecast.Hosting;
 
@@ -44,6 +45,7 @@ public static class BusHostingExtensions
                 x.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(new Uri(options.RabbitMqUri));
+                    cfg.UseBrokerSenderIdentity(options.RabbitMqUser);
                     ConfigureCommon(context, cfg, participants);
                 });
             }

@@ -67,6 +67,10 @@ public sealed class PrivateRabbitMqNode : IAsyncLifetime
         return Uri!;
     }
 
+    /// <summary>The broker users of every service role and of <paramref name="agentIds"/>, made by infra/rabbitmq/setup-users.sh.</summary>
+    public Task<BrokerAccounts> CreateAccountsAsync(params string[] agentIds) =>
+        BrokerAccounts.CreateAsync(Require(), agentIds, BrokerAccounts.RunHereAsync, extraArguments: ["--node", _nodeName]);
+
     /// <summary>Stops the broker application (connections drop, durable queues and their messages stay).</summary>
     public async Task StopBrokerAsync()
     {

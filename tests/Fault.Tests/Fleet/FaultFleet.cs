@@ -85,17 +85,23 @@ public abstract class FaultFleet : IAsyncLifetime
                   - duplicateIfNotCompletedWithin: { deadline: 5s, fanOut: 2, chunkSizeKiB: 1024 }
             """);
 
-        var bus = FleetProcesses.BusEnvironment(broker);
+        // Each service logs in as the broker user of its role; the observer above keeps the test's own account.
+        var accounts = await _broker.CreateAccountsAsync(Agents);
         // An agent restarted on a loaded machine can take several seconds to beat again: judged lost after ten missed
         // heartbeats, not three, so the restart scenario tests resuming, not the race with the liveness check. A killed
         // relay is noticed sooner anyway, by its children (Agent:ParentGracePeriod).
-        _processes.Start("topology", "Topology", WithStore(new Dictionary<string, string>(bus) { ["Topology__MissedHeartbeatsBeforeLost"] = "10" }, "topology"));
-        _processes.Start("scheduler", "Scheduler", WithStore(bus, "scheduler"));
-        _policyEnvironment = WithStore(new Dictionary<string, string>(bus) { ["Policy__PoliciesPath"] = policies, ["Api__Keys__faults"] = OperatorKey }, "policy");
+        _processes.Start(
+            "topology",
+            "Topology",
+            WithStore(new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.TopologyUri)) { ["Topology__MissedHeartbeatsBeforeLost"] = "10" }, "topology"));
+        _processes.Start("scheduler", "Scheduler", WithStore(FleetProcesses.BusEnvironment(accounts.SchedulerUri), "scheduler"));
+        _policyEnvironment = WithStore(
+            new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.PolicyUri)) { ["Policy__PoliciesPath"] = policies, ["Api__Keys__faults"] = OperatorKey },
+            "policy");
         StartPolicy();
         foreach (var vmmId in Agents)
         {
-            var environment = AgentEnvironment(bus, vmmId);
+            var environment = AgentEnvironment(FleetProcesses.AgentBusEnvironment(accounts, vmmId), vmmId);
             _agentEnvironments[vmmId] = environment;
             _agents[vmmId] = _processes.Start(vmmId, "Agent", environment);
         }

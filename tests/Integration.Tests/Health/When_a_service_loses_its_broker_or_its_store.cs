@@ -23,8 +23,9 @@ public sealed class When_a_service_loses_its_broker_or_its_store : IAsyncLifetim
     [SkippableFact]
     public async Task Should_not_be_ready_while_the_broker_is_down()
     {
-        var broker = _broker.Require();
-        var topology = _processes.Start("topology", "Topology", FleetProcesses.BusEnvironment(broker));
+        _broker.Require();
+        var accounts = await _broker.CreateAccountsAsync();
+        var topology = _processes.Start("topology", "Topology", FleetProcesses.BusEnvironment(accounts.TopologyUri));
         var ready = await ReadyAddressAsync(topology);
 
         await WaitForAsync(ready, HttpStatusCode.OK, topology);
@@ -39,9 +40,10 @@ public sealed class When_a_service_loses_its_broker_or_its_store : IAsyncLifetim
     [SkippableFact]
     public async Task Should_not_be_ready_while_mongodb_does_not_answer()
     {
-        var broker = _broker.Require();
+        _broker.Require();
+        var accounts = await _broker.CreateAccountsAsync();
         // A port nothing listens on: the MongoDB of this service is unreachable from the start.
-        var environment = new Dictionary<string, string>(FleetProcesses.BusEnvironment(broker))
+        var environment = new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.TopologyUri))
         {
             ["Mongo__ConnectionString"] = "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1000",
         };

@@ -53,20 +53,20 @@ public sealed class PolicyRestartFleet : IAsyncLifetime
                   - broadcast: { fanOut: 1, chunkSizeKiB: 256 }
             """);
 
-        var bus = FleetProcesses.BusEnvironment(broker);
-        _policyEnvironment = new Dictionary<string, string>(bus)
+        var accounts = await _broker.CreateAccountsAsync(Agents);
+        _policyEnvironment = new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.PolicyUri))
         {
             ["Policy__PoliciesPath"] = policies,
             ["Mongo__ConnectionString"] = _mongo.ConnectionString!,
             ["Mongo__Database"] = _mongo.DatabaseName,
         };
-        _processes.Start("topology", "Topology", bus);
-        _processes.Start("scheduler", "Scheduler", bus);
+        _processes.Start("topology", "Topology", FleetProcesses.BusEnvironment(accounts.TopologyUri));
+        _processes.Start("scheduler", "Scheduler", FleetProcesses.BusEnvironment(accounts.SchedulerUri));
         StartPolicy();
         for (var i = 0; i < Agents.Length; i++)
         {
             // A chain (fan-out 1) of large images: the transfer lasts long enough to stop the policy service in it.
-            _processes.StartAgent(bus, Agents[i], "site-1/pod-1/rack-1", vmCount: i == 0 ? 2 : 0, imageMiB: 128);
+            _processes.StartAgent(accounts, Agents[i], "site-1/pod-1/rack-1", vmCount: i == 0 ? 2 : 0, imageMiB: 128);
         }
 
         await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromSeconds(90));

@@ -46,13 +46,17 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
                   - duplicateIfNotCompletedWithin: { deadline: 2s, fanOut: 2, chunkSizeKiB: 256 }
             """);
 
-        var bus = FleetProcesses.BusEnvironment(broker);
-        _processes.Start("topology", "Topology", bus);
-        _processes.Start("scheduler", "Scheduler", bus);
-        _processes.Start("policy", "Policy", new Dictionary<string, string>(bus) { ["Policy__PoliciesPath"] = policies });
+        // Each service logs in as the broker user of its role; the observer above keeps the test's own account.
+        var accounts = await _broker.CreateAccountsAsync(Agents);
+        _processes.Start("topology", "Topology", FleetProcesses.BusEnvironment(accounts.TopologyUri));
+        _processes.Start("scheduler", "Scheduler", FleetProcesses.BusEnvironment(accounts.SchedulerUri));
+        _processes.Start("policy", "Policy", new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.PolicyUri))
+        {
+            ["Policy__PoliciesPath"] = policies,
+        });
         for (var i = 0; i < Agents.Length; i++)
         {
-            _processes.StartAgent(bus, Agents[i], i < 2 ? "site-1/pod-1/rack-1" : "site-1/pod-1/rack-2", vmCount: i == 0 ? 2 : 0, imageMiB: 4);
+            _processes.StartAgent(accounts, Agents[i], i < 2 ? "site-1/pod-1/rack-1" : "site-1/pod-1/rack-2", vmCount: i == 0 ? 2 : 0, imageMiB: 4);
         }
 
         await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromSeconds(90));

@@ -59,7 +59,9 @@ public sealed class BusObserver : IAsyncDisposable
                     e.Handler<ReceiveResumed>(observer.Keep);
                     e.Handler<TransferCancelled>(observer.Keep);
                     e.Handler<VmsResumed>(observer.Keep);
+                    e.Handler<WorkloadStarted>(observer.Keep);
                     e.Handler<WorkloadCompleted>(observer.Keep);
+                    e.Handler<WorkloadStatusReported>(observer.Keep);
                     e.Handler<BroadcastOperationFinished>(observer.Keep);
                 });
             });

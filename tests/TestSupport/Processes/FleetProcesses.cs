@@ -49,6 +49,10 @@ public sealed class FleetProcesses : IAsyncDisposable
         ["Logging__LogLevel__Default"] = "Information",
     };
 
+    /// <summary>What an agent needs to join the fleet's bus: its own broker user, and the one whose commands it carries out.</summary>
+    public static Dictionary<string, string> AgentBusEnvironment(BrokerAccounts accounts, string vmmId) =>
+        new(BusEnvironment(accounts.AgentUri(vmmId))) { ["Agent__CommandSender"] = accounts.CommandSender };
+
     /// <summary>Writes <paramref name="yaml"/> as the fleet's one policy file; returns the directory to give the policy service.</summary>
     public async Task<string> WritePoliciesAsync(string yaml)
     {
@@ -67,11 +71,11 @@ public sealed class FleetProcesses : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts one agent with its VMM in the fleet's directory, on mutual TLS with its certificates; only a host with
-    /// <paramref name="vmCount"/> above 0 has VMs to send.
+    /// Starts one agent with its VMM in the fleet's directory, logged in as its own broker user, on mutual TLS with its
+    /// certificates; only a host with <paramref name="vmCount"/> above 0 has VMs to send.
     /// </summary>
-    public ServiceProcess StartAgent(IReadOnlyDictionary<string, string> bus, string vmmId, string location, int vmCount, int imageMiB) =>
-        Start(vmmId, "Agent", new Dictionary<string, string>(TlsEnvironment(vmmId).Concat(bus))
+    public ServiceProcess StartAgent(BrokerAccounts accounts, string vmmId, string location, int vmCount, int imageMiB) =>
+        Start(vmmId, "Agent", new Dictionary<string, string>(TlsEnvironment(vmmId).Concat(AgentBusEnvironment(accounts, vmmId)))
         {
             ["Agent__VmmId"] = vmmId,
             ["Agent__Location"] = location,
