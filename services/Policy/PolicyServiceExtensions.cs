@@ -29,7 +29,7 @@ public static class PolicyServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
-        builder.AddApiAccess();
+        builder.AddApiAccess(servesCommands: true);
         var useMongo = builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase);
         if (useMongo)
         {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -22,13 +23,22 @@ public static class ApiAccessExtensions
     public const string ReaderPolicy = "treecast-reader";
 
     /// <summary>Registers API access from the <c>Api</c> section; a service that serves HTTP routes calls it (a second call changes nothing).</summary>
-    public static IHostApplicationBuilder AddApiAccess(this IHostApplicationBuilder builder)
+    /// <param name="builder">The service's host.</param>
+    /// <param name="servesCommands">True when the service has routes that change something, so that having no key is worth a warning.</param>
+    public static IHostApplicationBuilder AddApiAccess(this IHostApplicationBuilder builder, bool servesCommands = false)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (servesCommands)
+        {
+            builder.Services.Replace(ServiceDescriptor.Singleton(new ApiCommandRoutes(Served: true)));
+        }
+
         if (builder.Services.Any(d => d.ServiceType == typeof(ApiAccessCheck)))
         {
             return builder;
         }
+
+        builder.Services.TryAddSingleton(new ApiCommandRoutes(Served: false));
 
         var options = builder.Configuration.GetSection(ApiAccessOptions.Section).Get<ApiAccessOptions>() ?? new ApiAccessOptions();
         builder.Services.AddSingleton(Options.Create(options));
@@ -63,3 +73,6 @@ public static class ApiAccessExtensions
     public static TBuilder AllowReaders<TBuilder>(this TBuilder endpoints)
         where TBuilder : IEndpointConventionBuilder => endpoints.RequireAuthorization(ReaderPolicy);
 }
+
+/// <summary>Whether the process serves routes that change something (see <see cref="ApiAccessExtensions.AddApiAccess"/>).</summary>
+internal sealed record ApiCommandRoutes(bool Served);
