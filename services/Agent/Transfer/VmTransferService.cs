@@ -10,10 +10,19 @@ namespace Treecast.Agent.Transfer;
 /// The receiving end of a push over gRPC: reads the frames, hands them to the operation's <see cref="Receiver"/>, and is
 /// the one place where what became of a frame (<see cref="ReceiveOutcome"/>) turns into a gRPC status. Over mutual TLS a
 /// push is admitted only from the VMM its client certificate names; then the receiver checks that this VMM is the parent
-/// the newest tree names and that the token is the announced one.
+/// the newest tree names and that the token is the announced one. Bound with <see cref="PushFrameMarshaller"/>, so a
+/// chunk's bytes arrive in a pooled buffer, handed back once the chunk is stored.
 /// </summary>
+[BindServiceMethod(typeof(VmTransferService), nameof(BindService))]
 public sealed class VmTransferService(TransferEngine engine, PushAuthentication authentication, ILogger<VmTransferService> logger) : VmTransfer.VmTransferBase
 {
+    /// <summary>
+    /// Called by Grpc.AspNetCore in place of the generated binding when the service is mapped; it finds the override of
+    /// <see cref="VmTransfer.VmTransferBase.Push"/> by name (the parameter's type says which base declares it).
+    /// </summary>
+    public static void BindService(ServiceBinderBase binder, VmTransfer.VmTransferBase? service) =>
+        binder.AddMethod(PushFrameMarshaller.Push, (DuplexStreamingServerMethod<PushFrame, PushReply>?)null);
+
     public override async Task Push(IAsyncStreamReader<PushFrame> requestStream, IServerStreamWriter<PushReply> responseStream, ServerCallContext context)
     {
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.FrameCase != PushFrame.FrameOneofCase.Header)
@@ -52,7 +61,16 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
             {
                 case PushFrame.FrameOneofCase.Chunk:
                     var chunk = frame.Chunk;
-                    var stored = await receiver.AppendAsync(chunk.VmIndex, chunk.Offset, chunk.Data.Memory, chunk.Xxhash3, cancellationToken);
+                    ReceiveOutcome stored;
+                    try
+                    {
+                        stored = await receiver.AppendAsync(chunk.VmIndex, chunk.Offset, chunk.Data.Memory, chunk.Xxhash3, cancellationToken);
+                    }
+                    finally
+                    {
+                        PushFrameMarshaller.Release(chunk);
+                    }
+
                     if (!stored.IsDone)
                     {
                         throw Answer(header, stored);

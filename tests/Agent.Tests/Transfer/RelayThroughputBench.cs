@@ -30,6 +30,8 @@ public sealed class RelayThroughputBench(ITestOutputHelper output)
         cluster.Announce(operationId, chunkSize);
 
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var gen2 = GC.CollectionCount(2);
+        var allocated = GC.GetTotalAllocatedBytes();
         var watch = Stopwatch.StartNew();
         root.Engine.StartTransfer(operationId);
         await cluster.WaitForReceivedAsync(operationId, "relay", TimeSpan.FromMinutes(5));
@@ -37,10 +39,13 @@ public sealed class RelayThroughputBench(ITestOutputHelper output)
         await cluster.WaitForReceivedAsync(operationId, "leaf", TimeSpan.FromMinutes(5));
         var leafDone = watch.Elapsed;
         var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        var gen2Collections = GC.CollectionCount(2) - gen2;
+        var allocatedMiB = (GC.GetTotalAllocatedBytes() - allocated) / 1048576.0;
 
         output.WriteLine(
             $"{(tls ? "mutual TLS" : "cleartext")}, {mib} MiB, chunk {chunkSize / 1024} KiB: relay verified after {relayDone.TotalSeconds:F2} s ({mib / relayDone.TotalSeconds:F0} MiB/s), " +
             $"leaf after {leafDone.TotalSeconds:F2} s ({mib / leafDone.TotalSeconds:F0} MiB/s end to end), " +
-            $"{cpuSeconds:F1} CPU-s ({cpuSeconds * 1024 / mib:F1} CPU-s per GiB relayed twice)");
+            $"{cpuSeconds:F1} CPU-s ({cpuSeconds * 1024 / mib:F1} CPU-s per GiB relayed twice), " +
+            $"{gen2Collections} gen-2 collections, {allocatedMiB:F0} MiB allocated");
     }
 }
