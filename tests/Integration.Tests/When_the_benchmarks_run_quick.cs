@@ -16,8 +16,9 @@ public sealed class When_the_benchmarks_run_quick : IDisposable
     public async Task Should_compare_the_relay_with_raw_tcp()
     {
         var results = await RunAsync("loopback");
-        Assert.Equal(3, results.GetArrayLength());
-        foreach (var row in results.EnumerateArray())
+        Assert.Single(results.GetProperty("rounds").EnumerateArray());
+        Assert.Equal(3, results.GetProperty("median").GetArrayLength());
+        foreach (var row in results.GetProperty("median").EnumerateArray())
         {
             Assert.True(row.GetProperty("miBPerSecond").GetDouble() > 0);
             Assert.True(row.TryGetProperty("cpuSecondsPerGiB", out _));

@@ -50,7 +50,12 @@ public static class RawTcpRelay
 
         await Task.WhenAll(relay, leaf);
         process.Refresh();
-        return new RelayTiming(await relayDone.Task, await leafDone.Task, process.TotalProcessorTime - cpu);
+        var timing = new RelayTiming(await relayDone.Task, await leafDone.Task, process.TotalProcessorTime - cpu);
+
+        // Each round starts with no copies on disk, as the agents' rounds start with none of the operation's.
+        File.Delete(Path.Combine(workDirectory, "relay.img"));
+        File.Delete(Path.Combine(workDirectory, "leaf.img"));
+        return timing;
     }
 
     private static TcpListener Listen()

@@ -31,6 +31,10 @@ public static class StandaloneProcess
             start.Environment[key] = value;
         }
 
+        // The host makes its run folder under the temporary folder and deletes it when it ends; a run killed by Ctrl-C
+        // cannot, so its temporary folder is one of ours.
+        start.Environment["TMPDIR"] = resources.TemporaryDirectory($"saga-{store}");
+
         var process = resources.Track(Process.Start(start)!);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(5));
