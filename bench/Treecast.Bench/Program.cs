@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Treecast.Bench.Events;
 using Treecast.Bench.Loopback;
 using Treecast.Bench.Saga;
 using Treecast.Bench.Trees;
@@ -9,6 +10,7 @@ var root = new RootCommand("Treecast benchmarks: each prints a table and writes 
     LoopbackCommand.Build(),
     TreesCommand.Build(),
     SagaCommand.Build(),
+    EventsCommand.Build(),
 };
 
 if (Console.IsOutputRedirected)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Treecast.TestSupport.Processes;
 
 namespace Treecast.Bench.Running;
 
@@ -30,17 +31,6 @@ public static class ResultFile
         return path;
     }
 
-    /// <summary><c>bench/results</c> of the repository the tool runs from, or of the current folder outside one.</summary>
-    public static string DefaultDirectory()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Microservices.sln")))
-            {
-                return Path.Combine(directory.FullName, "bench", "results");
-            }
-        }
-
-        return Path.Combine(Environment.CurrentDirectory, "bench", "results");
-    }
+    /// <summary><c>bench/results</c> of the repository the tool runs from.</summary>
+    public static string DefaultDirectory() => Path.Combine(RepositoryLayout.Root, "bench", "results");
 }

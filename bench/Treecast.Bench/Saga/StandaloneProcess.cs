@@ -14,28 +14,9 @@ public static class StandaloneProcess
         IReadOnlyDictionary<string, string> environment,
         CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(StandaloneDll());
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        // The host makes its run folder under the temporary folder and deletes it when it ends; a run killed by Ctrl-C
-        // cannot, so its temporary folder is one of ours.
-        start.Environment["TMPDIR"] = resources.TemporaryDirectory($"saga-{store}");
-
-        var process = resources.Track(Process.Start(start)!);
+        // The host makes its run folder under TMPDIR and deletes it when it ends; a run killed by Ctrl-C cannot, so
+        // its TMPDIR is one of ours.
+        var process = ServiceProcesses.Start(resources, "Standalone", environment, resources.TemporaryDirectory($"saga-{store}"), arguments, redirectOutput: true);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(5));
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
@@ -71,17 +52,5 @@ public static class StandaloneProcess
             root.GetProperty("verified").GetBoolean(),
             root.TryGetProperty("transferMiBPerSecond", out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : null,
             watch.Elapsed.TotalSeconds);
-    }
-
-    private static string StandaloneDll()
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-            ? "Release"
-            : "Debug";
-        var repository = Path.GetDirectoryName(ResultFile.DefaultDirectory())!;
-        var path = Path.Combine(repository, "..", "services", "Standalone", "bin", configuration, "net10.0", "Treecast.Standalone.dll");
-        return File.Exists(path)
-            ? Path.GetFullPath(path)
-            : throw new FileNotFoundException($"{Path.GetFullPath(path)} is missing: build the solution in {configuration} first (dotnet build Microservices.sln -c {configuration}).", path);
     }
 }
