@@ -8,6 +8,7 @@ namespace Treecast.Agent.Tests.Transfer;
 /// Measures a root → relay → leaf transfer on loopback, over mutual TLS (the default) and in cleartext
 /// (<c>Agent:Tls:AllowPlaintext</c>) in the same run. Opt-in (it writes about a gigabyte per case):
 /// <c>TREECAST_BENCH=1 dotnet test tests/Agent.Tests --filter RelayThroughputBench</c>; size with TREECAST_BENCH_MIB.
+/// <c>bench/</c>'s <c>loopback</c> benchmark runs the same hop against a raw TCP relay.
 /// </summary>
 public sealed class RelayThroughputBench(ITestOutputHelper output)
 {

@@ -19,13 +19,25 @@ public static class StandaloneProcess
         IReadOnlyDictionary<string, string> environment,
         params string[] arguments)
     {
+        var (exitCode, output, log) = await RunDllAsync(RepositoryLayout.ServiceDll("Standalone"), environment, arguments, TimeSpan.FromMinutes(5));
+        var summary = expectJson && output.TrimStart().StartsWith('{') ? JsonDocument.Parse(output) : JsonDocument.Parse("{}");
+        return (exitCode, summary, output + log);
+    }
+
+    /// <summary>Runs a built .NET program (<c>dotnet {dll} {arguments}</c>) to its end; killed, with its children, after <paramref name="timeout"/>.</summary>
+    public static async Task<(int ExitCode, string Output, string Log)> RunDllAsync(
+        string dll,
+        IReadOnlyDictionary<string, string> environment,
+        IEnumerable<string> arguments,
+        TimeSpan timeout)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(RepositoryLayout.ServiceDll("Standalone"));
+        start.ArgumentList.Add(dll);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -37,12 +49,12 @@ public static class StandaloneProcess
         }
 
         using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        using var expired = new CancellationTokenSource(timeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(expired.Token);
+        var stderr = process.StandardError.ReadToEndAsync(expired.Token);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(expired.Token);
         }
         catch (OperationCanceledException)
         {
@@ -50,9 +62,6 @@ public static class StandaloneProcess
             throw;
         }
 
-        var output = await stdout;
-        var log = await stderr;
-        var summary = expectJson && output.TrimStart().StartsWith('{') ? JsonDocument.Parse(output) : JsonDocument.Parse("{}");
-        return (process.ExitCode, summary, output + log);
+        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -3,7 +3,7 @@ using Treecast.Agent.Transfer;
 namespace Treecast.Agent.Tests.Support;
 
 /// <summary>Keeps every event the engine publishes so tests can wait for the ones they expect.</summary>
-internal sealed class RecordingEventSink : IEventSink
+public sealed class RecordingEventSink : IEventSink
 {
     private readonly List<object> _events = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -6,7 +6,7 @@ using Treecast.Contracts;
 namespace Treecast.Agent.Tests.Support;
 
 /// <summary>A minimal file-backed VMM for transfer tests: deterministic images, adoption by moving files.</summary>
-internal sealed class FileVmm : IVmm
+public sealed class FileVmm : IVmm
 {
     private readonly ConcurrentDictionary<string, VmInfo> _vms = new();
     private readonly ConcurrentDictionary<string, SavingImage> _growing = new();

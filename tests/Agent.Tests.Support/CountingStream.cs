@@ -1,7 +1,7 @@
 namespace Treecast.Agent.Tests.Support;
 
 /// <summary>A read-only pass-through that reports how many bytes were read, optionally slowly.</summary>
-internal sealed class CountingStream(Stream inner, Action<int> onRead, TimeSpan delayPerRead = default) : Stream
+public sealed class CountingStream(Stream inner, Action<int> onRead, TimeSpan delayPerRead = default) : Stream
 {
     public override bool CanRead => true;
 

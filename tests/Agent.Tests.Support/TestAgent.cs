@@ -12,7 +12,7 @@ namespace Treecast.Agent.Tests.Support;
 /// One agent's node (a <see cref="FileVmm"/>, its transfer engine, a real loopback gRPC server: mutual TLS with
 /// <c>credentials</c>, cleartext without), built by the production factory.
 /// </summary>
-internal sealed class TestAgent : IAsyncDisposable
+public sealed class TestAgent : IAsyncDisposable
 {
     private TestAgent(AgentNode node) => AgentNode = node;
 

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using Spectre.Console;
+using Treecast.Bench.Running;
+using Treecast.TestSupport.Processes;
+
+namespace Treecast.Bench.Events;
+
+/// <summary>
+/// <c>events</c>: external events published at a steady rate to the policy service (its own process, on RabbitMQ),
+/// and the decisions it publishes (<c>BroadcastRequested</c>) read back from the broker: events/s sustained, latency.
+/// </summary>
+public static class EventsCommand
+{
+    private const string ExternalEvents = "treecast.external-events";
+    private const string Decisions = "Treecast.Contracts:BroadcastRequested";
+
+    public static Command Build()
+    {
+        var common = new CommonOptions();
+        var rate = new Option<int?>("--rate") { Description = "Events per second to publish (default 100, quick 20)." };
+        var seconds = new Option<int?>("--seconds") { Description = "How long to publish (default 30, quick 5)." };
+        var broker = new Option<Uri>("--rabbitmq")
+        {
+            Description = "The local broker (bash tools/start-rabbitmq.sh); the benchmark works in a virtual host of its own.",
+            DefaultValueFactory = _ => new Uri("amqp://guest:guest@localhost:5672/"),
+        };
+        var command = new Command("events", "External events through the policy service on RabbitMQ at a steady rate: events/s with in = out, latency publish → decision.")
+        {
+            rate, seconds, broker,
+        };
+        common.AddTo(command);
+        command.SetAction((result, cancellationToken) =>
+        {
+            var quick = result.GetValue(common.Quick);
+            return RunAsync(
+                result.GetValue(rate) ?? (quick ? 20 : 100),
+                result.GetValue(seconds) ?? (quick ? 5 : 30),
+                result.GetRequiredValue(broker),
+                quick,
+                common.ResultsDirectory(result),
+                cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int rate, int seconds, Uri broker, bool quick, string resultsDirectory, CancellationToken cancellationToken)
+    {
+        if (rate < 1 || seconds < 1)
+        {
+            Console.Error.WriteLine($"treecast-bench events: --rate {rate} and --seconds {seconds} must both be 1 or more.");
+            return 2;
+        }
+
+        var startedAt = DateTimeOffset.UtcNow;
+        await using var resources = new RunResources();
+        var virtualHost = await RabbitMqVirtualHost.CreateAsync(resources, broker, cancellationToken);
+        var policies = Path.Combine(RepositoryLayout.Root, "infra", "policies");
+        var policy = ServiceProcesses.Start(
+            resources,
+            "Policy",
+            new Dictionary<string, string>
+            {
+                ["Bus__Transport"] = "RabbitMq",
+                ["Bus__RabbitMqUri"] = virtualHost.ToString(),
+                ["Policy__PoliciesPath"] = policies,
+                ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            },
+            resources.TemporaryDirectory("events-policy"));
+
+        var factory = new ConnectionFactory { Uri = virtualHost };
+        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        await WaitForExchangeAsync(connection, policy, cancellationToken);
+
+        var published = new ConcurrentDictionary<string, long>();
+        var decided = new ConcurrentDictionary<string, long>();
+        var clock = Stopwatch.StartNew();
+        await channel.ExchangeDeclareAsync(Decisions, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        var queue = await channel.QueueDeclareAsync(string.Empty, durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(queue.QueueName, Decisions, string.Empty, cancellationToken: cancellationToken);
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            using var envelope = JsonDocument.Parse(delivery.Body);
+            var root = envelope.RootElement.GetProperty("message").GetProperty("rootVmmId").GetString();
+            if (root is not null)
+            {
+                decided.TryAdd(root, clock.ElapsedTicks);
+            }
+
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer, cancellationToken);
+
+        // Each event names a VMM of its own, so its decision (whose root is that VMM) is found again.
+        var total = rate * seconds;
+        var properties = new BasicProperties { ContentType = "application/json", Persistent = true };
+        var interval = Stopwatch.Frequency / (double)rate;
+        var publishStart = clock.ElapsedTicks;
+        for (var n = 0; n < total; n++)
+        {
+            var due = publishStart + (long)(n * interval);
+            var wait = TimeSpan.FromTicks((due - clock.ElapsedTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+
+            var vmm = $"bench-vmm-{n:D7}";
+            var body = JsonSerializer.SerializeToUtf8Bytes(new { type = "host.degraded", eventId = $"bench-{Guid.NewGuid():N}", vmm, severity = "critical" });
+            published[vmm] = clock.ElapsedTicks;
+            await channel.BasicPublishAsync(ExternalEvents, string.Empty, mandatory: false, properties, body, cancellationToken);
+        }
+
+        var publishEnd = clock.ElapsedTicks;
+        var drain = Stopwatch.StartNew();
+        while (decided.Count < total && drain.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
+        var latencies = published
+            .Where(p => decided.ContainsKey(p.Key))
+            .Select(p => (decided[p.Key] - p.Value) * 1000.0 / Stopwatch.Frequency)
+            .Order()
+            .ToList();
+        var lastDecision = decided.IsEmpty ? publishEnd : decided.Values.Max();
+        var sustained = decided.Count / ((lastDecision - publishStart) / (double)Stopwatch.Frequency);
+        var outcome = new
+        {
+            rate,
+            seconds,
+            published = total,
+            decided = decided.Count,
+            publishedPerSecond = total / ((publishEnd - publishStart) / (double)Stopwatch.Frequency),
+            decidedPerSecond = sustained,
+            latencyMedianMs = Percentile(latencies, 0.5),
+            latencyP99Ms = Percentile(latencies, 0.99),
+            latencyMaxMs = latencies.Count == 0 ? (double?)null : latencies[^1],
+        };
+
+        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms");
+        table.AddRow(
+            $"{rate}",
+            $"{total}",
+            $"{decided.Count}",
+            $"{outcome.publishedPerSecond:F1}",
+            $"{sustained:F1}",
+            $"{outcome.latencyMedianMs:F1}",
+            $"{outcome.latencyP99Ms:F1}",
+            $"{outcome.latencyMaxMs:F1}");
+        AnsiConsole.Write(table);
+        var path = ResultFile.Write(resultsDirectory, "events", startedAt, quick, new { rate, seconds, broker = $"{broker.Host}:{broker.Port}" }, outcome);
+        AnsiConsole.MarkupLineInterpolated($"[grey]policy service on RabbitMQ ({broker.Host}:{broker.Port}, a virtual host of its own); {Machine.Current}[/]");
+        AnsiConsole.MarkupLineInterpolated($"results: {path}");
+        return decided.Count == total ? 0 : 1;
+    }
+
+    /// <summary>Until the policy service has declared the external-events exchange (it does when its bus starts).</summary>
+    private static async Task WaitForExchangeAsync(IConnection connection, Process policy, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (policy.HasExited)
+            {
+                throw new InvalidOperationException($"The policy service exited ({policy.ExitCode}) before its bus started.");
+            }
+
+            try
+            {
+                await using var probe = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+                await probe.ExchangeDeclarePassiveAsync(ExternalEvents, cancellationToken);
+                await probe.QueueDeclarePassiveAsync("policy-external-events", cancellationToken);
+                return;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(250, cancellationToken);
+            }
+        }
+    }
+
+    private static double? Percentile(List<double> sorted, double fraction) =>
+        sorted.Count == 0 ? null : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(fraction * sorted.Count) - 1)];
+}

@@ -1,0 +1,13 @@
+namespace Treecast.Bench.Loopback;
+
+/// <summary>One relay measured: seconds until the relay and the leaf held the whole image, and what that cost.</summary>
+/// <param name="MiBPerSecond">Image size over the time until the leaf held it (end to end through the relay).</param>
+/// <param name="CpuSecondsPerGiB">Process CPU time (all three hops are in this process) per GiB of image.</param>
+public sealed record LoopbackCase(
+    string Relay,
+    double RelaySeconds,
+    double LeafSeconds,
+    double MiBPerSecond,
+    double CpuSecondsPerGiB,
+    double ThroughputRatioToRaw,
+    double CpuRatioToRaw);

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Spectre.Console;
+using Treecast.Bench.Events;
+using Treecast.Bench.Loopback;
+using Treecast.Bench.Saga;
+using Treecast.Bench.Trees;
+
+var root = new RootCommand("Treecast benchmarks: each prints a table and writes bench/results/<benchmark>-<utc timestamp>.json.")
+{
+    LoopbackCommand.Build(),
+    TreesCommand.Build(),
+    SagaCommand.Build(),
+    EventsCommand.Build(),
+};
+
+if (Console.IsOutputRedirected)
+{
+    // Redirected output has no terminal width; the tables would wrap at 80 columns.
+    AnsiConsole.Profile.Width = 200;
+}
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"treecast-bench: {string.Join(" ", parsed.Errors.Select(e => e.Message))} (see --help)");
+    return 2;
+}
+
+return await parsed.InvokeAsync();

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using Treecast.TestSupport.Processes;
+
+namespace Treecast.Bench.Running;
+
+/// <summary>Starts a Treecast service from its build output as its own process, tracked by the run's resources.</summary>
+public static class ServiceProcesses
+{
+    /// <param name="redirectOutput">The caller reads the process's standard output and error; otherwise they are dropped.</param>
+    /// <param name="temporaryDirectory">The process's TMPDIR: what it leaves there when killed is deleted with the run.</param>
+    public static Process Start(RunResources resources, string service, IReadOnlyDictionary<string, string> environment, string temporaryDirectory, IEnumerable<string>? arguments = null, bool redirectOutput = false)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(RepositoryLayout.ServiceDll(service));
+        foreach (var argument in arguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        start.Environment["TMPDIR"] = temporaryDirectory;
+        var process = resources.Track(Process.Start(start)!);
+        if (!redirectOutput)
+        {
+            // A service's log is not the benchmark's output: read and dropped, so the process never blocks on a full pipe.
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        return process;
+    }
+}
