@@ -73,6 +73,9 @@ public static class PolicyServiceExtensions
         x.AddConsumer<ExternalEventConsumer>().ExcludeFromConfigureEndpoints();
     }
 
+    /// <summary>External events handled at once (and fetched ahead) by one policy service.</summary>
+    private const int ExternalEventsInFlight = 256;
+
     private static void ConfigureExternalEventsEndpoint(IBusRegistrationContext context, IBusFactoryConfigurator cfg)
     {
         cfg.ReceiveEndpoint(Addresses.PolicyExternalEventsQueue, e =>
@@ -80,6 +83,11 @@ public static class PolicyServiceExtensions
             // Monitoring systems send plain JSON without MassTransit's envelope; MassTransit's own
             // envelope (an ExternalEvent published on the bus) is still recognised by its content type.
             e.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+
+            // Events are independent (idempotent by event id, and the deadline decision is exact in any order), and
+            // each one waits on a publish confirm: many in flight, not the default of two per core.
+            e.PrefetchCount = ExternalEventsInFlight;
+            e.ConcurrentMessageLimit = ExternalEventsInFlight;
 
             // A malformed event fails the same way every time: it goes to the _error queue at once. An
             // Ignore here would not do: the bus-wide retry around this one would still retry it. A retry
