@@ -14,21 +14,19 @@ internal static class RequestBody
             return null;
         }
 
-        var buffer = new byte[Math.Min(maxBytes + 1, (int?)request.ContentLength + 1 ?? maxBytes + 1)];
+        // One byte more than the body may hold: filling it means the body is too large. Kestrel never delivers more than
+        // an announced length, so a body with one never needs a larger buffer.
+        var buffer = new byte[(int)(request.ContentLength ?? maxBytes) + 1];
         var length = 0;
         int read;
-        while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
         {
             length += read;
-            if (length > maxBytes)
-            {
-                return null;
-            }
+        }
 
-            if (length == buffer.Length)
-            {
-                Array.Resize(ref buffer, Math.Min(maxBytes + 1, buffer.Length * 2));
-            }
+        if (length > maxBytes)
+        {
+            return null;
         }
 
         return buffer[..length];

@@ -1,12 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Treecast.Hosting;
-using Treecast.Policy.Api;
 using Treecast.Policy.Tests.Support;
 
 namespace Treecast.Policy.Tests.Api;
