@@ -68,7 +68,7 @@ public sealed class RunObserver(int expectedHosts)
         if (Tree is null && IsThisRun(message.OperationId))
         {
             Tree = message.Tree;
-            Said?.Invoke($"tree v{message.Tree.Version} over {message.Tree.Nodes.Count} VMMs (fan-out {message.Tree.FanOut}):");
+            Said?.Invoke($"tree v{message.Tree.Version} over {message.Tree.Nodes.Count} VMMs (fan-out {message.Tree.FanOut}, {message.Tree.Stripes} stripes; stripe 0 drawn):");
             foreach (var line in TreeDrawing.Lines(message.Tree))
             {
                 Said?.Invoke("  " + line);

@@ -11,6 +11,9 @@ public sealed record StandaloneOptions
     public int VmsPerHost { get; init; } = 2;
     public int ImageMiB { get; init; } = 64;
     public int FanOut { get; init; } = 2;
+
+    /// <summary>Stripe trees of the broadcast; 0 for topology's default.</summary>
+    public int Stripes { get; init; }
     public int ChunkKiB { get; init; } = 1024;
     public double? WorkloadSeconds { get; init; }
     public double? DeadlineSeconds { get; init; }
@@ -40,6 +43,7 @@ public sealed record StandaloneOptions
           --vms N               VMs on the root host                               default 2
           --image-mib N         size of each simulated VM image in MiB             default 64
           --fan-out N           children per VMM in the tree                       default 2
+          --stripes K           stripe trees over the same VMMs (1-16, 0 default)  default 0
           --chunk-kib N         transfer chunk size in KiB                         default 1024
           --workload-seconds S  run a workload of S seconds in the root's VMs and watch its deadline
           --deadline-seconds D  the deadline; D < S makes it pass and duplication run  default 2xS
@@ -80,6 +84,7 @@ public sealed record StandaloneOptions
                     "--vms" => options with { VmsPerHost = Int(name, Value(), 1, 64) },
                     "--image-mib" => options with { ImageMiB = Int(name, Value(), 1, 64 * 1024) },
                     "--fan-out" => options with { FanOut = Int(name, Value(), 1, 64) },
+                    "--stripes" => options with { Stripes = Int(name, Value(), 0, Contracts.VmmTree.MaxStripes) },
                     "--chunk-kib" => options with { ChunkKiB = Int(name, Value(), 4, 16 * 1024) },
                     "--workload-seconds" => options with { WorkloadSeconds = Seconds(name, Value()) },
                     "--deadline-seconds" => options with { DeadlineSeconds = Seconds(name, Value()) },

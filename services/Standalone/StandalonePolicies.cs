@@ -24,6 +24,7 @@ public static class StandalonePolicies
                 actions:
                   - broadcast:
                       fanOut: {options.FanOut}
+                      stripes: {options.Stripes}
                       chunkSizeKiB: {options.ChunkKiB}
               - name: duplicate-stragglers
                 on:
@@ -32,6 +33,7 @@ public static class StandalonePolicies
                   - duplicateIfNotCompletedWithin:
                       deadline: {(int)Math.Round(deadline * 1000)}ms
                       fanOut: {options.FanOut}
+                      stripes: {options.Stripes}
                       chunkSizeKiB: {options.ChunkKiB}
 
             """);

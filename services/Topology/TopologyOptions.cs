@@ -20,4 +20,10 @@ public sealed class TopologyOptions
 
     /// <summary>The fan-out used when a tree request leaves it unset (zero).</summary>
     public int DefaultFanOut { get; set; } = 2;
+
+    /// <summary>
+    /// The stripe trees built when a tree request leaves them unset (zero). One until the agents' data path sends each
+    /// stripe down its own tree: today they carry every chunk down stripe 0's tree.
+    /// </summary>
+    public int DefaultStripes { get; set; } = 1;
 }

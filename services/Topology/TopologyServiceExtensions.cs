@@ -27,6 +27,7 @@ public static class TopologyServiceExtensions
             .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")
             .Validate(o => o.LivenessCheckInterval > TimeSpan.Zero, "Topology:LivenessCheckInterval must be positive, for example 00:00:01.")
             .Validate(o => o.DefaultFanOut >= 1, "Topology:DefaultFanOut must be 1 or more.")
+            .Validate(o => o.DefaultStripes is >= 1 and <= VmmTree.MaxStripes, $"Topology:DefaultStripes must be 1 to {VmmTree.MaxStripes}.")
             .Validate(o => o.ReconnectGrace >= TimeSpan.Zero, "Topology:ReconnectGrace must be 0 or more, for example 00:00:30.")
             .ValidateOnStart();
 

@@ -1,6 +1,8 @@
 namespace Treecast.Contracts;
 
 /// <summary>Starts a broadcast operation (the saga's initial event).</summary>
+/// <param name="FanOut">Children per VMM at most; 0 for topology's default.</param>
+/// <param name="Stripes">Stripe trees over the same VMMs (see <see cref="VmmTree"/>); 0 for topology's default.</param>
 public sealed record BroadcastRequested(
     Guid OperationId,
     string RootVmmId,
@@ -9,7 +11,8 @@ public sealed record BroadcastRequested(
     int ChunkSizeBytes,
     string PolicyName,
     string Reason,
-    DateTimeOffset RequestedAt);
+    DateTimeOffset RequestedAt,
+    int Stripes = 0);
 
 /// <summary>
 /// Published when a broadcast operation reaches a final state, and again when a request for an operation that

@@ -17,7 +17,9 @@ public sealed record VmmLost(string VmmId, DateTimeOffset LastSeenAt, DateTimeOf
 public sealed record VmmRegistered(string VmmId, string Location, string GrpcEndpoint);
 
 /// <summary>Ask the topology service for a tree over the live VMMs, rooted at <see cref="RootVmmId"/>.</summary>
-public sealed record ResolveTree(Guid OperationId, string RootVmmId, int FanOut);
+/// <param name="FanOut">Children per VMM at most; 0 for topology's default.</param>
+/// <param name="Stripes">Stripe trees to build over the same VMMs (see <see cref="VmmTree"/>); 0 for topology's default.</param>
+public sealed record ResolveTree(Guid OperationId, string RootVmmId, int FanOut, int Stripes = 0);
 
 public sealed record TreeResolved(Guid OperationId, VmmTree Tree);
 
@@ -27,7 +29,7 @@ public sealed record TreeResolutionFailed(Guid OperationId, string RootVmmId, st
 /// Ask for a repaired tree of a running operation over <see cref="Members"/> (the root among them), after a VMM was
 /// lost or came back: a new version, built like any tree, over the members the registry holds live.
 /// </summary>
-public sealed record RepairTree(Guid OperationId, string RootVmmId, int FanOut, IReadOnlyList<string> Members, long PreviousVersion);
+public sealed record RepairTree(Guid OperationId, string RootVmmId, int FanOut, IReadOnlyList<string> Members, long PreviousVersion, int Stripes = 0);
 
 /// <summary>The repaired tree; <see cref="Left"/> are the members it could not place (unknown or lost in the registry).</summary>
 public sealed record TreeRepaired(Guid OperationId, VmmTree Tree, IReadOnlyList<string> Left);

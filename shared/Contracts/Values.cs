@@ -102,12 +102,55 @@ public sealed record VmDefinition(string Kind, int MemoryMiB, string MachineType
 public sealed record VmCopy(string VmId, string Sha256, VmState State, string? MacAddress = null);
 
 /// <summary>One VMM in a tree: who it is, where it sits, who feeds it.</summary>
-public sealed record TreeNode(string VmmId, string? ParentVmmId, string Location, string GrpcEndpoint);
+/// <param name="ParentVmmId">The parent in stripe 0's tree (the only tree when the tree has one stripe); null at the root.</param>
+/// <param name="StripeParents">
+/// In a striped tree (<see cref="VmmTree.Stripes"/> above 1), the parent in each stripe's tree, index = stripe (entry 0
+/// equals <paramref name="ParentVmmId"/>); null in a tree of one stripe.
+/// </param>
+public sealed record TreeNode(string VmmId, string? ParentVmmId, string Location, string GrpcEndpoint, IReadOnlyList<string?>? StripeParents = null)
+{
+    /// <summary>The parent of this VMM in <paramref name="stripe"/>'s tree.</summary>
+    public string? ParentIn(int stripe) =>
+        stripe == 0 || StripeParents is null ? ParentVmmId : StripeParents[stripe];
+
+    // By value, stripe parents included: a node read back from a message or a document equals the one written.
+    public bool Equals(TreeNode? other) =>
+        other is not null
+        && VmmId == other.VmmId
+        && ParentVmmId == other.ParentVmmId
+        && Location == other.Location
+        && GrpcEndpoint == other.GrpcEndpoint
+        && (ReferenceEquals(StripeParents, other.StripeParents)
+            || (StripeParents is not null && other.StripeParents is not null && StripeParents.SequenceEqual(other.StripeParents)));
+
+    public override int GetHashCode() => HashCode.Combine(VmmId, ParentVmmId, Location, GrpcEndpoint, StripeParents?.Count);
+}
 
 /// <summary>A versioned tree of VMMs rooted at <see cref="RootVmmId"/>; every node appears once.</summary>
-public sealed record VmmTree(long Version, string RootVmmId, int FanOut, IReadOnlyList<TreeNode> Nodes)
+/// <remarks>
+/// A striped tree (<see cref="Stripes"/> k above 1) is k trees over the same VMMs, one per stripe of every image (the
+/// chunks whose index modulo k is the stripe): each node names its parent in each (<see cref="TreeNode.StripeParents"/>),
+/// and each is a spanning tree rooted at <see cref="RootVmmId"/>. Stripe 0's tree alone is a valid tree for the whole image.
+/// </remarks>
+public sealed record VmmTree(long Version, string RootVmmId, int FanOut, IReadOnlyList<TreeNode> Nodes, int Stripes = 1)
 {
+    /// <summary>The most stripes a tree may have (a policy's <c>stripes</c>).</summary>
+    public const int MaxStripes = 16;
+
     public TreeNode? Find(string vmmId) => Nodes.FirstOrDefault(n => n.VmmId == vmmId);
 
+    /// <summary>The children of <paramref name="vmmId"/> in stripe 0's tree (the only tree of a tree of one stripe).</summary>
     public IEnumerable<TreeNode> ChildrenOf(string vmmId) => Nodes.Where(n => n.ParentVmmId == vmmId);
+
+    public IEnumerable<TreeNode> ChildrenOf(string vmmId, int stripe) => Nodes.Where(n => n.ParentIn(stripe) == vmmId);
+
+    /// <summary>The parent of <paramref name="vmmId"/> in <paramref name="stripe"/>'s tree; null for the root or a VMM not in the tree.</summary>
+    public string? ParentOf(string vmmId, int stripe) => Find(vmmId)?.ParentIn(stripe);
+
+    /// <summary>True when <paramref name="vmmId"/> has a child in any stripe's tree (a relay whose loss leaves others waiting).</summary>
+    public bool IsInterior(string vmmId) => Enumerable.Range(0, Stripes).Any(s => ChildrenOf(vmmId, s).Any());
+
+    /// <summary>Stripe 0's tree alone: one stripe carrying every chunk (for images too small to be worth striping).</summary>
+    public VmmTree FirstStripeOnly() =>
+        Stripes == 1 ? this : this with { Stripes = 1, Nodes = [.. Nodes.Select(n => n with { StripeParents = null })] };
 }

@@ -16,7 +16,8 @@ public sealed record DeadlineWatchRequested(
     int FanOut,
     int ChunkSizeBytes,
     string PolicyName,
-    DateTimeOffset RequestedAt);
+    DateTimeOffset RequestedAt,
+    int Stripes = 0);
 
 /// <summary>
 /// Ask the root's agent how a workload stands, before a deadline watch duplicates it: the agent knows whether the

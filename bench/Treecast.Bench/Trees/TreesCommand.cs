@@ -22,37 +22,42 @@ public static class TreesCommand
             Description = "Children per VMM at most (topology's default is 2).",
             DefaultValueFactory = _ => 2,
         };
+        var stripes = new Option<int>("--stripes")
+        {
+            Description = "Stripe trees over the same VMMs, 1 to 16 (1 = one tree).",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("trees", "Times topology's TreeBuilder over 1,000 to 100,000 VMMs in sites, pods and racks; counts links that cross each level.")
         {
-            sizes, fanOut,
+            sizes, fanOut, stripes,
         };
         common.AddTo(command);
         command.SetAction(result =>
         {
             var quick = result.GetValue(common.Quick);
             var chosen = result.GetValue(sizes) is { Length: > 0 } given ? given : quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
-            return Run(chosen, result.GetValue(fanOut), quick, common.ResultsDirectory(result));
+            return Run(chosen, result.GetValue(fanOut), result.GetValue(stripes), quick, common.ResultsDirectory(result));
         });
         return command;
     }
 
-    private static int Run(int[] sizes, int fanOut, bool quick, string resultsDirectory)
+    private static int Run(int[] sizes, int fanOut, int stripes, bool quick, string resultsDirectory)
     {
         var startedAt = DateTimeOffset.UtcNow;
         var builder = new TreeBuilder();
 
         // One small build first, so the first measured size does not pay for JIT compilation.
         var warmUp = new DatacenterFleet(200);
-        builder.Build("vmm-000000", fanOut, warmUp.Vmms(), 1);
+        builder.Build("vmm-000000", fanOut, warmUp.Vmms(), 1, stripes);
 
         var rows = new List<object>();
-        var table = new Table().AddColumns("VMMs", "sites/pods/racks", "build ms", "site links (min)", "pod links (min)", "rack links (min)", "depth", "max children");
+        var table = new Table().AddColumns("VMMs", "sites/pods/racks", "build ms", "site links (min)", "pod links (min)", "rack links (min)", "depth", "max children", "max interior in");
         foreach (var size in sizes)
         {
             var fleet = new DatacenterFleet(size);
             var vmms = fleet.Vmms();
             var watch = Stopwatch.StartNew();
-            var tree = builder.Build(vmms[0].VmmId, fanOut, vmms, 1);
+            var tree = builder.Build(vmms[0].VmmId, fanOut, vmms, 1, stripes);
             var elapsed = watch.Elapsed;
             var shape = TreeMeasurement.Of(tree);
             var minimum = Enumerable.Range(1, 3).Select(l => fleet.GroupsAt(l) - 1).ToArray();
@@ -64,7 +69,8 @@ public static class TreesCommand
                 $"{shape.CrossLinks[1]} ({minimum[1]})",
                 $"{shape.CrossLinks[2]} ({minimum[2]})",
                 $"{shape.Depth}",
-                $"{shape.MaxChildren}");
+                $"{shape.MaxChildren}",
+                $"{shape.MaxInteriorIn}");
             rows.Add(new
             {
                 vmms = size,
@@ -76,12 +82,13 @@ public static class TreesCommand
                 minimumCrossLinks = new { site = minimum[0], pod = minimum[1], rack = minimum[2] },
                 depth = shape.Depth,
                 maxChildren = shape.MaxChildren,
+                maxInteriorIn = shape.MaxInteriorIn,
                 nodes = shape.Nodes,
             });
         }
 
         AnsiConsole.Write(table);
-        var options = new { fanOut, hostsPerRack = 40, racksPerPod = 20, podsPerSite = 5, vmms = sizes };
+        var options = new { fanOut, stripes, hostsPerRack = 40, racksPerPod = 20, podsPerSite = 5, vmms = sizes };
         var path = ResultFile.Write(resultsDirectory, "trees", startedAt, quick, options, rows);
         AnsiConsole.MarkupLineInterpolated($"[grey]{Machine.Current}[/]");
         AnsiConsole.MarkupLineInterpolated($"results: {path}");

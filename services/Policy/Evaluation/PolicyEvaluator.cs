@@ -37,7 +37,8 @@ public sealed class PolicyEvaluator
                             broadcast.ChunkSizeBytes,
                             policy.Name,
                             Describe(observed),
-                            now));
+                            now,
+                            broadcast.Stripes));
                         break;
 
                     case DuplicateIfNotCompletedWithinAction when observed.WorkloadId is null:
@@ -53,7 +54,8 @@ public sealed class PolicyEvaluator
                             duplicate.FanOut,
                             duplicate.ChunkSizeBytes,
                             policy.Name,
-                            now));
+                            now,
+                            duplicate.Stripes));
                         break;
                 }
             }

@@ -4,5 +4,5 @@ namespace Treecast.Policy.Policies;
 /// Watch the event's workload: if it has not completed within <see cref="Deadline"/>, duplicate the root's
 /// VMs onto every other VMM and run them there.
 /// </summary>
-public sealed record DuplicateIfNotCompletedWithinAction(TimeSpan Deadline, int FanOut, int ChunkSizeKiB)
-    : PolicyAction(FanOut, ChunkSizeKiB);
+public sealed record DuplicateIfNotCompletedWithinAction(TimeSpan Deadline, int FanOut, int ChunkSizeKiB, int Stripes = 0)
+    : PolicyAction(FanOut, ChunkSizeKiB, Stripes);

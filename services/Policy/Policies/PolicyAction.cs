@@ -6,7 +6,8 @@ namespace Treecast.Policy.Policies;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(BroadcastAction), PolicyActionNames.Broadcast)]
 [JsonDerivedType(typeof(DuplicateIfNotCompletedWithinAction), PolicyActionNames.DuplicateIfNotCompletedWithin)]
-public abstract record PolicyAction(int FanOut, int ChunkSizeKiB)
+/// <param name="Stripes">Stripe trees the broadcast uses; 0 leaves it to topology's default.</param>
+public abstract record PolicyAction(int FanOut, int ChunkSizeKiB, int Stripes = 0)
 {
     public int ChunkSizeBytes => ChunkSizeKiB * 1024;
 }

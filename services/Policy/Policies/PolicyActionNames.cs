@@ -10,6 +10,10 @@ public static class PolicyActionNames
     public const int MinFanOut = 1;
     public const int MaxFanOut = 64;
 
+    /// <summary>0 in a file leaves the stripes to topology's default, as leaving the key out does.</summary>
+    public const int DefaultStripes = 0;
+    public const int MaxStripes = Contracts.VmmTree.MaxStripes;
+
     public const int DefaultChunkSizeKiB = 1024;
     public const int MinChunkSizeKiB = 4;
     public const int MaxChunkSizeKiB = 16 * 1024;

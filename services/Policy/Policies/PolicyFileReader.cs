@@ -35,8 +35,8 @@ public sealed partial class PolicyFileReader
 
     private static readonly string[] PolicyKeys = ["name", "on", "actions"];
     private static readonly string[] TriggerKeys = ["type", "match"];
-    private static readonly string[] BroadcastKeys = ["fanOut", "chunkSizeKiB"];
-    private static readonly string[] DuplicateKeys = ["deadline", "fanOut", "chunkSizeKiB"];
+    private static readonly string[] BroadcastKeys = ["fanOut", "stripes", "chunkSizeKiB"];
+    private static readonly string[] DuplicateKeys = ["deadline", "fanOut", "stripes", "chunkSizeKiB"];
 
     /// <summary>Reads <paramref name="content"/> (UTF-8), naming it <paramref name="file"/> in errors and sources.</summary>
     public PolicyFileContent Read(string file, byte[] content)
@@ -317,15 +317,16 @@ public sealed partial class PolicyFileReader
 
         var errorsBefore = context.ErrorCount;
         var fanOut = ReadInt(settings, "fanOut", PolicyActionNames.DefaultFanOut, PolicyActionNames.MinFanOut, PolicyActionNames.MaxFanOut, "children per VMM", context);
+        var stripes = ReadInt(settings, "stripes", PolicyActionNames.DefaultStripes, 0, PolicyActionNames.MaxStripes, "stripe trees, 0 for the default", context);
         var chunkSizeKiB = ReadInt(settings, "chunkSizeKiB", PolicyActionNames.DefaultChunkSizeKiB, PolicyActionNames.MinChunkSizeKiB, PolicyActionNames.MaxChunkSizeKiB, "KiB, that is 4 KiB to 16 MiB", context);
         if (name == PolicyActionNames.Broadcast)
         {
-            return context.ErrorCount == errorsBefore ? new BroadcastAction(fanOut, chunkSizeKiB) : null;
+            return context.ErrorCount == errorsBefore ? new BroadcastAction(fanOut, chunkSizeKiB, stripes) : null;
         }
 
         var deadline = ReadDeadline(settings, nameNode, context);
         return context.ErrorCount == errorsBefore && deadline is not null
-            ? new DuplicateIfNotCompletedWithinAction(deadline.Value, fanOut, chunkSizeKiB)
+            ? new DuplicateIfNotCompletedWithinAction(deadline.Value, fanOut, chunkSizeKiB, stripes)
             : null;
     }
 

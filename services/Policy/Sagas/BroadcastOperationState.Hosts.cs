@@ -12,6 +12,7 @@ public sealed partial class BroadcastOperationState
         Mode = request.Mode;
         RootVmmId = request.RootVmmId;
         FanOut = request.FanOut;
+        Stripes = request.Stripes;
         ChunkSizeBytes = request.ChunkSizeBytes;
         PolicyName = request.PolicyName;
         Reason = request.Reason;
@@ -176,7 +177,7 @@ public sealed partial class BroadcastOperationState
     public RepairTree RepairRequest(string cause)
     {
         PendingRepairs.Add(cause);
-        return new RepairTree(CorrelationId, RootVmmId, FanOut, Hosts.Where(h => !h.Failed).Select(h => h.VmmId).ToArray(), TreeVersion ?? 0);
+        return new RepairTree(CorrelationId, RootVmmId, FanOut, Hosts.Where(h => !h.Failed).Select(h => h.VmmId).ToArray(), TreeVersion ?? 0, Stripes);
     }
 
     /// <summary>

@@ -24,6 +24,9 @@ public sealed partial class BroadcastOperationState : ITimedSagaState, ISagaVers
 
     public int FanOut { get; set; }
 
+    /// <summary>Stripe trees asked for (0: topology's default); the tree says how many it has.</summary>
+    public int Stripes { get; set; }
+
     public int ChunkSizeBytes { get; set; }
 
     public string PolicyName { get; set; } = string.Empty;

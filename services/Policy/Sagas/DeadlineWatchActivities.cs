@@ -90,7 +90,8 @@ public static class DeadlineWatchActivities
                 context.Saga.ChunkSizeBytes,
                 context.Saga.PolicyName,
                 $"workload {context.Saga.WorkloadId} missed its {context.Saga.Deadline} deadline",
-                clock.GetUtcNow()))
+                clock.GetUtcNow(),
+                context.Saga.Stripes))
             .Enter(duplicating, clock, logger, context =>
                 $"{why(context)}; duplicating {context.Saga.RootVmmId} in operation {context.Saga.OperationId}");
 

@@ -23,6 +23,9 @@ public sealed class DeadlineWatchState : ITimedSagaState, ISagaVersion
 
     public int FanOut { get; set; }
 
+    /// <summary>Stripe trees of the duplication; 0 for topology's default.</summary>
+    public int Stripes { get; set; }
+
     public int ChunkSizeBytes { get; set; }
 
     public string PolicyName { get; set; } = string.Empty;

@@ -180,6 +180,7 @@ public sealed class DeadlineWatchStateMachine : MassTransitStateMachine<Deadline
         state.RootVmmId = request.RootVmmId;
         state.Deadline = request.Deadline;
         state.FanOut = request.FanOut;
+        state.Stripes = request.Stripes;
         state.ChunkSizeBytes = request.ChunkSizeBytes;
         state.PolicyName = request.PolicyName;
         state.RequestedAt = request.RequestedAt;

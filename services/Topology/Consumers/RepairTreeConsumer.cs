@@ -25,6 +25,7 @@ public sealed class RepairTreeConsumer(
             request.OperationId,
             request.RootVmmId,
             request.FanOut,
+            request.Stripes,
             members,
             request.PreviousVersion,
             context,

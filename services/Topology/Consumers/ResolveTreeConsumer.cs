@@ -15,17 +15,18 @@ public sealed class ResolveTreeConsumer(
     {
         var request = context.Message;
         var vmms = await registry.ListAsync(context.CancellationToken);
-        var tree = await resolver.ResolveAsync(request.OperationId, request.RootVmmId, request.FanOut, vmms, 0, context, context.CancellationToken);
+        var tree = await resolver.ResolveAsync(request.OperationId, request.RootVmmId, request.FanOut, request.Stripes, vmms, 0, context, context.CancellationToken);
         if (tree is null)
         {
             return;
         }
 
         logger.LogInformation(
-            "Built tree {Version} rooted at {RootVmmId} over {VmmCount} VMMs, {CrossRackLinks} cross-rack links",
+            "Built tree {Version} rooted at {RootVmmId} over {VmmCount} VMMs in {Stripes} stripes, {CrossRackLinks} cross-rack links (stripe 0)",
             tree.Version,
             tree.RootVmmId,
             tree.Nodes.Count,
+            tree.Stripes,
             ProximityPath.CrossLinks(tree, ProximityPath.RackLevels));
         await context.Publish(new TreeResolved(request.OperationId, tree));
     }

@@ -13,6 +13,9 @@ public sealed class StoredTree
 
     public int FanOut { get; set; }
 
+    /// <summary>Stripe trees over the same nodes (each node names its parent in each); 1 in documents written before stripes.</summary>
+    public int Stripes { get; set; } = 1;
+
     public List<TreeNode> Nodes { get; set; } = [];
 
     public DateTimeOffset RecordedAt { get; set; }
@@ -25,10 +28,11 @@ public sealed class StoredTree
             Version = tree.Version,
             RootVmmId = tree.RootVmmId,
             FanOut = tree.FanOut,
+            Stripes = tree.Stripes,
             Nodes = [.. tree.Nodes],
             RecordedAt = recordedAt,
         };
     }
 
-    public VmmTree ToTree() => new(Version, RootVmmId, FanOut, [.. Nodes]);
+    public VmmTree ToTree() => new(Version, RootVmmId, FanOut, [.. Nodes], Math.Max(Stripes, 1));
 }

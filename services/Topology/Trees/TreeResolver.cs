@@ -16,6 +16,7 @@ public sealed class TreeResolver(
     ILogger<TreeResolver> logger)
 {
     /// <param name="fanOut">As asked; zero for the configured default.</param>
+    /// <param name="stripes">As asked; zero for the configured default.</param>
     /// <param name="vmms">The candidates, lost ones included (left out, but a lost root is named properly).</param>
     /// <param name="floor">A version the new tree must be above, besides every version handed out before.</param>
     /// <returns>The recorded tree, or null when the operation was answered with the reason there is none.</returns>
@@ -23,6 +24,7 @@ public sealed class TreeResolver(
         Guid operationId,
         string rootVmmId,
         int fanOut,
+        int stripes,
         IReadOnlyCollection<RegisteredVmm> vmms,
         long floor,
         IPublishEndpoint publish,
@@ -34,7 +36,12 @@ public sealed class TreeResolver(
         {
             // A version is taken before building, so a failed request leaves a gap: versions only promise to rise.
             var version = await versions.NextVersionAboveAsync(floor, cancellationToken).ConfigureAwait(false);
-            tree = builder.Build(rootVmmId, fanOut == 0 ? options.Value.DefaultFanOut : fanOut, vmms, version);
+            tree = builder.Build(
+                rootVmmId,
+                fanOut == 0 ? options.Value.DefaultFanOut : fanOut,
+                vmms,
+                version,
+                stripes == 0 ? options.Value.DefaultStripes : stripes);
         }
         catch (TreeBuildException ex)
         {

@@ -25,6 +25,25 @@ public sealed class ContractRecordMappingSpecs
     {
         AssertRoundTrips(new TreeNode("vmm-a", null, "site/pod/rack", "http://a:5001"));
         AssertRoundTrips(new TreeNode("vmm-b", "vmm-a", "site/pod/rack", "http://b:5001"));
+        AssertRoundTrips(new TreeNode("vmm-c", "vmm-a", "site/pod/rack", "http://c:5001", ["vmm-a", "vmm-b"]));
+    }
+
+    [Fact]
+    public void A_striped_tree_round_trips_with_every_stripes_parents()
+    {
+        var tree = new VmmTree(8, "vmm-a", 2,
+        [
+            new TreeNode("vmm-a", null, "s/p/r1", "http://a:5001", [null, null]),
+            new TreeNode("vmm-b", "vmm-a", "s/p/r1", "http://b:5001", ["vmm-a", "vmm-c"]),
+            new TreeNode("vmm-c", "vmm-b", "s/p/r1", "http://c:5001", ["vmm-b", "vmm-a"]),
+        ], Stripes: 2);
+
+        var back = BsonSerializer.Deserialize<VmmTree>(tree.ToBsonDocument());
+
+        Assert.Equal(2, back.Stripes);
+        Assert.Equal(tree.Nodes, back.Nodes);
+        Assert.Equal("vmm-c", back.ParentOf("vmm-b", 1));
+        Assert.Equal(["vmm-c"], back.ChildrenOf("vmm-a", 1).Select(n => n.VmmId));
     }
 
     [Fact]
@@ -52,7 +71,7 @@ public sealed class ContractRecordMappingSpecs
     {
         var document = new VmmTree(1, "vmm-a", 2, [new TreeNode("vmm-a", null, "s/p/r", "http://a:5001")]).ToBsonDocument();
 
-        Assert.Equal(["Version", "RootVmmId", "FanOut", "Nodes"], document.Names);
+        Assert.Equal(["Version", "RootVmmId", "FanOut", "Nodes", "Stripes"], document.Names);
     }
 
     private static void AssertRoundTrips<T>(T value)

@@ -55,6 +55,29 @@ public sealed class When_a_policy_file_is_read
     }
 
     [Fact]
+    public void Should_read_the_stripes_of_both_actions()
+    {
+        var content = Read("c.yaml", """
+            policies:
+              - name: striped
+                on:
+                  type: workload.started
+                actions:
+                  - broadcast:
+                      fanOut: 3
+                      stripes: 3
+                  - duplicateIfNotCompletedWithin:
+                      deadline: 10m
+                      stripes: 4
+            """);
+
+        Assert.Empty(content.Errors);
+        var actions = Assert.Single(content.Policies).Actions;
+        Assert.Equal(new BroadcastAction(3, 1024, 3), actions[0]);
+        Assert.Equal(4, Assert.IsType<DuplicateIfNotCompletedWithinAction>(actions[1]).Stripes);
+    }
+
+    [Fact]
     public void Should_accept_the_shipped_default_file()
     {
         var file = Path.Combine(AppContext.BaseDirectory, "policies", "default.yaml");
@@ -162,7 +185,7 @@ public sealed class When_a_policy_file_is_read
                   - broadcast:
                       fanout: 2
             """,
-            "a.yaml:7:11: unknown key 'fanout' in action 'broadcast' (expected 'fanOut' or 'chunkSizeKiB')"
+            "a.yaml:7:11: unknown key 'fanout' in action 'broadcast' (expected 'fanOut', 'stripes' or 'chunkSizeKiB')"
         },
         {
             "unknown match field",
@@ -190,6 +213,33 @@ public sealed class When_a_policy_file_is_read
                       fanOut: 65
             """,
             "a.yaml:7:19: 'fanOut' is 65, outside 1..64"
+        },
+        {
+            "stripes too many",
+            """
+            policies:
+              - name: striped
+                on:
+                  type: host.degraded
+                actions:
+                  - broadcast:
+                      stripes: 17
+            """,
+            "a.yaml:7:20: 'stripes' is 17, outside 0..16 (stripe trees, 0 for the default; write a value from 0 to 16)"
+        },
+        {
+            "stripes not a number",
+            """
+            policies:
+              - name: striped
+                on:
+                  type: workload.started
+                actions:
+                  - duplicateIfNotCompletedWithin:
+                      deadline: 10m
+                      stripes: two
+            """,
+            "a.yaml:8:20: 'stripes' must be a whole number from 0 to 16"
         },
         {
             "fanOut zero",

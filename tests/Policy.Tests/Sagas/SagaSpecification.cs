@@ -168,10 +168,10 @@ public abstract class SagaSpecification : IAsyncLifetime
 
     // The broadcast operation as the topology service and the agents would drive it.
 
-    protected async Task<Guid> RequestBroadcast(BroadcastMode mode, string reason = "host.degraded on vmm-0")
+    protected async Task<Guid> RequestBroadcast(BroadcastMode mode, string reason = "host.degraded on vmm-0", int stripes = 0)
     {
         var operationId = NewId.NextGuid();
-        await Publish(new BroadcastRequested(operationId, TestTree.Root, mode, 2, 65536, "degraded-host", reason, Clock.GetUtcNow()));
+        await Publish(new BroadcastRequested(operationId, TestTree.Root, mode, 2, 65536, "degraded-host", reason, Clock.GetUtcNow(), stripes));
         await OperationIn(operationId, m => m.ResolvingTree);
         return operationId;
     }

@@ -76,6 +76,20 @@ public sealed class When_a_tree_is_requested : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_build_the_stripe_trees_asked_for_and_the_configured_stripes_otherwise()
+    {
+        var striped = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(striped, "host-01", 2, Stripes: 2));
+        var unset = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(unset, "host-01", 2));
+
+        var tree = await Resolved(striped);
+        Assert.Equal(2, tree.Stripes);
+        Assert.All(tree.Nodes, n => Assert.Equal(2, n.StripeParents!.Count));
+        Assert.Equal(_topology.Options.DefaultStripes, (await Resolved(unset)).Stripes);
+    }
+
+    [Fact]
     public async Task Should_answer_an_unknown_root_with_a_failure_that_names_it()
     {
         var operationId = Guid.NewGuid();

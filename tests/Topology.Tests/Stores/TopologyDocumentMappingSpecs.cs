@@ -64,6 +64,33 @@ public sealed class TopologyDocumentMappingSpecs
     }
 
     [Fact]
+    public void A_striped_tree_round_trips_with_its_stripes()
+    {
+        var tree = new Treecast.Contracts.VmmTree(9, "vmm-0", 2,
+        [
+            new Treecast.Contracts.TreeNode("vmm-0", null, "site-1/pod-1/rack-1", "http://vmm-0:5100", [null, null]),
+            new Treecast.Contracts.TreeNode("vmm-1", "vmm-0", "site-1/pod-1/rack-1", "http://vmm-1:5100", ["vmm-0", "vmm-2"]),
+            new Treecast.Contracts.TreeNode("vmm-2", "vmm-1", "site-1/pod-1/rack-1", "http://vmm-2:5100", ["vmm-1", "vmm-0"]),
+        ], Stripes: 2);
+
+        var back = BsonSerializer.Deserialize<StoredTree>(StoredTree.From(tree, SeenAt).ToBsonDocument()).ToTree();
+
+        Assert.Equal(2, back.Stripes);
+        Assert.Equal(tree.Nodes, back.Nodes);
+        Assert.Equal("vmm-2", back.ParentOf("vmm-1", 1));
+    }
+
+    [Fact]
+    public void A_tree_stored_before_stripes_reads_back_with_one()
+    {
+        var document = StoredTree.From(new Treecast.Contracts.VmmTree(3, "vmm-0", 2, [new Treecast.Contracts.TreeNode("vmm-0", null, "s/p/r", "http://vmm-0:5100")]), SeenAt)
+            .ToBsonDocument();
+        document.Remove("Stripes");
+
+        Assert.Equal(1, BsonSerializer.Deserialize<StoredTree>(document).ToTree().Stripes);
+    }
+
+    [Fact]
     public void The_version_counter_has_a_string_id_no_tree_can_have()
     {
         var document = new TreeVersionCounter { Value = 41 }.ToBsonDocument();

@@ -12,21 +12,21 @@ internal static class TreeShape
         return string.Join("|", Enumerable.Range(0, levels).Select(i => i < parts.Length ? parts[i].Trim() : "<none>"));
     }
 
-    public static int CrossLinks(VmmTree tree, int levels)
+    public static int CrossLinks(VmmTree tree, int levels, int stripe = 0)
     {
         var byId = tree.Nodes.ToDictionary(n => n.VmmId);
-        return tree.Nodes.Count(n => n.ParentVmmId is not null
-            && Group(byId[n.ParentVmmId].Location, levels) != Group(n.Location, levels));
+        return tree.Nodes.Count(n => n.ParentIn(stripe) is { } parent
+            && Group(byId[parent].Location, levels) != Group(n.Location, levels));
     }
 
     public static int Groups(IEnumerable<string> locations, int levels) =>
         locations.Select(l => Group(l, levels)).Distinct().Count();
 
-    public static int DepthOf(VmmTree tree, string vmmId)
+    public static int DepthOf(VmmTree tree, string vmmId, int stripe = 0)
     {
         var byId = tree.Nodes.ToDictionary(n => n.VmmId);
         var depth = 0;
-        for (var node = byId[vmmId]; node.ParentVmmId is not null; node = byId[node.ParentVmmId])
+        for (var node = byId[vmmId]; node.ParentIn(stripe) is { } parent; node = byId[parent])
         {
             depth++;
             Assert.True(depth <= tree.Nodes.Count, $"VMM {vmmId} sits on a cycle");

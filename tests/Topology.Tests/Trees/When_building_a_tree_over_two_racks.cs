@@ -20,16 +20,33 @@ public sealed class When_building_a_tree_over_two_racks
     private readonly TreeBuilder _builder = new();
 
     [Fact]
-    public void Should_fill_the_root_rack_breadth_first_and_hang_the_other_rack_from_its_shallowest_free_vmm()
+    public void Should_fill_the_root_rack_breadth_first_and_hang_the_other_rack_from_its_shallowest_lightest_free_vmm()
     {
         var tree = _builder.Build("a1", 2, Vmms, 7);
 
-        // a1 is full (a2, a3); a2 and a3 sit at depth 1 with room, a2 placed first, so rack-2's head b1 goes under a2.
+        // a1 is full (a2, a3); a2 and a3 sit at depth 1 with room, a2 already carries a4, so rack-2's head b1 goes under
+        // a3: subtrees of two and three rather than three beside a lone leaf.
         var parents = tree.Nodes.ToDictionary(n => n.VmmId, n => n.ParentVmmId);
         Assert.Equal(
-            new Dictionary<string, string?> { ["a1"] = null, ["a2"] = "a1", ["a3"] = "a1", ["a4"] = "a2", ["b1"] = "a2", ["b2"] = "b1" },
+            new Dictionary<string, string?> { ["a1"] = null, ["a2"] = "a1", ["a3"] = "a1", ["a4"] = "a2", ["b1"] = "a3", ["b2"] = "b1" },
             parents);
         Assert.Equal(["a1", "a2", "a3", "a4", "b1", "b2"], tree.Nodes.Select(n => n.VmmId));
+    }
+
+    [Fact]
+    public void Should_hang_seven_hosts_in_three_racks_as_two_even_subtrees()
+    {
+        // The standalone fleet of seven hosts in three racks: racks of three, two and two.
+        IReadOnlyList<RegisteredVmm> seven =
+        [
+            Vmm("h1", "s/p/r1"), Vmm("h2", "s/p/r1"), Vmm("h3", "s/p/r1"),
+            Vmm("h4", "s/p/r2"), Vmm("h5", "s/p/r2"),
+            Vmm("h6", "s/p/r3"), Vmm("h7", "s/p/r3"),
+        ];
+
+        var tree = _builder.Build("h1", 2, seven, 1);
+
+        Assert.Equal([3, 3], tree.ChildrenOf("h1").Select(c => Subtree(tree, c.VmmId)).Order());
     }
 
     [Fact]
@@ -51,6 +68,8 @@ public sealed class When_building_a_tree_over_two_racks
         Assert.Equal("http://b2:5001", b2.GrpcEndpoint);
         Assert.Null(tree.Find("c1"));
     }
+
+    private static int Subtree(Contracts.VmmTree tree, string vmmId) => 1 + tree.ChildrenOf(vmmId).Sum(c => Subtree(tree, c.VmmId));
 
     [Fact]
     public void Should_build_a_single_node_tree_for_a_lone_root()
