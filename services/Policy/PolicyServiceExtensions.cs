@@ -68,7 +68,7 @@ public static class PolicyServiceExtensions
         // Named for the service: the standalone host puts every service's endpoints on one bus.
         x.AddConsumer<WorkloadStartedConsumer>().Endpoint(e => e.Name = "policy-workload-started");
         x.AddConsumer<WorkloadCompletedConsumer>().Endpoint(e => e.Name = "policy-workload-completed");
-        x.AddConsumer<TransferProgressConsumer>().Endpoint(e => e.Name = "policy-transfer-progress");
+        x.AddConsumer<TransferProgressConsumer, TransferProgressConsumerDefinition>().Endpoint(e => e.Name = "policy-transfer-progress");
         x.AddConsumer<VmmLostConsumer>().Endpoint(e => e.Name = "policy-vmm-lost");
         x.AddConsumer<ExternalEventConsumer>().ExcludeFromConfigureEndpoints();
     }

@@ -25,6 +25,9 @@ public sealed record RunSummary
 
     public double? TransferMiBPerSecond { get; init; }
 
+    /// <summary>CPU seconds this process spent from the event to the outcome (every service and agent in it).</summary>
+    public double? CpuSeconds { get; init; }
+
     public string? FailureReason { get; init; }
 
     /// <summary>Every check that did not hold (a missing copy, a digest that differs, a VM in the wrong state).</summary>

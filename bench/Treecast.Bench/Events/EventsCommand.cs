@@ -102,6 +102,8 @@ public static class EventsCommand
         var total = rate * seconds;
         var properties = new BasicProperties { ContentType = "application/json", Persistent = true };
         var interval = Stopwatch.Frequency / (double)rate;
+        var policyCpuAtStart = policy.TotalProcessorTime;
+        var benchCpuAtStart = Environment.CpuUsage.TotalTime;
         var publishStart = clock.ElapsedTicks;
         for (var n = 0; n < total; n++)
         {
@@ -125,6 +127,11 @@ public static class EventsCommand
             await Task.Delay(100, cancellationToken);
         }
 
+        // What one event costs the policy service, readable when other work on the machine slows it down.
+        // The publisher and the decision reader share the machine with the service and the broker: their cost says how much
+        // of it is left for the service.
+        var policyCpu = policy.TotalProcessorTime - policyCpuAtStart;
+        var benchCpu = Environment.CpuUsage.TotalTime - benchCpuAtStart;
         var latencies = published
             .Where(p => decided.ContainsKey(p.Key))
             .Select(p => (decided[p.Key] - p.Value) * 1000.0 / Stopwatch.Frequency)
@@ -143,9 +150,12 @@ public static class EventsCommand
             latencyMedianMs = Percentile(latencies, 0.5),
             latencyP99Ms = Percentile(latencies, 0.99),
             latencyMaxMs = latencies.Count == 0 ? (double?)null : latencies[^1],
+            policyCpuSeconds = policyCpu.TotalSeconds,
+            policyCpuMsPerEvent = policyCpu.TotalMilliseconds / total,
+            benchCpuMsPerEvent = benchCpu.TotalMilliseconds / total,
         };
 
-        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms");
+        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms", "policy CPU ms/event", "bench CPU ms/event");
         table.AddRow(
             $"{rate}",
             $"{total}",
@@ -154,7 +164,9 @@ public static class EventsCommand
             $"{sustained:F1}",
             $"{outcome.latencyMedianMs:F1}",
             $"{outcome.latencyP99Ms:F1}",
-            $"{outcome.latencyMaxMs:F1}");
+            $"{outcome.latencyMaxMs:F1}",
+            $"{outcome.policyCpuMsPerEvent:F3}",
+            $"{outcome.benchCpuMsPerEvent:F3}");
         AnsiConsole.Write(table);
         var path = ResultFile.Write(resultsDirectory, "events", startedAt, quick, new { rate, seconds, broker = $"{broker.Host}:{broker.Port}" }, outcome);
         AnsiConsole.MarkupLineInterpolated($"[grey]policy service on RabbitMQ ({broker.Host}:{broker.Port}, a virtual host of its own); {Machine.Current}[/]");

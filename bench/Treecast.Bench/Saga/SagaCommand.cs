@@ -71,7 +71,7 @@ public static class SagaCommand
                 }
 
                 var result = await StandaloneProcess.RunAsync(resources, store, arguments, environment, cancellationToken);
-                Console.Error.WriteLine($"run {run}/{runs} {store}: {result.State} in {result.OperationMs} ms, {result.FaultedMessages} faulted");
+                Console.Error.WriteLine($"run {run}/{runs} {store}: {result.State} in {result.OperationMs} ms, {result.CpuSeconds} CPU-s, {result.FaultedMessages} faulted");
                 results.Add(result);
             }
         }
@@ -79,8 +79,9 @@ public static class SagaCommand
         var byStore = stores.Select(s => Summarize(s, results.Where(r => r.Store == s).ToList())).ToList();
         var inMemory = byStore[0];
         var ratio = byStore.Count > 1 ? byStore[1].MedianOperationMs / inMemory.MedianOperationMs : (double?)null;
+        var cpuRatio = byStore.Count > 1 ? byStore[1].MedianCpuSeconds / inMemory.MedianCpuSeconds : null;
 
-        var table = new Table().AddColumns("store", "runs", "median operation ms", "min", "max", "faulted messages", "all verified", "ratio to in-memory");
+        var table = new Table().AddColumns("store", "runs", "median operation ms", "min", "max", "median CPU-s", "faulted messages", "all verified", "ratio to in-memory");
         foreach (var store in byStore)
         {
             table.AddRow(
@@ -89,6 +90,7 @@ public static class SagaCommand
                 $"{store.MedianOperationMs:F0}",
                 $"{store.MinOperationMs}",
                 $"{store.MaxOperationMs}",
+                $"{store.MedianCpuSeconds:F1}",
                 $"{store.FaultedMessages}",
                 store.AllVerified ? "yes" : "NO",
                 $"{store.MedianOperationMs / inMemory.MedianOperationMs:F2}");
@@ -101,7 +103,7 @@ public static class SagaCommand
         }
         else
         {
-            AnsiConsole.MarkupLineInterpolated($"MongoDB / in-memory (medians): {ratio:F2} (target ≤ {Target})");
+            AnsiConsole.MarkupLineInterpolated($"MongoDB / in-memory (medians): {ratio:F2} (target ≤ {Target}); CPU-s {cpuRatio:F2}");
         }
 
         var path = ResultFile.Write(
@@ -110,7 +112,7 @@ public static class SagaCommand
             startedAt,
             quick,
             new { runs, imageMib, hosts = 15, racks = 3, vms = 2, mongo = skipped is null },
-            new { stores = byStore, ratioMongoToInMemory = ratio, target = Target, mongoSkipped = skipped, runs = results });
+            new { stores = byStore, ratioMongoToInMemory = ratio, cpuRatioMongoToInMemory = cpuRatio, target = Target, mongoSkipped = skipped, runs = results });
         AnsiConsole.MarkupLineInterpolated($"[grey]{imageMib} MiB × 2 VMs to 14 VMMs; {Machine.Current}[/]");
         AnsiConsole.MarkupLineInterpolated($"results: {path}");
         return results.All(r => r.ExitCode == 0 && r.Verified) ? 0 : 1;
@@ -118,8 +120,21 @@ public static class SagaCommand
 
     private static SagaStoreSummary Summarize(string store, IReadOnlyList<SagaRun> runs)
     {
-        var times = runs.Select(r => r.OperationMs).Order().ToList();
-        var median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[(times.Count / 2) - 1] + times[times.Count / 2]) / 2.0;
-        return new SagaStoreSummary(store, runs.Count, median, times[0], times[^1], runs.Sum(r => r.FaultedMessages), runs.All(r => r.Verified));
+        var times = runs.Select(r => (double)r.OperationMs).Order().ToList();
+        var cpu = runs.Where(r => r.CpuSeconds is not null).Select(r => r.CpuSeconds!.Value).Order().ToList();
+        return new SagaStoreSummary(
+            store,
+            runs.Count,
+            Median(times)!.Value,
+            (long)times[0],
+            (long)times[^1],
+            Median(cpu),
+            runs.Sum(r => r.FaultedMessages),
+            runs.All(r => r.Verified));
     }
+
+    private static double? Median(List<double> sorted) =>
+        sorted.Count == 0 ? null
+        : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2]
+        : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2.0;
 }

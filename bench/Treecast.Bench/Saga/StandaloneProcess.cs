@@ -51,6 +51,7 @@ public static class StandaloneProcess
             root.GetProperty("faultedMessages").GetInt32(),
             root.GetProperty("verified").GetBoolean(),
             root.TryGetProperty("transferMiBPerSecond", out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : null,
-            watch.Elapsed.TotalSeconds);
+            watch.Elapsed.TotalSeconds,
+            root.TryGetProperty("cpuSeconds", out var cpu) && cpu.ValueKind == JsonValueKind.Number ? cpu.GetDouble() : null);
     }
 }

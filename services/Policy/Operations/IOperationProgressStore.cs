@@ -13,6 +13,12 @@ public interface IOperationProgressStore
     /// <summary>Records one report at <paramref name="at"/>: the furthest bytes and total win, the time is the latest write.</summary>
     Task RecordAsync(TransferProgressed progress, DateTimeOffset at, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records reports that arrived together, as <see cref="RecordAsync"/> would one by one, in one write to the store:
+    /// the furthest bytes and total of each receiver win.
+    /// </summary>
+    Task RecordAllAsync(IReadOnlyCollection<TransferProgressed> reports, DateTimeOffset at, CancellationToken cancellationToken);
+
     /// <summary>Every receiver of the operation that reported progress.</summary>
     Task<IReadOnlyList<ReceiverProgress>> ForOperationAsync(Guid operationId, CancellationToken cancellationToken);
 

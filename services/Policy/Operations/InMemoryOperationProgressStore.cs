@@ -23,6 +23,15 @@ public sealed class InMemoryOperationProgressStore : IOperationProgressStore
         return Task.CompletedTask;
     }
 
+    public async Task RecordAllAsync(IReadOnlyCollection<TransferProgressed> reports, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        foreach (var progress in reports)
+        {
+            await RecordAsync(progress, at, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public Task<IReadOnlyList<ReceiverProgress>> ForOperationAsync(Guid operationId, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ReceiverProgress>>(
             _receivers.Values.Where(r => r.OperationId == operationId).OrderBy(r => r.VmmId, StringComparer.Ordinal).ToList());

@@ -6,8 +6,9 @@ namespace Treecast.Policy.Operations;
 
 /// <summary>
 /// The progress reports in the policy service's MongoDB database, collection <c>operation_progress</c>: one upsert per
-/// report with <c>$max</c> of the bytes and <c>$set</c> of the time, no version check, so concurrent reports of one
-/// operation never conflict (the saga's own document is versioned; this one need not be).
+/// receiver with <c>$max</c> of the bytes and <c>$set</c> of the time, no version check, so concurrent reports of one
+/// operation never conflict (the saga's own document is versioned; this one need not be); reports that arrive together
+/// go in one write.
 /// </summary>
 public sealed class MongoOperationProgressStore : IOperationProgressStore
 {
@@ -25,20 +26,37 @@ public sealed class MongoOperationProgressStore : IOperationProgressStore
         _progress = database.GetTreecastCollection<ReceiverProgressDocument>(CollectionName);
     }
 
-    public async Task RecordAsync(TransferProgressed progress, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task RecordAsync(TransferProgressed progress, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(progress);
+        return RecordAllAsync([progress], at, cancellationToken);
+    }
+
+    public async Task RecordAllAsync(IReadOnlyCollection<TransferProgressed> reports, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        if (reports.Count == 0)
+        {
+            return;
+        }
+
         await ReadyAsync(cancellationToken).ConfigureAwait(false);
-        await _progress.UpdateOneAsync(
-                Filter.Eq(p => p.Id, ReceiverProgressDocument.IdOf(progress.OperationId, progress.VmmId)),
-                Update.SetOnInsert(p => p.OperationId, progress.OperationId)
-                    .SetOnInsert(p => p.VmmId, progress.VmmId)
-                    .Max(p => p.BytesReceived, progress.BytesReceived)
-                    .Max(p => p.TotalBytes, progress.TotalBytes)
-                    .Set(p => p.LastProgressAt, at),
-                new UpdateOptions { IsUpsert = true },
-                cancellationToken)
-            .ConfigureAwait(false);
+
+        // One upsert per receiver, with the furthest of its reports: one round trip for the lot.
+        var upserts = reports
+            .GroupBy(p => (p.OperationId, p.VmmId))
+            .Select(receiver => new UpdateOneModel<ReceiverProgressDocument>(
+                Filter.Eq(p => p.Id, ReceiverProgressDocument.IdOf(receiver.Key.OperationId, receiver.Key.VmmId)),
+                Update.SetOnInsert(p => p.OperationId, receiver.Key.OperationId)
+                    .SetOnInsert(p => p.VmmId, receiver.Key.VmmId)
+                    .Max(p => p.BytesReceived, receiver.Max(p => p.BytesReceived))
+                    .Max(p => p.TotalBytes, receiver.Max(p => p.TotalBytes))
+                    .Set(p => p.LastProgressAt, at))
+            {
+                IsUpsert = true,
+            })
+            .ToList();
+        await _progress.BulkWriteAsync(upserts, new BulkWriteOptions { IsOrdered = false }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<ReceiverProgress>> ForOperationAsync(Guid operationId, CancellationToken cancellationToken)

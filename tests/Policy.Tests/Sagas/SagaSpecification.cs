@@ -48,7 +48,7 @@ public abstract class SagaSpecification : IAsyncLifetime
                 x.SetTestTimeouts(testTimeout: TimeSpan.FromMinutes(1), testInactivityTimeout: TimeSpan.FromSeconds(1));
                 x.SetEndpointNameFormatter(EndpointNames);
                 x.AddTreecastSagas();
-                x.AddConsumer<TransferProgressConsumer>();
+                x.AddConsumer<TransferProgressConsumer, TransferProgressConsumerDefinition>();
                 x.AddConsumer<VmmLostConsumer>();
             })
             .BuildServiceProvider(true);

@@ -107,7 +107,7 @@ public sealed class When_fifteen_receivers_report_at_once_to_the_mongodb_store(M
                 x.SetTestTimeouts(testTimeout: TimeSpan.FromMinutes(2), testInactivityTimeout: TimeSpan.FromSeconds(2));
                 x.SetKebabCaseEndpointNameFormatter();
                 x.AddTreecastSagas(useMongo: true);
-                x.AddConsumer<TransferProgressConsumer>();
+                x.AddConsumer<TransferProgressConsumer, TransferProgressConsumerDefinition>();
             })
             .BuildServiceProvider(true);
         var harness = _provider.GetRequiredService<ITestHarness>();
