@@ -31,6 +31,9 @@ public sealed class ChunkForwarder(
     /// </summary>
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Keeps this forwarder within a window of its siblings (the same parent's other children); null: no pace.</summary>
+    public SiblingPace? Pace { get; init; }
+
     /// <summary>The agent's send limit, shared by all its forwarders.</summary>
     public SendRateLimit RateLimit { get; init; } = SendRateLimit.None;
 
@@ -40,6 +43,9 @@ public sealed class ChunkForwarder(
     private long _bytesSent;
     private int _vmIndex;
     private long _offset;
+
+    // Bytes of the VMs before the one being sent: with the offset, this forwarder's position for the pace.
+    private long _base;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -145,6 +151,7 @@ public sealed class ChunkForwarder(
             TaskScheduler.Default);
         try
         {
+            _base = 0;
             for (var vm = 0; vm < target.Vms.Count; vm++)
             {
                 await SendImageAsync(call.RequestStream, vm, resume[vm], buffers, attempt.Token);
@@ -183,6 +190,7 @@ public sealed class ChunkForwarder(
         Volatile.Write(ref _vmIndex, vm);
         Interlocked.Exchange(ref _offset, offset);
         var current = 0;
+        Pace?.Report(this, _base + offset);
         var pending = offset < size ? ReadAsync(source, offset, size, buffers[current], cancellationToken) : null;
         try
         {
@@ -209,6 +217,11 @@ public sealed class ChunkForwarder(
                 }
 
                 var data = buffer.AsMemory(0, read);
+                if (Pace is { } pace)
+                {
+                    await pace.WaitAsync(this, _base + offset, cancellationToken);
+                }
+
                 await RateLimit.WaitAsync(read, cancellationToken);
                 // Wrapped, not copied: the buffer is refilled only after this write completed.
                 await requests.WriteAsync(new PushFrame
@@ -224,6 +237,7 @@ public sealed class ChunkForwarder(
                 offset = next;
                 Interlocked.Exchange(ref _offset, offset);
                 Interlocked.Add(ref _bytesSent, read);
+                Pace?.Report(this, _base + offset);
             }
         }
         finally
@@ -247,6 +261,7 @@ public sealed class ChunkForwarder(
         {
             VmEnd = new VmEnd { VmIndex = (uint)vm, Bytes = end.Bytes, Sha256 = end.Sha256 },
         }, cancellationToken);
+        _base += end.Bytes;
     }
 
     private static void CancelQuietly(CancellationTokenSource attempt)

@@ -454,6 +454,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 RetryDelays = Settings.RetryDelays,
                 GracePeriod = Settings.ChildGracePeriod,
                 RateLimit = _sendLimit,
+                Pace = feed.Pace,
             };
             feed.Forwarder = forwarder;
             await forwarder.RunAsync(stop.Token);
@@ -479,6 +480,11 @@ public sealed class TransferEngine : IAsyncDisposable
         }
         finally
         {
+            if (feed.Forwarder is { } ended)
+            {
+                feed.Pace.Leave(ended);
+            }
+
             foreach (var source in sources)
             {
                 source.Dispose();
