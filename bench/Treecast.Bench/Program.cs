@@ -8,6 +8,8 @@ using Treecast.Bench.Trees;
 var root = new RootCommand("Treecast benchmarks: each prints a table and writes bench/results/<benchmark>-<utc timestamp>.json.")
 {
     LoopbackCommand.Build(),
+    RelayMemoryCommand.Build(),
+    RelayAgentCommand.Build(),
     TreesCommand.Build(),
     SagaCommand.Build(),
     EventsCommand.Build(),

@@ -27,6 +27,15 @@ public sealed class When_the_benchmarks_run_quick : IDisposable
     }
 
     [Fact]
+    public async Task Should_measure_a_relay_process_feeding_two_leaves()
+    {
+        var results = await RunAsync("relay-memory");
+        Assert.True(results.GetProperty("seconds").GetDouble() > 0);
+        Assert.True(results.GetProperty("relayPeakResidentMiB").GetDouble() > results.GetProperty("relayIdleResidentMiB").GetDouble() / 2);
+        Assert.True(results.TryGetProperty("relayCpuSecondsPerGiB", out _));
+    }
+
+    [Fact]
     public async Task Should_build_trees_with_the_minimum_crossing_links()
     {
         var results = await RunAsync("trees");

@@ -17,6 +17,11 @@ public static class LoopbackCommand
             Description = "Chunk size in KiB, for Treecast and for the raw relay.",
             DefaultValueFactory = _ => 1024,
         };
+        var children = new Option<int>("--children")
+        {
+            Description = "Leaves under the relay (each relay sends every byte to each of them).",
+            DefaultValueFactory = _ => 1,
+        };
         var tls = new Option<bool>("--tls") { Description = "Treecast's agents speak mutual TLS (the default)." };
         var plaintext = new Option<bool>("--plaintext") { Description = "Treecast's agents speak cleartext gRPC (Agent:Tls:AllowPlaintext)." };
         var repeat = new Option<int?>("--repeat")
@@ -26,7 +31,7 @@ public static class LoopbackCommand
         };
         var command = new Command("loopback", "root → relay → leaf on loopback: Treecast's relay against a raw TCP relay (with and without XxHash3 per chunk).")
         {
-            mib, chunkKib, tls, plaintext, repeat,
+            mib, chunkKib, children, tls, plaintext, repeat,
         };
         common.AddTo(command);
         command.Validators.Add(result =>
@@ -42,6 +47,7 @@ public static class LoopbackCommand
             return RunAsync(
                 result.GetValue(mib) ?? (quick ? 32 : 512),
                 result.GetValue(chunkKib),
+                result.GetValue(children),
                 !result.GetValue(plaintext),
                 result.GetValue(repeat) ?? (quick ? 1 : 3),
                 quick,
@@ -51,11 +57,12 @@ public static class LoopbackCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(int mib, int chunkKib, bool tls, int repeat, bool quick, string resultsDirectory, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        int mib, int chunkKib, int children, bool tls, int repeat, bool quick, string resultsDirectory, CancellationToken cancellationToken)
     {
-        if (mib < 1 || chunkKib < 1 || repeat < 1)
+        if (mib < 1 || chunkKib < 1 || repeat < 1 || children < 1)
         {
-            Console.Error.WriteLine($"treecast-bench loopback: --mib {mib}, --chunk-kib {chunkKib} and --repeat {repeat} must all be 1 or more.");
+            Console.Error.WriteLine($"treecast-bench loopback: --mib {mib}, --chunk-kib {chunkKib}, --children {children} and --repeat {repeat} must all be 1 or more.");
             return 2;
         }
 
@@ -64,11 +71,11 @@ public static class LoopbackCommand
         await using var resources = new RunResources();
         var timeout = TimeSpan.FromMinutes(10);
 
-        await WarmUpAsync(resources, chunkBytes, tls, cancellationToken);
+        await WarmUpAsync(resources, chunkBytes, tls, quick, cancellationToken);
         var treecastDirectory = resources.TemporaryDirectory("loopback-treecast");
         var rawDirectory = resources.TemporaryDirectory("loopback-raw");
         // Released by the resources (before its folder is deleted), on Ctrl-C as on success.
-        var relay = await LoopbackRelay.StartAsync(treecastDirectory, mib * 1024L * 1024L, plaintext: !tls);
+        var relay = await LoopbackRelay.StartAsync(treecastDirectory, mib * 1024L * 1024L, plaintext: !tls, children);
         resources.OnRelease(async () => await relay.DisposeAsync());
 
         var rounds = new List<LoopbackCase[]>();
@@ -82,8 +89,8 @@ public static class LoopbackCommand
                 timings[which] = which switch
                 {
                     0 => await relay.TransferAsync(chunkBytes, timeout).WaitAsync(cancellationToken),
-                    1 => await RawTcpRelay.TransferAsync(relay.ImagePath, rawDirectory, chunkBytes, hash: false, cancellationToken),
-                    _ => await RawTcpRelay.TransferAsync(relay.ImagePath, rawDirectory, chunkBytes, hash: true, cancellationToken),
+                    1 => await RawTcpRelay.TransferAsync(relay.ImagePath, rawDirectory, chunkBytes, hash: false, cancellationToken, children),
+                    _ => await RawTcpRelay.TransferAsync(relay.ImagePath, rawDirectory, chunkBytes, hash: true, cancellationToken, children),
                 };
             }
 
@@ -105,27 +112,37 @@ public static class LoopbackCommand
             CpuRatioToRaw = c.CpuSecondsPerGiB / medians[1].CpuSecondsPerGiB,
         }).ToArray();
 
-        var table = new Table().AddColumns("relay", "leaf verified s", "MiB/s", "CPU-s per GiB", "ratio to raw (MiB/s)", "ratio to raw (CPU)");
+        var table = new Table().AddColumns(
+            "relay", "leaf verified s", "MiB/s", "CPU-s per GiB", "ratio to raw (MiB/s)", "ratio to raw (CPU)", "peak RSS MiB (process)");
         foreach (var row in cases)
         {
-            table.AddRow(row.Relay, $"{row.LeafSeconds:F2}", $"{row.MiBPerSecond:F0}", $"{row.CpuSecondsPerGiB:F2}", $"{row.ThroughputRatioToRaw:F2}", $"{row.CpuRatioToRaw:F2}");
+            table.AddRow(
+                row.Relay, $"{row.LeafSeconds:F2}", $"{row.MiBPerSecond:F0}", $"{row.CpuSecondsPerGiB:F2}", $"{row.ThroughputRatioToRaw:F2}", $"{row.CpuRatioToRaw:F2}",
+                row.PeakResidentMiB is { } peak ? $"{peak:F0}" : "-");
         }
 
         AnsiConsole.Write(table);
-        var path = ResultFile.Write(resultsDirectory, "loopback", startedAt, quick, new { mib, chunkKib, tls, repeat }, new { median = cases, rounds });
-        AnsiConsole.MarkupLineInterpolated($"[grey]{mib} MiB, {chunkKib} KiB chunks, median of {repeat} rounds; {Machine.Current}[/]");
+        var path = ResultFile.Write(resultsDirectory, "loopback", startedAt, quick, new { mib, chunkKib, children, tls, repeat }, new { median = cases, rounds });
+        AnsiConsole.MarkupLineInterpolated($"[grey]{mib} MiB, {chunkKib} KiB chunks, {children} leaves under the relay, median of {repeat} rounds; {Machine.Current}[/]");
         AnsiConsole.MarkupLineInterpolated($"results: {path}");
         return 0;
     }
 
-    /// <summary>A small transfer through both relays first, so the measured ones do not pay for JIT compilation and first connections.</summary>
-    private static async Task WarmUpAsync(RunResources resources, int chunkBytes, bool tls, CancellationToken cancellationToken)
+    /// <summary>
+    /// Transfers through both relays first, so the measured ones do not pay for JIT compilation and first connections:
+    /// two of 64 MiB (quick: one of 4 MiB). With 4 MiB, the per-chunk code was still being compiled (tiered JIT, on-stack
+    /// replacement) during the measured rounds: a quarter of a 256 MiB round's CPU profile was the JIT and the runtime.
+    /// </summary>
+    private static async Task WarmUpAsync(RunResources resources, int chunkBytes, bool tls, bool quick, CancellationToken cancellationToken)
     {
-        var relay = await LoopbackRelay.StartAsync(resources.TemporaryDirectory("loopback-warm-up"), 4L * 1024 * 1024, plaintext: !tls);
+        var relay = await LoopbackRelay.StartAsync(resources.TemporaryDirectory("loopback-warm-up"), (quick ? 4L : 64L) * 1024 * 1024, plaintext: !tls);
         try
         {
-            await relay.TransferAsync(chunkBytes, TimeSpan.FromMinutes(1)).WaitAsync(cancellationToken);
-            await RawTcpRelay.TransferAsync(relay.ImagePath, resources.TemporaryDirectory("loopback-warm-up-raw"), chunkBytes, hash: true, cancellationToken);
+            for (var round = 0; round < (quick ? 1 : 2); round++)
+            {
+                await relay.TransferAsync(chunkBytes, TimeSpan.FromMinutes(2)).WaitAsync(cancellationToken);
+                await RawTcpRelay.TransferAsync(relay.ImagePath, resources.TemporaryDirectory("loopback-warm-up-raw"), chunkBytes, hash: true, cancellationToken);
+            }
         }
         finally
         {
@@ -144,6 +161,7 @@ public static class LoopbackCommand
             rate,
             cpuPerGiB,
             rate / (mib / raw.LeafVerified.TotalSeconds),
-            cpuPerGiB / (raw.ProcessCpu.TotalSeconds * 1024 / mib));
+            cpuPerGiB / (raw.ProcessCpu.TotalSeconds * 1024 / mib),
+            timing.PeakResidentBytes / 1048576.0);
     }
 }

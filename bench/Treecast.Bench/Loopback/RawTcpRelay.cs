@@ -8,38 +8,54 @@ using Treecast.Agent.Tests.Support;
 namespace Treecast.Bench.Loopback;
 
 /// <summary>
-/// The floor the relay is compared with: root → relay → leaf over plain TCP sockets on loopback, the relay and the
-/// leaf writing every chunk to a file as the agents do, optionally with an XxHash3 of every chunk checked at each hop.
+/// The floor the relay is compared with: root → relay → leaves over plain TCP sockets on loopback, the relay and the
+/// leaves writing every chunk to a file as the agents do (the relay sends each chunk to every leaf in turn), optionally with an XxHash3 of every chunk checked at each hop.
 /// A frame is a 4-byte length, an 8-byte hash (0 without hashing), then the bytes; a zero length ends the stream.
 /// </summary>
 public static class RawTcpRelay
 {
     private const int HeaderBytes = 12;
 
-    public static async Task<RelayTiming> TransferAsync(string imagePath, string workDirectory, int chunkSizeBytes, bool hash, CancellationToken cancellationToken)
+    public static async Task<RelayTiming> TransferAsync(
+        string imagePath, string workDirectory, int chunkSizeBytes, bool hash, CancellationToken cancellationToken, int children = 1)
     {
-        using var leafListener = Listen();
+        var leafListeners = Enumerable.Range(0, children).Select(_ => Listen()).ToList();
         using var relayListener = Listen();
-        var leafDone = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
         var relayDone = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var leafPaths = Enumerable.Range(0, children).Select(i => Path.Combine(workDirectory, $"leaf-{i}.img")).ToList();
+        var relayPath = Path.Combine(workDirectory, "relay.img");
 
         using var process = Process.GetCurrentProcess();
+        var peak = new PeakResidentMemory();
         var cpu = process.TotalProcessorTime;
         var watch = Stopwatch.StartNew();
-        var leaf = Task.Run(
+        var leaves = leafListeners.Select((listener, i) => Task.Run(
             async () =>
             {
-                using var fromRelay = await leafListener.AcceptSocketAsync(cancellationToken);
-                await ReceiveAsync(fromRelay, Path.Combine(workDirectory, "leaf.img"), null, chunkSizeBytes, hash, cancellationToken);
-                leafDone.SetResult(watch.Elapsed);
+                using var fromRelay = await listener.AcceptSocketAsync(cancellationToken);
+                await ReceiveAsync(fromRelay, leafPaths[i], [], chunkSizeBytes, hash, cancellationToken);
+                return watch.Elapsed;
             },
-            cancellationToken);
+            cancellationToken)).ToList();
         var relay = Task.Run(
             async () =>
             {
                 using var fromRoot = await relayListener.AcceptSocketAsync(cancellationToken);
-                using var toLeaf = await ConnectAsync(leafListener, cancellationToken);
-                await ReceiveAsync(fromRoot, Path.Combine(workDirectory, "relay.img"), toLeaf, chunkSizeBytes, hash, cancellationToken);
+                var toLeaves = new List<Socket>();
+                try
+                {
+                    foreach (var listener in leafListeners)
+                    {
+                        toLeaves.Add(await ConnectAsync(listener, cancellationToken));
+                    }
+
+                    await ReceiveAsync(fromRoot, relayPath, toLeaves, chunkSizeBytes, hash, cancellationToken);
+                }
+                finally
+                {
+                    toLeaves.ForEach(s => s.Dispose());
+                }
+
                 relayDone.SetResult(watch.Elapsed);
             },
             cancellationToken);
@@ -48,13 +64,18 @@ public static class RawTcpRelay
             await SendAsync(imagePath, toRelay, chunkSizeBytes, hash, cancellationToken);
         }
 
-        await Task.WhenAll(relay, leaf);
+        await relay;
+        var leafDone = (await Task.WhenAll(leaves)).Max();
         process.Refresh();
-        var timing = new RelayTiming(await relayDone.Task, await leafDone.Task, process.TotalProcessorTime - cpu);
+        var timing = new RelayTiming(await relayDone.Task, leafDone, process.TotalProcessorTime - cpu, peak.Bytes);
 
-        // Each round starts with no copies on disk, as the agents' rounds start with none of the operation's.
-        File.Delete(Path.Combine(workDirectory, "relay.img"));
-        File.Delete(Path.Combine(workDirectory, "leaf.img"));
+        // Each round starts with no copies on disk, as the agents' rounds do (they end the operation, deleting theirs).
+        foreach (var path in leafPaths.Append(relayPath))
+        {
+            File.Delete(path);
+        }
+
+        leafListeners.ForEach(l => l.Stop());
         return timing;
     }
 
@@ -88,7 +109,7 @@ public static class RawTcpRelay
         }
     }
 
-    private static async Task ReceiveAsync(Socket from, string path, Socket? forwardTo, int chunkSizeBytes, bool hash, CancellationToken cancellationToken)
+    private static async Task ReceiveAsync(Socket from, string path, IReadOnlyList<Socket> forwardTo, int chunkSizeBytes, bool hash, CancellationToken cancellationToken)
     {
         var frame = new byte[HeaderBytes + chunkSizeBytes];
         await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
@@ -103,9 +124,9 @@ public static class RawTcpRelay
                 throw new InvalidDataException($"A chunk of {length} bytes arrived at {path} with the wrong XxHash3.");
             }
 
-            if (forwardTo is not null)
+            foreach (var leaf in forwardTo)
             {
-                await SendAllAsync(forwardTo, frame.AsMemory(0, HeaderBytes + length), cancellationToken);
+                await SendAllAsync(leaf, frame.AsMemory(0, HeaderBytes + length), cancellationToken);
             }
 
             if (length == 0)

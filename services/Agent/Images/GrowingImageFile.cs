@@ -116,7 +116,17 @@ public sealed class GrowingImageFile : IDisposable
     public string HashSoFar() => Convert.ToHexStringLower(_sha256.GetCurrentHash());
 
     /// <summary>Makes the bytes appended so far durable (they reach the disk).</summary>
-    public void Flush() => _writer?.Flush(flushToDisk: true);
+    public void Flush()
+    {
+        try
+        {
+            _writer?.Flush(flushToDisk: true);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Sealed meanwhile (durable by itself) or closed: there is nothing left to flush.
+        }
+    }
 
     /// <summary>
     /// The file is complete: closes it (durable first when <paramref name="durable"/>), moves it to

@@ -8,9 +8,16 @@ public sealed class ChildFeed
     private readonly CancellationTokenSource _stop = new();
     private string? _stopReason;
 
-    internal ChildFeed(TreeNode child) => Child = child;
+    internal ChildFeed(TreeNode child, SiblingPace pace)
+    {
+        Child = child;
+        Pace = pace;
+    }
 
     public TreeNode Child { get; }
+
+    /// <summary>Shared with the forwarders to the same parent's other children of the operation.</summary>
+    public SiblingPace Pace { get; }
 
     /// <summary>The forwarder of this run once it started (its <see cref="ChunkForwarder.BytesSent"/> counts this run's bytes).</summary>
     public ChunkForwarder? Forwarder { get; internal set; }

@@ -31,6 +31,9 @@ public sealed class ChunkForwarder(
     /// </summary>
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Keeps this forwarder within a window of its siblings (the same parent's other children); null: no pace.</summary>
+    public SiblingPace? Pace { get; init; }
+
     /// <summary>The agent's send limit, shared by all its forwarders.</summary>
     public SendRateLimit RateLimit { get; init; } = SendRateLimit.None;
 
@@ -40,6 +43,9 @@ public sealed class ChunkForwarder(
     private long _bytesSent;
     private int _vmIndex;
     private long _offset;
+
+    // Bytes of the VMs before the one being sent: with the offset, this forwarder's position for the pace.
+    private long _base;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -70,8 +76,9 @@ public sealed class ChunkForwarder(
                     target.OperationId, target.Child.VmmId, BytesSent, (long)elapsed.TotalMilliseconds, BytesSent / 1048576.0 / Math.Max(elapsed.TotalSeconds, 1e-6));
                 return;
             }
-            catch (RpcException e) when (IsTransient(e.StatusCode) && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (IsBrokenLink(e) && !cancellationToken.IsCancellationRequested)
             {
+                var (status, detail) = e is RpcException rpc ? (rpc.StatusCode, rpc.Status.Detail) : (StatusCode.Unavailable, e.Message);
                 // Bytes delivered in this attempt prove the child reachable: the grace period starts again from here.
                 if (BytesSent > sentBefore)
                 {
@@ -82,13 +89,13 @@ public sealed class ChunkForwarder(
                 var unreachable = timeProvider.GetElapsedTime(unreachableSince);
                 if (unreachable >= GracePeriod)
                 {
-                    throw Failure($"unreachable for {unreachable.TotalSeconds:F0} s (grace period {GracePeriod.TotalSeconds:F0} s), last {e.StatusCode}: {e.Status.Detail}", e.StatusCode, e);
+                    throw Failure($"unreachable for {unreachable.TotalSeconds:F0} s (grace period {GracePeriod.TotalSeconds:F0} s), last {status}: {detail}", status, e);
                 }
 
                 var delay = RetryDelays.Count == 0 ? TimeSpan.Zero : RetryDelays[Math.Min(attempt++, RetryDelays.Count - 1)];
                 logger.LogWarning(
                     "Push of operation {OperationId} to {ChildVmmId} broke at VM {VmIndex} offset {Offset} ({Status}: {Detail}); resuming in {DelayMs} ms",
-                    target.OperationId, target.Child.VmmId, Volatile.Read(ref _vmIndex), Interlocked.Read(ref _offset), e.StatusCode, e.Status.Detail, (long)delay.TotalMilliseconds);
+                    target.OperationId, target.Child.VmmId, Volatile.Read(ref _vmIndex), Interlocked.Read(ref _offset), status, detail, (long)delay.TotalMilliseconds);
                 await Task.Delay(delay, timeProvider, cancellationToken);
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
@@ -144,6 +151,7 @@ public sealed class ChunkForwarder(
             TaskScheduler.Default);
         try
         {
+            _base = 0;
             for (var vm = 0; vm < target.Vms.Count; vm++)
             {
                 await SendImageAsync(call.RequestStream, vm, resume[vm], buffers, attempt.Token);
@@ -151,7 +159,7 @@ public sealed class ChunkForwarder(
 
             await call.RequestStream.CompleteAsync();
         }
-        catch (Exception) when (!verified.IsCompletedSuccessfully)
+        catch (Exception e) when (e is not ImageSourceException && !verified.IsCompletedSuccessfully)
         {
             // A write fails when the child ended the call; the child's status says why, so prefer it.
             attempt.CancelAfter(TimeSpan.FromSeconds(5));
@@ -182,6 +190,7 @@ public sealed class ChunkForwarder(
         Volatile.Write(ref _vmIndex, vm);
         Interlocked.Exchange(ref _offset, offset);
         var current = 0;
+        Pace?.Report(this, _base + offset);
         var pending = offset < size ? ReadAsync(source, offset, size, buffers[current], cancellationToken) : null;
         try
         {
@@ -196,7 +205,7 @@ public sealed class ChunkForwarder(
                         break;
                     }
 
-                    throw new EndOfStreamException($"the source image ended at offset {offset} of {image.Bytes}");
+                    throw new ImageSourceException($"the source image ended at offset {offset} of {image.Bytes}");
                 }
 
                 var next = offset + read;
@@ -208,6 +217,11 @@ public sealed class ChunkForwarder(
                 }
 
                 var data = buffer.AsMemory(0, read);
+                if (Pace is { } pace)
+                {
+                    await pace.WaitAsync(this, _base + offset, cancellationToken);
+                }
+
                 await RateLimit.WaitAsync(read, cancellationToken);
                 // Wrapped, not copied: the buffer is refilled only after this write completed.
                 await requests.WriteAsync(new PushFrame
@@ -223,6 +237,7 @@ public sealed class ChunkForwarder(
                 offset = next;
                 Interlocked.Exchange(ref _offset, offset);
                 Interlocked.Add(ref _bytesSent, read);
+                Pace?.Report(this, _base + offset);
             }
         }
         finally
@@ -246,6 +261,7 @@ public sealed class ChunkForwarder(
         {
             VmEnd = new VmEnd { VmIndex = (uint)vm, Bytes = end.Bytes, Sha256 = end.Sha256 },
         }, cancellationToken);
+        _base += end.Bytes;
     }
 
     private static void CancelQuietly(CancellationTokenSource attempt)
@@ -304,6 +320,17 @@ public sealed class ChunkForwarder(
             status,
             inner);
     }
+
+    // A link that broke under a write (the child's process died, its connection reset) surfaces as the transport's own
+    // IOException or HttpRequestException, not as a status: it resumes like Unavailable. The image source's failures
+    // arrive as ImageSourceException (their IOExceptions wrapped where they are read) and are final.
+    private static bool IsBrokenLink(Exception e) => e switch
+    {
+        ImageSourceException => false,
+        RpcException rpc => IsTransient(rpc.StatusCode),
+        IOException or HttpRequestException => true,
+        _ => false,
+    };
 
     // A stream that broke (network, a restarted child, a stale offset, a chunk garbled on the way) resumes, and so does a
     // refusal: a child that has not yet heard of the tree naming this agent its parent admits it once it has. Corrupt

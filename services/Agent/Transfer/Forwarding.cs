@@ -13,6 +13,7 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ChildFeed> _current = new(StringComparer.Ordinal);
     private readonly List<ChildFeed> _all = [];
+    private readonly SiblingPace _pace = new(SiblingPace.DefaultWindowBytes);
     private PendingTransferAnnounced? _announcement;
 
     /// <summary>Completes when every forwarder running now has ended (successfully or not).</summary>
@@ -109,7 +110,7 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
 
     private void Start(PendingTransferAnnounced announcement, TreeNode child)
     {
-        var feed = new ChildFeed(child);
+        var feed = new ChildFeed(child, _pace);
         _current[child.VmmId] = feed;
         _all.Add(feed);
         feed.Run = run(announcement, feed);

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Treecast.Security;
+using Treecast.Transfer.Protocol;
 
 namespace Treecast.Agent.Transfer;
 
@@ -20,6 +22,26 @@ public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcC
     /// <summary>The channel to <paramref name="vmmId"/> at <paramref name="endpoint"/>; refuses an endpoint of the other scheme.</summary>
     public GrpcChannel For(string endpoint, string vmmId) =>
         _channels.GetOrAdd((endpoint.ToLowerInvariant(), vmmId), key => new Lazy<GrpcChannel>(() => Create(endpoint, key.VmmId))).Value;
+
+    /// <summary>
+    /// Opens the connection to <paramref name="vmmId"/> now (TCP, the mutual TLS handshake, HTTP/2), so the first push
+    /// finds it ready; true once the child answered. A child that cannot be reached yet is no error here: the push
+    /// retries and reports it.
+    /// </summary>
+    public async Task<bool> ConnectAheadAsync(string endpoint, string vmmId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var client = new VmTransfer.VmTransferClient(For(endpoint, vmmId));
+            await client.ConnectAsync(new ConnectRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException or UriFormatException or HttpRequestException)
+        {
+            logger.LogDebug("Could not connect ahead to {ChildVmmId} at {Endpoint}: {Reason}", vmmId, endpoint, e.Message);
+            return false;
+        }
+    }
 
     public void Dispose()
     {

@@ -31,6 +31,14 @@ public static class PushFrameMarshaller
         Marshallers.Create<PushFrame>(Serialize, Deserialize),
         Marshallers.Create<PushReply>(Serialize, context => PushReply.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
 
+    /// <summary>The connect method as the server binds it, as generated (bound here because the service binds its methods itself).</summary>
+    public static Method<ConnectRequest, ConnectReply> Connect { get; } = new(
+        MethodType.Unary,
+        ServiceName,
+        "Connect",
+        Marshallers.Create<ConnectRequest>(Serialize, context => ConnectRequest.Parser.ParseFrom(context.PayloadAsReadOnlySequence())),
+        Marshallers.Create<ConnectReply>(Serialize, context => ConnectReply.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+
     /// <summary>Returns a chunk's pooled buffer, if it has one; its bytes must not be used afterwards.</summary>
     public static void Release(Chunk chunk)
     {

@@ -22,11 +22,11 @@ public sealed class SpoolImageSource : ImageSource
         _handle = _file.SafeFileHandle;
     }
 
-    public override ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
+    protected override ValueTask<int> ReadCoreAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken) =>
         _spool.ReadAsync(_handle, offset, buffer, cancellationToken);
 
     /// <summary>What this relay verified against its parent's end marker: the root's size and digest, passed on unchanged.</summary>
-    public override async Task<VmImage> SealedAsync(CancellationToken cancellationToken) => await _spool.VerifiedAsync(cancellationToken);
+    protected override async Task<VmImage> SealedCoreAsync(CancellationToken cancellationToken) => await _spool.VerifiedAsync(cancellationToken);
 
     protected override void Dispose(bool disposing)
     {

@@ -78,7 +78,7 @@ public sealed class TransferEngine : IAsyncDisposable
         {
             if (!_announced.TryGetValue(command.OperationId, out var announced))
             {
-                return _announced[command.OperationId] = new PendingTransferAnnounced(
+                announced = _announced[command.OperationId] = new PendingTransferAnnounced(
                     command.OperationId,
                     VmmId,
                     command.Tree,
@@ -86,6 +86,8 @@ public sealed class TransferEngine : IAsyncDisposable
                     Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
                     TransferLimits.ClampChunkSize(command.ChunkSizeBytes),
                     command.Mode);
+                ConnectAhead(announced);
+                return announced;
             }
 
             if (command.Tree.Version <= announced.Tree.Version)
@@ -95,6 +97,7 @@ public sealed class TransferEngine : IAsyncDisposable
 
             var newer = announced with { Tree = command.Tree, Vms = command.Vms };
             _announced[command.OperationId] = newer;
+            ConnectAhead(newer);
             _logger.LogInformation(
                 "Operation {OperationId} re-announced from {VmmId} with tree version {TreeVersion} ({VmmCount} VMMs)",
                 command.OperationId, VmmId, command.Tree.Version, command.Tree.Nodes.Count);
@@ -133,6 +136,7 @@ public sealed class TransferEngine : IAsyncDisposable
             {
                 if (known.Follow(announcement))
                 {
+                    ConnectAhead(known.Announcement);
                     FollowAsRelay(known);
                 }
 
@@ -154,6 +158,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 _timeProvider,
                 _loggerFactory.CreateLogger<Receiver>());
             _receivers[announcement.OperationId] = receiver;
+            ConnectAhead(announcement);
             _logger.LogInformation(
                 "Expecting operation {OperationId} on {VmmId} from {ParentVmmId}: {VmCount} VMs, {TotalBytes} bytes ({UnsealedCount} of unknown size)",
                 announcement.OperationId, VmmId, receiver.ParentVmmId, announcement.Vms.Count, receiver.TotalBytes, announcement.Vms.Count(v => !v.IsSealed));
@@ -406,6 +411,34 @@ public sealed class TransferEngine : IAsyncDisposable
         forwarding.Follow(announcement);
     }
 
+    /// <summary>
+    /// Opens the connections to this agent's children in <paramref name="announcement"/>'s tree in the background, so each
+    /// stream starts without a handshake once the first chunk is ready, instead of one hop after another.
+    /// </summary>
+    private void ConnectAhead(PendingTransferAnnounced announcement)
+    {
+        var stopping = _stopping.Token;
+        foreach (var child in announcement.Tree.ChildrenOf(VmmId))
+        {
+            _ = ConnectAheadAsync(announcement.OperationId, child, stopping);
+        }
+    }
+
+    private async Task ConnectAheadAsync(Guid operationId, TreeNode child, CancellationToken stopping)
+    {
+        try
+        {
+            if (await _channels.ConnectAheadAsync(child.GrpcEndpoint, child.VmmId, stopping))
+            {
+                _logger.LogInformation("Connected to {ChildVmmId} at {Endpoint} ahead of operation {OperationId}", child.VmmId, child.GrpcEndpoint, operationId);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The agent stopped meanwhile.
+        }
+    }
+
     private async Task ForwardAsync(PendingTransferAnnounced announcement, ChildFeed feed, Func<CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
     {
         await Task.Yield();
@@ -421,6 +454,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 RetryDelays = Settings.RetryDelays,
                 GracePeriod = Settings.ChildGracePeriod,
                 RateLimit = _sendLimit,
+                Pace = feed.Pace,
             };
             feed.Forwarder = forwarder;
             await forwarder.RunAsync(stop.Token);
@@ -446,6 +480,11 @@ public sealed class TransferEngine : IAsyncDisposable
         }
         finally
         {
+            if (feed.Forwarder is { } ended)
+            {
+                feed.Pace.Leave(ended);
+            }
+
             foreach (var source in sources)
             {
                 source.Dispose();

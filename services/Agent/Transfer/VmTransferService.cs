@@ -20,8 +20,14 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
     /// Called by Grpc.AspNetCore in place of the generated binding when the service is mapped; it finds the override of
     /// <see cref="VmTransfer.VmTransferBase.Push"/> by name (the parameter's type says which base declares it).
     /// </summary>
-    public static void BindService(ServiceBinderBase binder, VmTransfer.VmTransferBase? service) =>
+    public static void BindService(ServiceBinderBase binder, VmTransfer.VmTransferBase? service)
+    {
         binder.AddMethod(PushFrameMarshaller.Push, (DuplexStreamingServerMethod<PushFrame, PushReply>?)null);
+        binder.AddMethod(PushFrameMarshaller.Connect, (UnaryServerMethod<ConnectRequest, ConnectReply>?)null);
+    }
+
+    /// <summary>Nothing to do: the call's worth is the connection it leaves open (see <c>GrpcChannelPool.ConnectAheadAsync</c>).</summary>
+    public override Task<ConnectReply> Connect(ConnectRequest request, ServerCallContext context) => Task.FromResult(new ConnectReply());
 
     public override async Task Push(IAsyncStreamReader<PushFrame> requestStream, IServerStreamWriter<PushReply> responseStream, ServerCallContext context)
     {

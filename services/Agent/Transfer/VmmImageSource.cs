@@ -13,7 +13,7 @@ public sealed class VmmImageSource(Func<Stream> open, Func<CancellationToken, Ta
     private Stream? _stream;
     private long _position;
 
-    public override async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    protected override async ValueTask<int> ReadCoreAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var stream = await PositionAsync(offset, cancellationToken);
         var read = await stream.ReadAsync(buffer, cancellationToken);
@@ -21,7 +21,7 @@ public sealed class VmmImageSource(Func<Stream> open, Func<CancellationToken, Ta
         return read;
     }
 
-    public override Task<VmImage> SealedAsync(CancellationToken cancellationToken) => seal(cancellationToken);
+    protected override Task<VmImage> SealedCoreAsync(CancellationToken cancellationToken) => seal(cancellationToken);
 
     protected override void Dispose(bool disposing)
     {

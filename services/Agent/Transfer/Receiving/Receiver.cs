@@ -45,7 +45,6 @@ public sealed partial class Receiver : IAsyncDisposable
     private int _garbledInARow;
     private long _lastProgressTicks = long.MinValue;
     private int _lastProgressTenth = -1;
-    private long _checkpointedBytes;
     private long _checkpointedAt;
     private volatile bool _deleted;
 
@@ -92,7 +91,6 @@ public sealed partial class Receiver : IAsyncDisposable
         _parentGrace = timeProvider.CreateTimer(_ => OnParentGraceElapsed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _checkpointedAt = timeProvider.GetTimestamp();
         Spools = spools;
-        _checkpointedBytes = BytesReceived;
         // The result is observed by whoever asks; a failure nobody awaits must not surface as unobserved.
         _received.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
     }
@@ -280,7 +278,7 @@ public sealed partial class Receiver : IAsyncDisposable
 
         Volatile.Write(ref _garbledInARow, 0);
         ReportProgress();
-        await CheckpointIfDueAsync(cancellationToken);
+        CheckpointIfDue();
         return ReceiveOutcome.Done;
     }
 
