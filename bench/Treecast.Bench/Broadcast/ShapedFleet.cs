@@ -44,25 +44,28 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var policies = Path.Combine(runDirectory, "policies");
         Directory.CreateDirectory(policies);
         await File.WriteAllTextAsync(Path.Combine(policies, "bench.yaml"), strategy.PolicyYaml(RootVmmId, receivers), cancellationToken);
-        var control = new UriBuilder(broker) { Host = network.BridgeAddress }.Uri.ToString();
-        Start(resources, logs, "topology", "Topology", network.ControlNamespace, runDirectory, Service(control, TopologyPort));
-        Start(resources, logs, "scheduler", "Scheduler", network.ControlNamespace, runDirectory, Service(control, SchedulerPort));
-        Start(resources, logs, "policy", "Policy", network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(control, PolicyPort))
+        var bus = new UriBuilder(broker) { Host = network.BridgeAddress }.Uri.ToString();
+        var control = new[]
         {
-            ["Policy__PoliciesPath"] = policies,
-            // The star at N = 15 on 50 Mbit/s takes minutes per 128 MiB: the default budget (800 s per GiB) would time it out.
-            ["Policy__Timeouts__TransferPerGiB"] = "1.00:00:00",
-        });
+            Start(resources, logs, "topology", "Topology", network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
+            Start(resources, logs, "scheduler", "Scheduler", network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
+            Start(resources, logs, "policy", "Policy", network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
+            {
+                ["Policy__PoliciesPath"] = policies,
+                // The star at N = 15 on 50 Mbit/s takes minutes per 128 MiB: the default budget (800 s per GiB) would time it out.
+                ["Policy__Timeouts__TransferPerGiB"] = "1.00:00:00",
+            }),
+        };
 
         var agents = new Process[hosts];
         for (var host = 0; host < hosts; host++)
         {
-            agents[host] = Start(resources, logs, VmmId(host), "Agent", network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, control));
+            agents[host] = Start(resources, logs, VmmId(host), "Agent", network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
         }
 
         try
         {
-            await WaitUntilReadyAsync(hosts, agents, cancellationToken);
+            await WaitUntilReadyAsync(hosts, [.. control, .. agents], cancellationToken);
             var sentBefore = Enumerable.Range(0, hosts).Select(network.BytesSent).ToArray();
             var cpuBefore = agents.Select(a => ProcessUsage.CpuSeconds(a.Id)).ToArray();
             await PublishDegradedAsync(cancellationToken);
@@ -153,14 +156,15 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
     }
 
     /// <summary>Until topology lists every host alive (the root with its VM) and the policy service consumes external events.</summary>
-    private async Task WaitUntilReadyAsync(int hosts, Process[] agents, CancellationToken cancellationToken)
+    private async Task WaitUntilReadyAsync(int hosts, Process[] processes, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            if (agents.FirstOrDefault(a => a.HasExited) is { } exited)
+            if (processes.FirstOrDefault(p => p.HasExited) is { } exited)
             {
-                throw new InvalidOperationException($"An agent exited ({exited.ExitCode}) before joining the fleet.");
+                // The last lines of every process are printed by the caller; a policy file the service refuses ends here too.
+                throw new InvalidOperationException($"A service process exited ({exited.ExitCode}) before the fleet came up; its log is above.");
             }
 
             if (deadline.Elapsed > TimeSpan.FromMinutes(3))
