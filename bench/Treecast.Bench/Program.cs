@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Treecast.Bench.Broadcast;
 using Treecast.Bench.Events;
 using Treecast.Bench.Loopback;
 using Treecast.Bench.Saga;
@@ -13,6 +14,8 @@ var root = new RootCommand("Treecast benchmarks: each prints a table and writes 
     TreesCommand.Build(),
     SagaCommand.Build(),
     EventsCommand.Build(),
+    BroadcastCommand.Build(),
+    RawChainNodeCommand.Build(),
 };
 
 if (Console.IsOutputRedirected)

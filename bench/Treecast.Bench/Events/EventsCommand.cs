@@ -17,7 +17,7 @@ namespace Treecast.Bench.Events;
 /// </summary>
 public static class EventsCommand
 {
-    private const string ExternalEvents = "treecast.external-events";
+    private const string ExternalEvents = PolicyIngress.Exchange;
     private const string Decisions = "Treecast.Contracts:BroadcastRequested";
 
     public static Command Build()
@@ -189,7 +189,7 @@ public static class EventsCommand
             {
                 await using var probe = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
                 await probe.ExchangeDeclarePassiveAsync(ExternalEvents, cancellationToken);
-                await probe.QueueDeclarePassiveAsync("policy-external-events", cancellationToken);
+                await probe.QueueDeclarePassiveAsync(PolicyIngress.Queue, cancellationToken);
                 return;
             }
             catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))

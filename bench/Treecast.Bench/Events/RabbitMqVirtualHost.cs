@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Treecast.Bench.Running;
 
 namespace Treecast.Bench.Events;
@@ -20,23 +19,44 @@ public static class RabbitMqVirtualHost
         return new UriBuilder(broker) { Path = "/" + name }.Uri;
     }
 
-    private static async Task RabbitMqCtlAsync(CancellationToken cancellationToken, params string[] arguments)
+    /// <summary>
+    /// A virtual host and a broker user of the same name (<paramref name="name"/>, with a random password), both deleted
+    /// with the run: for processes in other network namespaces, which reach the broker on a non-loopback address where
+    /// RabbitMQ refuses <c>guest</c>. Leftovers of an earlier run whose names start with <paramref name="leftoverPrefix"/> go first.
+    /// </summary>
+    /// <returns>The broker URI with the user, its password and the virtual host; its host is <paramref name="broker"/>'s.</returns>
+    public static async Task<Uri> CreateWithUserAsync(RunResources resources, Uri broker, string name, string leftoverPrefix, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
+        foreach (var vhost in (await RabbitMqCtlAsync(cancellationToken, "list_vhosts", "--quiet", "--no-table-headers")).Split('\n', StringSplitOptions.TrimEntries))
         {
-            start.ArgumentList.Add(argument);
+            if (vhost.StartsWith(leftoverPrefix, StringComparison.Ordinal))
+            {
+                await RabbitMqCtlAsync(cancellationToken, "delete_vhost", vhost);
+            }
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0)
+        foreach (var line in (await RabbitMqCtlAsync(cancellationToken, "list_users", "--quiet", "--no-table-headers")).Split('\n', StringSplitOptions.TrimEntries))
         {
-            throw new InvalidOperationException(
-                $"rabbitmqctl {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}{await output} "
-                + "The events benchmark needs a local broker and rabbitmqctl (as root): bash tools/start-rabbitmq.sh");
+            var user = line.Split('\t')[0];
+            if (user.StartsWith(leftoverPrefix, StringComparison.Ordinal))
+            {
+                await RabbitMqCtlAsync(cancellationToken, "delete_user", user);
+            }
         }
+
+        var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await RabbitMqCtlAsync(cancellationToken, "add_vhost", name);
+        resources.OnRelease(() => RabbitMqCtlAsync(CancellationToken.None, "delete_vhost", name));
+        await RabbitMqCtlAsync(cancellationToken, "add_user", name, password);
+        resources.OnRelease(() => RabbitMqCtlAsync(CancellationToken.None, "delete_user", name));
+        await RabbitMqCtlAsync(cancellationToken, "set_permissions", "-p", name, name, ".*", ".*", ".*");
+        return new UriBuilder(broker) { UserName = name, Password = password, Path = "/" + name }.Uri;
     }
+
+    private static Task<string> RabbitMqCtlAsync(CancellationToken cancellationToken, params string[] arguments) =>
+        ExternalCommand.RunAsync(
+            "rabbitmqctl",
+            "The events and broadcast benchmarks need a local broker and rabbitmqctl (as root): bash tools/start-rabbitmq.sh",
+            cancellationToken,
+            arguments);
 }

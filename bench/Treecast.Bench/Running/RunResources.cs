@@ -82,7 +82,7 @@ public sealed class RunResources : IAsyncDisposable
             {
                 await release();
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException or InvalidOperationException)
             {
                 Console.Error.WriteLine($"treecast-bench: could not clean up after the run: {ex.Message}");
             }

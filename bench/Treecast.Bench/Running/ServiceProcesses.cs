@@ -8,15 +8,28 @@ public static class ServiceProcesses
 {
     /// <param name="redirectOutput">The caller reads the process's standard output and error; otherwise they are dropped.</param>
     /// <param name="temporaryDirectory">The process's TMPDIR: what it leaves there when killed is deleted with the run.</param>
-    public static Process Start(RunResources resources, string service, IReadOnlyDictionary<string, string> environment, string temporaryDirectory, IEnumerable<string>? arguments = null, bool redirectOutput = false)
+    public static Process Start(RunResources resources, string service, IReadOnlyDictionary<string, string> environment, string temporaryDirectory, IEnumerable<string>? arguments = null, bool redirectOutput = false) =>
+        StartDll(resources, RepositoryLayout.ServiceDll(service), environment, temporaryDirectory, arguments, redirectOutput, networkNamespace: null);
+
+    /// <summary>Starts <c>dotnet {dll}</c>, inside <paramref name="networkNamespace"/> when given (<c>ip netns exec</c> runs it in place: same process id).</summary>
+    public static Process StartDll(RunResources resources, string dll, IReadOnlyDictionary<string, string> environment, string temporaryDirectory, IEnumerable<string>? arguments, bool redirectOutput, string? networkNamespace)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = networkNamespace is not null,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(RepositoryLayout.ServiceDll(service));
+        if (networkNamespace is not null)
+        {
+            foreach (var word in new[] { "netns", "exec", networkNamespace, "dotnet" })
+            {
+                start.ArgumentList.Add(word);
+            }
+        }
+
+        start.ArgumentList.Add(dll);
         foreach (var argument in arguments ?? [])
         {
             start.ArgumentList.Add(argument);
