@@ -147,9 +147,6 @@ public sealed record VmmTree(long Version, string RootVmmId, int FanOut, IReadOn
     /// <summary>The parent of <paramref name="vmmId"/> in <paramref name="stripe"/>'s tree; null for the root or a VMM not in the tree.</summary>
     public string? ParentOf(string vmmId, int stripe) => Find(vmmId)?.ParentIn(stripe);
 
-    /// <summary>True when <paramref name="vmmId"/> has a child in any stripe's tree (a relay whose loss leaves others waiting).</summary>
-    public bool IsInterior(string vmmId) => Enumerable.Range(0, Stripes).Any(s => ChildrenOf(vmmId, s).Any());
-
     /// <summary>Stripe 0's tree alone: one stripe carrying every chunk (for images too small to be worth striping).</summary>
     public VmmTree FirstStripeOnly() =>
         Stripes == 1 ? this : this with { Stripes = 1, Nodes = [.. Nodes.Select(n => n with { StripeParents = null })] };

@@ -1,8 +1,8 @@
 namespace Treecast.Agent.Images;
 
 /// <summary>
-/// Wakes every reader waiting for an image file to grow. A reader takes <see cref="Next"/> before it looks at the
-/// length, so a write that lands between the look and the wait still wakes it.
+/// Wakes every reader waiting for an image file to grow (and every forwarder waiting for a sibling to move on). A reader
+/// takes <see cref="Next"/> before it looks at the length, so a write that lands between the look and the wait still wakes it.
 /// </summary>
 public sealed class GrowthSignal
 {

@@ -1,3 +1,5 @@
+using Treecast.Agent.Images;
+
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
@@ -8,12 +10,12 @@ namespace Treecast.Agent.Transfer;
 /// </summary>
 public sealed class SiblingPace(long windowBytes)
 {
-    /// <summary>Eight 1 MiB chunks: enough that siblings' streams never run dry waiting for each other.</summary>
+    /// <summary>Eight 1 MiB chunks: room for each sibling's stream to keep a few chunks in flight (chosen, not tuned).</summary>
     public const long DefaultWindowBytes = 8L * 1024 * 1024;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<object, long> _positions = new(ReferenceEqualityComparer.Instance);
-    private TaskCompletionSource _moved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly GrowthSignal _moved = new();
 
     public long WindowBytes { get; } = windowBytes;
 
@@ -25,7 +27,7 @@ public sealed class SiblingPace(long windowBytes)
             _positions[sibling] = position;
         }
 
-        Moved();
+        _moved.Raise();
     }
 
     /// <summary><paramref name="sibling"/> no longer sends (it finished, failed, or was stopped): it holds nobody back.</summary>
@@ -36,7 +38,7 @@ public sealed class SiblingPace(long windowBytes)
             _positions.Remove(sibling);
         }
 
-        Moved();
+        _moved.Raise();
     }
 
     /// <summary>Waits until sending from <paramref name="position"/> keeps <paramref name="sibling"/> within the window of the slowest other sibling.</summary>
@@ -61,22 +63,10 @@ public sealed class SiblingPace(long windowBytes)
                     return;
                 }
 
-                moved = _moved.Task;
+                moved = _moved.Next;
             }
 
             await moved.WaitAsync(cancellationToken);
         }
-    }
-
-    private void Moved()
-    {
-        TaskCompletionSource moved;
-        lock (_gate)
-        {
-            moved = _moved;
-            _moved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        moved.TrySetResult();
     }
 }

@@ -13,8 +13,10 @@ internal static class StripedLayout
 {
     public static VmmTree Build(TreeMember root, List<TreeMember> members, int fanOut, int stripes, int depth, long version)
     {
+        // Every member's group keys, computed once: the leaves look theirs up and every stripe groups its interior hosts.
+        var prefixes = members.ToDictionary(m => m.Id, m => Prefixes(m.Path, depth), StringComparer.Ordinal);
         var others = members.Where(m => !ReferenceEquals(m, root))
-            .Select(m => (Member: m, Prefixes: Prefixes(m.Path, depth)))
+            .Select(m => (Member: m, Prefixes: prefixes[m.Id]))
             .OrderBy(m => m.Prefixes[depth], StringComparer.Ordinal)
             .ThenBy(m => m.Member.Id, StringComparer.Ordinal)
             .ToList();
@@ -28,7 +30,7 @@ internal static class StripedLayout
             var room = interior.Count == 0 ? fanOut : Math.Max(fanOut, (others.Count - 1 + interior.Count - 1) / interior.Count);
             var layout = new ProximityLayout(room, depth, rootFanOut: 1);
             layout.PlaceCluster([root, .. interior.Select(m => m.Member)], level: 0, root, parent: null);
-            var groups = GroupsOf(layout.Placed, depth);
+            var groups = GroupsOf(layout.Placed, prefixes, depth);
             foreach (var leaf in others.Where((_, i) => i % stripes != stripe))
             {
                 layout.Place(leaf.Member, ClosestWithFewestChildren(groups, leaf.Prefixes, layout));
@@ -62,12 +64,12 @@ internal static class StripedLayout
     }
 
     /// <summary>The interior hosts of one tree by group, per number of shared levels.</summary>
-    private static Dictionary<string, List<Placement>>[] GroupsOf(List<Placement> interior, int depth)
+    private static Dictionary<string, List<Placement>>[] GroupsOf(List<Placement> interior, Dictionary<string, string[]> prefixesById, int depth)
     {
         var groups = Enumerable.Range(0, depth + 1).Select(_ => new Dictionary<string, List<Placement>>(StringComparer.Ordinal)).ToArray();
         foreach (var placement in interior)
         {
-            var prefixes = Prefixes(placement.Member.Path, depth);
+            var prefixes = prefixesById[placement.Member.Id];
             for (var level = 0; level <= depth; level++)
             {
                 if (!groups[level].TryGetValue(prefixes[level], out var list))
