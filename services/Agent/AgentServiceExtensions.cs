@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Treecast.Agent.Consumers;
 using Treecast.Agent.Hosting;
 using Treecast.Agent.Transfer;
@@ -101,6 +102,7 @@ public static class AgentServiceExtensions
     /// </summary>
     private static void ConfigureAgentQueues(IBusRegistrationContext context, IBusFactoryConfigurator cfg, IReadOnlyList<AgentOptions> hosts)
     {
+        var account = context.GetRequiredService<IOptions<BusOptions>>().Value.RabbitMqUser;
         foreach (var host in hosts)
         {
             cfg.ReceiveEndpoint(Addresses.AgentQueue(host.VmmId), endpoint =>
@@ -124,15 +126,32 @@ public static class AgentServiceExtensions
                 ConfigureCommand<StartWorkloadConsumer, StartWorkload>(endpoint, context, sender);
                 ConfigureCommand<CancelTransferConsumer, CancelTransfer>(endpoint, context, sender);
                 ConfigureCommand<QueryWorkloadConsumer, QueryWorkload>(endpoint, context, sender);
-                endpoint.ConfigureConsumer<PendingTransferAnnouncedConsumer>(context);
+                ConfigureAnnouncements(endpoint, context, rabbitMq is null ? null : new AnnouncerFilter(host.VmmId, account));
                 endpoint.ConfigureConsumer<BroadcastOperationFinishedConsumer>(context);
             });
         }
     }
 
     /// <summary>
-    /// A command arrives only by Send to this agent's exchange (events, announcements, reach every agent's queue through
-    /// their types' exchanges); with <paramref name="sender"/>, only from its <see cref="AgentOptions.CommandSender"/>.
+    /// An announcement arrives only by Send to this agent's exchange, from the root (<see cref="AnnouncementDelivery"/>):
+    /// the queue is not bound to the type's exchange, so no agent hears another's (each carries its own slice of the tree
+    /// and the token). With <paramref name="announcer"/>, only from the root's account.
+    /// </summary>
+    private static void ConfigureAnnouncements(IReceiveEndpointConfigurator endpoint, IBusRegistrationContext context, AnnouncerFilter? announcer)
+    {
+        endpoint.ConfigureMessageTopology<PendingTransferAnnounced>(false);
+        endpoint.ConfigureConsumer<PendingTransferAnnouncedConsumer>(context, consumer =>
+        {
+            if (announcer is not null)
+            {
+                consumer.Message<PendingTransferAnnounced>(message => message.UseFilter(announcer));
+            }
+        });
+    }
+
+    /// <summary>
+    /// A command arrives only by Send to this agent's exchange (events reach every agent's queue through their types'
+    /// exchanges); with <paramref name="sender"/>, only from its <see cref="AgentOptions.CommandSender"/>.
     /// </summary>
     private static void ConfigureCommand<TConsumer, TCommand>(IReceiveEndpointConfigurator endpoint, IBusRegistrationContext context, AgentOptions? sender)
         where TConsumer : class, IConsumer<TCommand>

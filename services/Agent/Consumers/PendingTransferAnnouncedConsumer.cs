@@ -5,7 +5,8 @@ using Treecast.Contracts;
 namespace Treecast.Agent.Consumers;
 
 /// <summary>
-/// Every agent hears every announcement. The tree's non-root VMMs prepare to receive (or follow a newer tree) and say
+/// The root sends each agent of the tree its own announcement (its slice of the tree), and an empty slice to one a newer
+/// tree leaves out (<see cref="AnnouncementDelivery"/>). The tree's non-root VMMs prepare to receive (or follow a newer tree) and say
 /// they are ready; one that already holds verified copies says so again, one whose receive failed repeats why.
 /// </summary>
 public sealed class PendingTransferAnnouncedConsumer(AgentDirectory agents) : IConsumer<PendingTransferAnnounced>

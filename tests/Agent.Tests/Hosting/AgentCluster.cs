@@ -86,7 +86,6 @@ internal sealed class AgentCluster : IAsyncDisposable
         {
             e.Handler<VmsPaused>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<VmImagesSealed>(c => cluster.Events.PublishAsync(c.Message, default));
-            e.Handler<PendingTransferAnnounced>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<ReadyToReceive>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<VmsReceived>(c => cluster.Events.PublishAsync(c.Message, default));
             e.Handler<TransferProgressed>(c => cluster.Events.PublishAsync(c.Message, default));
@@ -101,6 +100,9 @@ internal sealed class AgentCluster : IAsyncDisposable
             e.Handler<WorkloadStatusReported>(c => cluster.Events.PublishAsync(c.Message, default));
         });
         await cluster._observer.Ready;
+
+        // Announcements are sent to each agent's own exchange, not published: the cluster records what the agents consume.
+        cluster.Bus.ConnectConsumeMessageObserver(new AnnouncementsConsumed(cluster.Events));
         return cluster;
     }
 
@@ -141,6 +143,16 @@ internal sealed class AgentCluster : IAsyncDisposable
         }
 
         return paused;
+    }
+
+    /// <summary>Records every announcement an agent of the cluster consumes (its slice of the tree).</summary>
+    private sealed class AnnouncementsConsumed(RecordingEventSink events) : IConsumeMessageObserver<PendingTransferAnnounced>
+    {
+        public Task PreConsume(ConsumeContext<PendingTransferAnnounced> context) => events.PublishAsync(context.Message, default);
+
+        public Task PostConsume(ConsumeContext<PendingTransferAnnounced> context) => Task.CompletedTask;
+
+        public Task ConsumeFault(ConsumeContext<PendingTransferAnnounced> context, Exception exception) => Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

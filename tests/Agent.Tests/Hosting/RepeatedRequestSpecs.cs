@@ -17,7 +17,7 @@ public sealed class When_a_finished_operation_is_asked_for_again : IAsyncLifetim
     {
         _cluster = await AgentCluster.StartAsync("vmm-a", "vmm-b", "vmm-c", "vmm-d");
         var paused = await _cluster.BroadcastAsync(_operationId, ("vmm-b", "vmm-a"), ("vmm-c", "vmm-a"), ("vmm-d", "vmm-b"));
-        _announce = _cluster.Events.All<PendingTransferAnnounced>().Single(a => a.OperationId == _operationId) is var announced
+        _announce = _cluster.Agents["vmm-a"].Node.Transfers.TryGetAnnounced(_operationId, out var announced)
             ? new AnnouncePendingTransfer(_operationId, "vmm-a", announced.Tree, paused.Vms, announced.ChunkSizeBytes, BroadcastMode.Broadcast)
             : throw new InvalidOperationException("no announcement");
     }
@@ -33,7 +33,8 @@ public sealed class When_a_finished_operation_is_asked_for_again : IAsyncLifetim
         var again = await WaitForEveryReceiverAsync<VmsReceived>(times: 2);
 
         var announced = _cluster.Events.All<PendingTransferAnnounced>().Where(a => a.OperationId == _operationId).ToList();
-        Assert.Equal(2, announced.Count);
+        Assert.Equal(2 * Receivers.Length, announced.Count);
+        Assert.All(Receivers, vmmId => Assert.Equal(2, announced.Count(a => a.Tree.Nodes[0].VmmId == vmmId)));
         Assert.Single(announced.Select(a => a.Token).Distinct());
         Assert.All(again, received => Assert.Equal(
             _announce.Vms.Select(v => (v.VmId, v.Sha256)).Order(),

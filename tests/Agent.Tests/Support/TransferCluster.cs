@@ -104,7 +104,7 @@ internal sealed class TransferCluster : IAsyncDisposable
         return announced;
     }
 
-    /// <summary>The root announces the operation with <paramref name="tree"/> (a newer version re-announces it); every live agent hears it.</summary>
+    /// <summary>The root announces the operation with <paramref name="tree"/> (a newer version re-announces it); every live agent hears its slice.</summary>
     public PendingTransferAnnounced Announce(Guid operationId, VmmTree tree, int chunkSizeBytes = 64 * 1024, IReadOnlyList<VmImage>? manifest = null)
     {
         var root = _agents[tree.RootVmmId];
@@ -113,7 +113,8 @@ internal sealed class TransferCluster : IAsyncDisposable
         _announced[operationId] = announced;
         foreach (var agent in Live.Where(a => a.VmmId != root.VmmId))
         {
-            agent.Engine.Expect(announced);
+            // As the root's agent delivers it: each agent its own slice of the tree.
+            agent.Engine.Expect(announced with { Tree = tree.SliceFor(agent.VmmId) });
         }
 
         return announced;
