@@ -53,6 +53,10 @@ readonly RECEIVE_FAULT='MassTransit:ReceiveFault'
 readonly TEMPORARY='[^:]+_bus_[a-z0-9]+'
 
 readonly COMMANDS='PauseVms|AnnouncePendingTransfer|StartTransfer|ResumeVms|CancelTransfer|StartWorkload|QueryWorkload'
+# Sent by the root's agent to each agent's exchange, never published: it carries the transfer token.
+readonly ANNOUNCED='PendingTransferAnnounced'
+# Every agent's exchange (and queue), but not their _error and _skipped companions.
+readonly OTHER_AGENTS='agent-(?!.*_(error|skipped)$).+'
 
 readonly TOPOLOGY_BINDS='VmmHeartbeat|ResolveTree|RepairTree'
 readonly TOPOLOGY_PUBLISHES='VmmRegistered|VmmLost|TreeResolved|TreeRepaired|TreeResolutionFailed'
@@ -64,9 +68,8 @@ readonly POLICY_BINDS='ExternalEvent|WorkloadStarted|WorkloadCompleted|TransferP
 readonly POLICY_PUBLISHES='BroadcastRequested|DeadlineWatchRequested|OperationVmmLost|BroadcastOperationFinished|WorkloadCompleted'
 readonly POLICY_QUEUES='broadcast-operation-state|deadline-watch-state|policy-[a-z-]+'
 
-# PendingTransferAnnounced carries the transfer token: only agents may bind it.
-readonly AGENT_BINDS='PendingTransferAnnounced|BroadcastOperationFinished'
-readonly AGENT_PUBLISHES='VmmHeartbeat|VmsPaused|VmImagesSealed|PendingTransferAnnounced|ReadyToReceive|TransferProgressed|VmsReceived|VmsResumed|OperationStepFailed|ParentUnreachable|ReceiveResumed|TransferCancelled|WorkloadStarted|WorkloadCompleted|WorkloadStatusReported'
+readonly AGENT_BINDS='BroadcastOperationFinished'
+readonly AGENT_PUBLISHES='VmmHeartbeat|VmsPaused|VmImagesSealed|ReadyToReceive|TransferProgressed|VmsReceived|VmsResumed|OperationStepFailed|ParentUnreachable|ReceiveResumed|TransferCancelled|WorkloadStarted|WorkloadCompleted|WorkloadStatusReported'
 
 # An endpoint's queue and exchange, and the _error and _skipped queues MassTransit moves its messages to.
 endpoint() { echo "($1)(_error|_skipped)?"; }
@@ -107,13 +110,15 @@ permissions_of() {
       READ=$(anchored "$(endpoint "$role")" "$(types "$binds")" "$(faults_of "$binds")" "$RECEIVE_FAULT" "$TEMPORARY")
       ;;
     agent)
-      # Its own queue and exchange only; commands reach it through its exchange (sent by the policy service), so a
-      # refused command's fault is published under the command's type.
+      # Reads its own queue and exchange only: commands (from the policy service) and the announcement of a transfer
+      # (from the root's agent, with the token and this agent's slice of the tree) reach it through its exchange, so a
+      # refused one's fault is published under its type. Writes (and declares, as MassTransit does before a send) every
+      # agent's exchange: as a root it sends each VMM its announcement; agents check who sent it (AMQP user_id).
       local own
       own=$(endpoint "agent-${vmm//./\\.}")
-      CONFIGURE=$(anchored "$own" "$(types "$AGENT_BINDS|$AGENT_PUBLISHES")" "$(faults_of "$AGENT_BINDS|$COMMANDS")" "$FAULTS" "$TEMPORARY")
-      WRITE=$(anchored "$own" "$(types "$AGENT_PUBLISHES")" "$(faults_of "$AGENT_BINDS|$COMMANDS")" "$FAULTS" "$TEMPORARY")
-      READ=$(anchored "$own" "$(types "$AGENT_BINDS")" "$(faults_of "$AGENT_BINDS|$COMMANDS")" "$RECEIVE_FAULT" "$TEMPORARY")
+      CONFIGURE=$(anchored "$own" "$OTHER_AGENTS" "$(types "$AGENT_BINDS|$AGENT_PUBLISHES")" "$(faults_of "$AGENT_BINDS|$ANNOUNCED|$COMMANDS")" "$FAULTS" "$TEMPORARY")
+      WRITE=$(anchored "$own" "$OTHER_AGENTS" "$(types "$AGENT_PUBLISHES")" "$(faults_of "$AGENT_BINDS|$ANNOUNCED|$COMMANDS")" "$FAULTS" "$TEMPORARY")
+      READ=$(anchored "$own" "$(types "$AGENT_BINDS")" "$(faults_of "$AGENT_BINDS|$ANNOUNCED|$COMMANDS")" "$RECEIVE_FAULT" "$TEMPORARY")
       ;;
     monitoring)
       # Publishes plain JSON to the external-events exchange, which the policy service declares; nothing else.
@@ -143,6 +148,8 @@ add_agents() {
     [[ -n $id ]] || continue
     [[ $id =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] \
       || fail "agent id '$id' is not usable in a user name: use letters, digits, '.', '_' and '-' (as Agent:VmmId, for example host-01)"
+    [[ ! $id =~ _(error|skipped)$ ]] \
+      || fail "agent id '$id' ends like MassTransit's error and skipped queues (agent-<id>_error): choose another, for example host-01"
     AGENTS+=("$id")
   done
 }

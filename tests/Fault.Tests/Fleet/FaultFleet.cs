@@ -70,7 +70,7 @@ public abstract class FaultFleet : IAsyncLifetime
 
         var broker = _broker.Uri!;
         _processes = new FleetProcesses("treecast-faults-");
-        _observer = await BusObserver.StartAsync(broker, "faults-observer-", Logs);
+        _observer = await BusObserver.StartAsync(broker, "faults-observer-", Logs, Agents);
         var policies = await _processes.WritePoliciesAsync("""
             policies:
               - name: broadcast-on-degraded-host

@@ -141,11 +141,12 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
     {
         fleet.Require();
         var operation = await StartAsync();
+        var tree = await AnnouncedTreeAsync(operation);
         var announcement = await fleet.Observer.WaitFor<PendingTransferAnnounced>(a => a.OperationId == operation, TimeSpan.FromMinutes(2));
-        var target = announcement.Tree.Nodes.First(n => n.ParentVmmId is { } p && p != FaultFleet.Root);
-        var impostor = announcement.Tree.Nodes.First(n => n.VmmId != target.VmmId && n.VmmId != target.ParentVmmId && n.VmmId != FaultFleet.Root);
+        var target = tree.Nodes.First(n => n.ParentVmmId is { } p && p != FaultFleet.Root);
+        var impostor = tree.Nodes.First(n => n.VmmId != target.VmmId && n.VmmId != target.ParentVmmId && n.VmmId != FaultFleet.Root);
 
-        // An agent of the fleet that read the real token off the bus pushes over TLS with its own valid certificate: claiming
+        // An agent of the fleet that got hold of the real token (the test reads it off the agents' exchanges) pushes over TLS with its own valid certificate: claiming
         // to be the parent it is refused for the certificate, claiming to be itself for the tree.
         using var channel = AsAgent(fleet.CredentialsOf(impostor.VmmId), target);
         var asTheParent = await RefusedPushAsync(channel, operation, announcement.Token, target.ParentVmmId!, target.VmmId);
@@ -318,8 +319,9 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         return requested.OperationId;
     }
 
+    /// <summary>The whole tree the operation was first announced with (each agent hears only its slice of it).</summary>
     private async Task<VmmTree> AnnouncedTreeAsync(Guid operation) =>
-        (await fleet.Observer.WaitFor<PendingTransferAnnounced>(a => a.OperationId == operation, TimeSpan.FromMinutes(2))).Tree;
+        (await fleet.Observer.WaitFor<TreeResolved>(r => r.OperationId == operation, TimeSpan.FromMinutes(2))).Tree;
 
     /// <summary>
     /// The operation ended as the scenario requires; every VMM not named failed holds a copy of every VM with the

@@ -55,6 +55,10 @@ public static class BrokerClient
             await channel.QueueBindAsync(queue, exchange, string.Empty);
         });
 
+    /// <summary>Takes one message off <paramref name="queue"/>, if the account may read it.</summary>
+    public static Task<ShutdownEventArgs?> GetAsync(Uri account, string queue) =>
+        OnChannelAsync(account, channel => channel.BasicGetAsync(queue, autoAck: false));
+
     private static async Task<ShutdownEventArgs?> OnChannelAsync(Uri account, Func<IChannel, Task> action)
     {
         var factory = new ConnectionFactory { Uri = account };

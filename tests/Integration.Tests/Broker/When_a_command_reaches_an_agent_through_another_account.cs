@@ -7,8 +7,8 @@ using static Treecast.Integration.Tests.Broker.AgentsOnTheirOwnAccounts;
 namespace Treecast.Integration.Tests.Broker;
 
 /// <summary>
-/// An agent's own account can always write to its own exchange, and an administrator to any: the broker lets such a
-/// command through, and the agent refuses it, because its AMQP user_id (which the broker checked) does not name the
+/// An agent's own account can always write to its own exchange, another agent's too (it delivers announcements there), and
+/// an administrator to any: the broker lets such a command through, and the agent refuses it, because its AMQP user_id (which the broker checked) does not name the
 /// policy service's account. Refused means never carried out, moved to the agent's _error queue, logged once.
 /// </summary>
 [Collection(BrokerAttacks.Name)]
@@ -29,6 +29,19 @@ public sealed class When_a_command_reaches_an_agent_through_another_account(Agen
 
         // Moved by the same account that sent it: the copy keeps its user_id.
         Assert.Equal(own, moved.BasicProperties.UserId);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Commands))]
+    public async Task Should_not_carry_out_a_command_another_agent_sent(string command)
+    {
+        fleet.Require();
+        var neighbour = fleet.Accounts.UserPrefix + BrokerAccounts.AgentUser(Neighbour);
+
+        // The broker lets it through (agents write each other's exchanges to deliver announcements); the agent does not.
+        var moved = await RefusedAsync(fleet.Accounts.AgentUri(Neighbour), command, userId: neighbour);
+
+        Assert.False(moved.BasicProperties.IsUserIdPresent());
     }
 
     [SkippableTheory]

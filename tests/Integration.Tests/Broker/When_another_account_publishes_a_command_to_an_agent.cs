@@ -6,8 +6,10 @@ using static Treecast.Integration.Tests.Broker.AgentsOnTheirOwnAccounts;
 namespace Treecast.Integration.Tests.Broker;
 
 /// <summary>
-/// Only the policy service's account may write to an agent's exchange: the other services' accounts and another
-/// agent's are refused by the broker itself, whatever they publish, by the agent's exchange or straight to its queue.
+/// Only the policy service's and the agents' accounts may write to an agent's exchange (another agent delivers its
+/// announcements there, and the agent refuses its commands: <see cref="When_a_command_reaches_an_agent_through_another_account"/>):
+/// the other services' accounts are refused by the broker itself, whatever they publish, by the agent's exchange or, as
+/// another agent's are too, straight to its queue.
 /// </summary>
 [Collection(BrokerAttacks.Name)]
 public sealed class When_another_account_publishes_a_command_to_an_agent(AgentsOnTheirOwnAccounts fleet)
@@ -16,8 +18,12 @@ public sealed class When_another_account_publishes_a_command_to_an_agent(AgentsO
         [BrokerAccounts.Topology, BrokerAccounts.Scheduler, BrokerAccounts.AgentUser(Neighbour)],
         [nameof(ResumeVms), nameof(PauseVms), nameof(StartWorkload)]);
 
+    public static TheoryData<string, string> ServiceAttempts() => AttemptMatrix.Of(
+        [BrokerAccounts.Topology, BrokerAccounts.Scheduler],
+        [nameof(ResumeVms), nameof(PauseVms), nameof(StartWorkload)]);
+
     [SkippableTheory]
-    [MemberData(nameof(Attempts))]
+    [MemberData(nameof(ServiceAttempts))]
     public async Task Should_be_refused_by_the_broker_at_the_agents_exchange(string account, string command)
     {
         fleet.Require();

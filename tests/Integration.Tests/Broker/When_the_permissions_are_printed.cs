@@ -24,25 +24,50 @@ public sealed class When_the_permissions_are_printed
     }
 
     [Fact]
-    public async Task Should_let_only_the_policy_and_the_agent_itself_write_its_exchange()
+    public async Task Should_let_only_the_policy_and_agents_write_an_agents_exchange()
+    {
+        // The policy sends commands there, the root's agent announcements; the agent checks who sent them (user_id).
+        foreach (var agent in Agents)
+        {
+            var writers = (await Table.Value).Where(row => Matches(row.Write, $"agent-{agent}")).Select(row => row.User);
+            Assert.Equal(Agents.Select(BrokerAccounts.AgentUser).Append(BrokerAccounts.Policy).Order(), writers.Order());
+        }
+    }
+
+    [Fact]
+    public async Task Should_let_only_the_policy_and_the_agent_itself_write_its_error_and_skipped_queues()
     {
         foreach (var agent in Agents)
         {
-            foreach (var name in new[] { $"agent-{agent}", $"agent-{agent}_error" })
+            foreach (var name in new[] { $"agent-{agent}_error", $"agent-{agent}_skipped" })
             {
-                var writers = (await Table.Value).Where(row => Matches(row.Write, name)).Select(row => row.User);
+                var writers = (await Table.Value).Where(row => Matches(row.Write, name) || Matches(row.Configure, name)).Select(row => row.User);
                 Assert.Equal(new[] { BrokerAccounts.Policy, BrokerAccounts.AgentUser(agent) }.Order(), writers.Order());
             }
         }
     }
 
     [Fact]
-    public async Task Should_let_only_agents_read_the_announcements_and_no_one_all_faults()
+    public async Task Should_let_only_the_agent_itself_read_its_exchange_and_queue()
+    {
+        // Its announcements arrive there, with the transfer token: no other account may bind its exchange or read its queue.
+        foreach (var agent in Agents)
+        {
+            var readers = (await Table.Value).Where(row => Matches(row.Read, $"agent-{agent}")).Select(row => row.User);
+            Assert.Equal([BrokerAccounts.AgentUser(agent)], readers);
+        }
+    }
+
+    [Fact]
+    public async Task Should_let_no_one_read_the_announcements_type_nor_all_faults()
     {
         foreach (var row in await Table.Value)
         {
             var isAgent = row.User.StartsWith("treecast-agent-", StringComparison.Ordinal);
-            Assert.Equal(isAgent, Matches(row.Read, "Treecast.Contracts:PendingTransferAnnounced"));
+            Assert.False(Matches(row.Read, "Treecast.Contracts:PendingTransferAnnounced"), row.User);
+            Assert.False(Matches(row.Write, "Treecast.Contracts:PendingTransferAnnounced"), row.User);
+
+            // MassTransit binds a fault's exchange to MassTransit:Fault when an agent moves a refused announcement to _error.
             Assert.Equal(isAgent, Matches(row.Read, "MassTransit:Fault--Treecast.Contracts:PendingTransferAnnounced--"));
             Assert.False(Matches(row.Read, "MassTransit:Fault"), row.User);
         }

@@ -24,8 +24,12 @@ public sealed class BusObserver : IAsyncDisposable
         _logs = logs;
     }
 
-    /// <summary>Starts observing on <paramref name="broker"/>; <paramref name="logs"/> is appended to every timeout.</summary>
-    public static async Task<BusObserver> StartAsync(Uri broker, string queuePrefix, Func<string> logs)
+    /// <summary>
+    /// Starts observing on <paramref name="broker"/>; <paramref name="logs"/> is appended to every timeout. The
+    /// announcements the root's agent sends to <paramref name="agents"/> (each its own slice of the tree) are seen too: the
+    /// test's account binds those agents' exchanges, which no service account may (their commands are discarded unseen).
+    /// </summary>
+    public static async Task<BusObserver> StartAsync(Uri broker, string queuePrefix, Func<string> logs, IReadOnlyCollection<string>? agents = null)
     {
         var observer = new BusObserver(broker, logs);
         var services = new ServiceCollection();
@@ -43,7 +47,17 @@ public sealed class BusObserver : IAsyncDisposable
                     e.Durable = true;
                     e.AutoDelete = false;
                     e.QueueExpiration = TimeSpan.FromMinutes(5);
-                    // Every fact a test may wait for or count; commands are sent to queues and not seen here.
+                    foreach (var vmmId in agents ?? [])
+                    {
+                        e.Bind(Addresses.AgentQueue(vmmId));
+                    }
+
+                    if (agents is { Count: > 0 })
+                    {
+                        e.DiscardSkippedMessages();
+                    }
+
+                    // Every fact a test may wait for or count; commands are sent to agents' exchanges and not seen here.
                     e.Handler<VmmRegistered>(observer.Keep);
                     e.Handler<VmmLost>(observer.Keep);
                     e.Handler<TreeResolved>(observer.Keep);
