@@ -39,10 +39,27 @@ public static class AnnouncementDelivery
             new ParallelOptions { MaxDegreeOfParallelism = SendsAtOnce, CancellationToken = cancellationToken },
             async (delivery, cancelled) =>
             {
-                var endpoint = await sender.GetSendEndpoint(Addresses.Agent(delivery.VmmId));
-                await endpoint.Send(announcement with { Tree = delivery.Slice }, cancelled);
+                await SendOneAsync(sender, Addresses.Agent(delivery.VmmId), announcement with { Tree = delivery.Slice }, cancelled);
                 Interlocked.Increment(ref sent);
             });
         return sent;
+    }
+
+    private static async Task SendOneAsync(ISendEndpointProvider sender, Uri address, PendingTransferAnnounced message, CancellationToken cancelled)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var endpoint = await sender.GetSendEndpoint(address);
+            try
+            {
+                await endpoint.Send(message, cancelled);
+                return;
+            }
+            catch (TransportUnavailableException) when (attempt < 3 && !cancelled.IsCancellationRequested)
+            {
+                // MassTransit caches 1,000 send endpoints; sending to more agents evicts and stops one another task
+                // may just have been handed. Asked again, the cache makes a new one.
+            }
+        }
     }
 }
