@@ -97,8 +97,9 @@ public static class AgentServiceExtensions
     /// <summary>
     /// One queue per hosted agent, <c>agent-{vmmId}</c>, with every agent consumer on it. On RabbitMQ the queue expires
     /// when its agent has been gone for <see cref="AgentOptions.QueueExpiresAfter"/>, so a VMM that left does not leave
-    /// a queue gathering a message per broadcast forever, and a command is carried out only when the broker says the
-    /// commanding account sent it (<see cref="CommandSenderFilter{TCommand}"/>); the in-memory bus has no accounts.
+    /// a queue gathering a message per broadcast forever, a command is carried out only when the broker says the
+    /// commanding account sent it (<see cref="CommandSenderFilter{TCommand}"/>), and an announcement followed only when
+    /// the root's agent sent it (<see cref="AnnouncerFilter"/>); the in-memory bus has no accounts.
     /// </summary>
     private static void ConfigureAgentQueues(IBusRegistrationContext context, IBusFactoryConfigurator cfg, IReadOnlyList<AgentOptions> hosts)
     {

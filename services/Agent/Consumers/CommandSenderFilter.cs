@@ -8,8 +8,8 @@ namespace Treecast.Agent.Consumers;
 /// Lets a command reach its consumer only when the broker vouches that the commanding account sent it: the message's AMQP
 /// <c>user_id</c>, which RabbitMQ checks against the publisher's login, must name <see cref="AgentOptions.CommandSender"/>.
 /// Anything else is refused without retry and moved to the agent's <c>_error</c> queue, never acted on. Broker permissions
-/// keep other accounts off the agent's exchange; this also covers the agent's own account, which can always reach its own
-/// queue.
+/// keep the other services' accounts off the agent's exchange; this covers the agents' accounts, which can reach it (the
+/// agent's own, and every other agent's, which delivers announcements there).
 /// </summary>
 public sealed class CommandSenderFilter<TCommand>(AgentOptions agent) : IFilter<ConsumeContext<TCommand>>
     where TCommand : class
