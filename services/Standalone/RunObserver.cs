@@ -34,16 +34,22 @@ public sealed class RunObserver(int expectedHosts)
 
     public int VerifiedCount => _verified.Count;
 
+    /// <summary>
+    /// Bytes received on every VMM so far, and the bytes they will hold in all; the total is 0 while a VMM's is unknown
+    /// (a QEMU image announced before its stream ended), so the received bytes never read as more than 100 %.
+    /// </summary>
     public (long Bytes, long Total) Progress()
     {
         long bytes = 0, total = 0;
+        var known = true;
         foreach (var (b, t) in _progress.Values)
         {
             bytes += b;
             total += t;
+            known &= t > 0;
         }
 
-        return (bytes, total);
+        return (bytes, known ? Math.Max(total, bytes) : 0);
     }
 
     internal void OnRegistered(VmmRegistered message)
