@@ -52,6 +52,12 @@ public sealed class RunObserver(int expectedHosts)
         return (bytes, known ? Math.Max(total, bytes) : 0);
     }
 
+    /// <summary>Each receiving VMM's bytes so far, its total (0 while unknown), and whether its copies are verified.</summary>
+    public IReadOnlyList<VmmTransferProgress> ProgressByVmm() =>
+        _progress.Select(p => new VmmTransferProgress(p.Key, p.Value.Bytes, p.Value.Total, _verified.ContainsKey(p.Key)))
+            .OrderBy(p => p.VmmId, StringComparer.Ordinal)
+            .ToList();
+
     internal void OnRegistered(VmmRegistered message)
     {
         _registered.TryAdd(message.VmmId, 0);
@@ -136,3 +142,6 @@ public sealed class RunObserver(int expectedHosts)
 
     private static string Describe(BroadcastMode mode) => mode == BroadcastMode.Duplicate ? "duplication" : "broadcast";
 }
+
+/// <summary>One receiving VMM's progress as the embedded run saw it (<see cref="RunObserver.ProgressByVmm"/>).</summary>
+public sealed record VmmTransferProgress(string VmmId, long Bytes, long Total, bool Verified);

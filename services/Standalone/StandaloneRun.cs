@@ -19,7 +19,8 @@ namespace Treecast.Standalone;
 /// agent per host (each with its own gRPC server on loopback, mutual TLS with certificates made in memory), injects the event, shows progress and
 /// checks the outcome against the VMMs themselves.
 /// </summary>
-public sealed class StandaloneRun(StandaloneOptions options)
+/// <param name="display">How the run shows itself; null for timestamped lines (stderr under --json).</param>
+public sealed class StandaloneRun(StandaloneOptions options, IRunDisplay? display = null)
 {
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -29,8 +30,8 @@ public sealed class StandaloneRun(StandaloneOptions options)
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a reason's quotes stay readable
     };
 
-    private readonly TextWriter _console = options.Json ? Console.Error : Console.Out;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly IRunDisplay _display = display ?? new TextRunDisplay(options.Json ? Console.Error : Console.Out);
 
     public async Task<int> ExecuteAsync()
     {
@@ -236,7 +237,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
     private async Task<RunSummary> AwaitOutcomeAsync(IServiceProvider services, RunObserver observer, string rootVmmId, CancellationToken cancellationToken)
     {
         using var progress = new CancellationTokenSource();
-        var drawing = DrawProgressAsync(observer, progress.Token);
+        var drawing = _display.ShowProgressAsync(observer, progress.Token);
         try
         {
             if (options.IsDeadlineRun)
@@ -262,39 +263,6 @@ public sealed class StandaloneRun(StandaloneOptions options)
         {
             await progress.CancelAsync();
             await drawing;
-        }
-    }
-
-    private async Task DrawProgressAsync(RunObserver observer, CancellationToken cancellationToken)
-    {
-        long lastBytes = 0;
-        var lastAt = _clock.Elapsed;
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-                var (bytes, total) = observer.Progress();
-                if (bytes == 0 || bytes == lastBytes)
-                {
-                    continue;
-                }
-
-                var now = _clock.Elapsed;
-                var perSecond = (bytes - lastBytes) / (now - lastAt).TotalSeconds;
-                var tree = observer.Tree?.Nodes.Count - 1 ?? 0;
-                var verified = $"verified {observer.VerifiedCount}/{tree} VMMs";
-                Say(total == 0
-                    ? $"transfer {Format.Bytes(bytes)} (total not known until the root's images are sealed)  {Format.Rate(bytes - lastBytes, now - lastAt)}  {verified}"
-                    : $"transfer {100.0 * bytes / total,5:0.0}%  {Format.Bytes(bytes)} of {Format.Bytes(total)}  "
-                        + $"{Format.Rate(bytes - lastBytes, now - lastAt)}  ETA {Format.Eta(total - bytes, perSecond)}  {verified}");
-                lastBytes = bytes;
-                lastAt = now;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The outcome arrived; stop drawing.
         }
     }
 
@@ -340,14 +308,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
         }).ToArray();
     }
 
-    private void Say(string line)
-    {
-        var seconds = _clock.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture);
-        lock (_console)
-        {
-            _console.WriteLine($"[{seconds,7}s] {line}");
-        }
-    }
+    private void Say(string line) => _display.Say(_clock.Elapsed, line);
 
     private static void TryDelete(string directory)
     {
