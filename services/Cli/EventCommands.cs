@@ -30,9 +30,14 @@ public static class EventCommands
             Description = "The broker, as a monitoring account sees it (env TREECAST_EVENTS), for example amqp://treecast-monitoring:<password>@localhost:5672/%2f.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TREECAST_EVENTS") ?? "amqp://guest:guest@localhost:5672/%2f",
         };
-        var command = new Command("publish", $"Publishes one external event to the {Addresses.ExternalEventsExchange} exchange and waits for the broker's confirm.")
+        var http = new Option<string?>("--policy-url")
         {
-            type, vmm, severity, workload, eventId, attributes, file, amqp,
+            Description = "Post the event to this policy service's POST /events instead of the broker (needs --api-key or TREECAST_API_KEY).",
+        };
+        var key = ServiceOptions.ApiKey();
+        var command = new Command("publish", $"Publishes one external event to the {Addresses.ExternalEventsExchange} exchange (and waits for the broker's confirm), or posts it to the policy service.")
+        {
+            type, vmm, severity, workload, eventId, attributes, file, amqp, http, key,
         };
         command.SetAction((result, cancellationToken) => Output.GuardAsync(async () =>
         {
@@ -57,7 +62,16 @@ public static class EventCommands
                 throw new CliException(ExitCodes.Usage, $"the event would be refused: {ex.Message}");
             }
 
-            await PublishAsync(result.GetRequiredValue(amqp), external, cancellationToken);
+            if (result.GetValue(http) is { } url)
+            {
+                using var policy = ServiceOptions.Policy(url, result.GetValue(key));
+                await policy.PostAsync("/events", external, cancellationToken);
+            }
+            else
+            {
+                await PublishAsync(result.GetRequiredValue(amqp), external, cancellationToken);
+            }
+
             Console.WriteLine($"published {external.Type} {external.EventId} about {external.Vmm}; `treecast ops list` shows what it started");
             return ExitCodes.Ok;
         }));

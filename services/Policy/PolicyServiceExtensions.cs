@@ -113,13 +113,14 @@ public static class PolicyServiceExtensions
         });
     }
 
-    /// <summary>Maps every route of the policy service: health, policies and operations.</summary>
+    /// <summary>Maps every route of the policy service: health, metrics, policies, operations and events.</summary>
     public static WebApplication MapPolicyService(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapServiceDefaults();
         app.MapPolicyEndpoints();
         app.MapOperationEndpoints();
+        app.MapEventEndpoints();
         return app;
     }
 }
