@@ -70,6 +70,7 @@ public static class PolicyServiceExtensions
         x.AddConsumer<WorkloadCompletedConsumer>().Endpoint(e => e.Name = "policy-workload-completed");
         x.AddConsumer<TransferProgressConsumer, TransferProgressConsumerDefinition>().Endpoint(e => e.Name = "policy-transfer-progress");
         x.AddConsumer<VmmLostConsumer>().Endpoint(e => e.Name = "policy-vmm-lost");
+        x.AddConsumer<OperationMetricsConsumer>().Endpoint(e => e.Name = "policy-operation-metrics");
         x.AddConsumer<ExternalEventConsumer>().ExcludeFromConfigureEndpoints();
     }
 
