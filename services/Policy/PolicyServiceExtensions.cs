@@ -5,6 +5,7 @@ using Treecast.Hosting;
 using Treecast.Hosting.ApiAccess;
 using Treecast.Persistence;
 using Treecast.Policy.Api;
+using Treecast.Policy.Dashboard;
 using Treecast.Policy.Evaluation;
 using Treecast.Policy.Ingress;
 using Treecast.Policy.Operations;
@@ -114,7 +115,7 @@ public static class PolicyServiceExtensions
         });
     }
 
-    /// <summary>Maps every route of the policy service: health, metrics, policies, operations and events.</summary>
+    /// <summary>Maps every route of the policy service: health, metrics, policies, operations, events and the dashboard.</summary>
     public static WebApplication MapPolicyService(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -122,6 +123,7 @@ public static class PolicyServiceExtensions
         app.MapPolicyEndpoints();
         app.MapOperationEndpoints();
         app.MapEventEndpoints();
+        app.MapDashboard();
         return app;
     }
 }
