@@ -48,6 +48,8 @@ public static class ServiceDefaults
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         builder.AddTelemetry();
+        // The HTTP API's description at /openapi/v1.json, generated from the routes themselves.
+        builder.Services.AddOpenApi();
         return builder;
     }
 
@@ -59,6 +61,7 @@ public static class ServiceDefaults
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOpenApi();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {

@@ -92,6 +92,17 @@ public sealed class EventEndpointsTests : IAsyncLifetime
         Assert.Contains("no 'treecast_event' label", body.RootElement.GetProperty("skipped")[0].GetString());
     }
 
+    [Fact]
+    public async Task Describes_every_route_in_its_openapi_document()
+    {
+        using var document = JsonDocument.Parse(await _client.GetStringAsync("/openapi/v1.json"));
+
+        var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Superset(
+            new HashSet<string> { "/events", "/events/alertmanager", "/operations", "/operations/{id}", "/operations/{id}/cancel", "/policies", "/policies/validate", "/policies/reload", "/operations/stream" },
+            paths.ToHashSet());
+    }
+
     private async Task<(string? Id, string Skipped)> PostAlertAsync(string startsAt, string status)
     {
         using var response = await PostAsync("/events/alertmanager", $$"""
