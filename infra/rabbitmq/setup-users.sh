@@ -65,7 +65,8 @@ readonly SCHEDULER_BINDS='ScheduleTimer|CancelTimer'
 readonly SCHEDULER_PUBLISHES='TimerFired'
 
 readonly POLICY_BINDS='ExternalEvent|WorkloadStarted|WorkloadCompleted|TransferProgressed|VmmLost|CancelOperation|BroadcastRequested|DeadlineWatchRequested|OperationVmmLost|TreeResolved|TreeRepaired|TreeResolutionFailed|VmsPaused|VmImagesSealed|ReadyToReceive|VmsReceived|VmsResumed|OperationStepFailed|ParentUnreachable|ReceiveResumed|TimerFired|BroadcastOperationFinished|WorkloadStatusReported'
-readonly POLICY_PUBLISHES='BroadcastRequested|DeadlineWatchRequested|OperationVmmLost|BroadcastOperationFinished|WorkloadCompleted'
+# ExternalEvent: events posted to its HTTP API (POST /events) take the bus like those from the exchange.
+readonly POLICY_PUBLISHES='ExternalEvent|BroadcastRequested|DeadlineWatchRequested|OperationVmmLost|BroadcastOperationFinished|WorkloadCompleted'
 readonly POLICY_QUEUES='broadcast-operation-state|deadline-watch-state|policy-[a-z-]+'
 
 readonly AGENT_BINDS='BroadcastOperationFinished'

@@ -5,6 +5,7 @@ using Treecast.Hosting;
 using Treecast.Hosting.ApiAccess;
 using Treecast.Persistence;
 using Treecast.Policy.Api;
+using Treecast.Policy.Dashboard;
 using Treecast.Policy.Evaluation;
 using Treecast.Policy.Ingress;
 using Treecast.Policy.Operations;
@@ -70,6 +71,7 @@ public static class PolicyServiceExtensions
         x.AddConsumer<WorkloadCompletedConsumer>().Endpoint(e => e.Name = "policy-workload-completed");
         x.AddConsumer<TransferProgressConsumer, TransferProgressConsumerDefinition>().Endpoint(e => e.Name = "policy-transfer-progress");
         x.AddConsumer<VmmLostConsumer>().Endpoint(e => e.Name = "policy-vmm-lost");
+        x.AddConsumer<OperationMetricsConsumer>().Endpoint(e => e.Name = "policy-operation-metrics");
         x.AddConsumer<ExternalEventConsumer>().ExcludeFromConfigureEndpoints();
     }
 
@@ -113,13 +115,15 @@ public static class PolicyServiceExtensions
         });
     }
 
-    /// <summary>Maps every route of the policy service: health, policies and operations.</summary>
+    /// <summary>Maps every route of the policy service: health, metrics, policies, operations, events and the dashboard.</summary>
     public static WebApplication MapPolicyService(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapServiceDefaults();
         app.MapPolicyEndpoints();
         app.MapOperationEndpoints();
+        app.MapEventEndpoints();
+        app.MapDashboard();
         return app;
     }
 }

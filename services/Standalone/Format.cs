@@ -15,4 +15,10 @@ public static class Format
 
     public static string Rate(double bytes, TimeSpan elapsed) =>
         elapsed <= TimeSpan.Zero ? "-" : Bytes(bytes / elapsed.TotalSeconds) + "/s";
+
+    /// <summary>Time left at <paramref name="bytesPerSecond"/>, as <c>m:ss</c>; "-" when nothing moves.</summary>
+    public static string Eta(double bytesLeft, double bytesPerSecond) =>
+        bytesPerSecond <= 0 || !double.IsFinite(bytesPerSecond)
+            ? "-"
+            : TimeSpan.FromSeconds(Math.Ceiling(Math.Max(0, bytesLeft) / bytesPerSecond)).ToString(@"m\:ss", CultureInfo.InvariantCulture);
 }

@@ -10,6 +10,11 @@ var options = StandaloneOptions.Parse(args, out var error);
 if (options is null)
 {
     Console.Error.WriteLine($"treecast: {error}");
+    if (args.Contains("--json"))
+    {
+        Console.Out.WriteLine(StandaloneRun.RefusedJson(error!, isDeadlineRun: args.Contains("--workload-seconds")));
+    }
+
     return 2;
 }
 

@@ -34,17 +34,29 @@ public sealed class RunObserver(int expectedHosts)
 
     public int VerifiedCount => _verified.Count;
 
+    /// <summary>
+    /// Bytes received on every VMM so far, and the bytes they will hold in all; the total is 0 while a VMM's is unknown
+    /// (a QEMU image announced before its stream ended), so the received bytes never read as more than 100 %.
+    /// </summary>
     public (long Bytes, long Total) Progress()
     {
         long bytes = 0, total = 0;
+        var known = true;
         foreach (var (b, t) in _progress.Values)
         {
             bytes += b;
             total += t;
+            known &= t > 0;
         }
 
-        return (bytes, total);
+        return (bytes, known ? Math.Max(total, bytes) : 0);
     }
+
+    /// <summary>Each receiving VMM's bytes so far, its total (0 while unknown), and whether its copies are verified.</summary>
+    public IReadOnlyList<VmmTransferProgress> ProgressByVmm() =>
+        _progress.Select(p => new VmmTransferProgress(p.Key, p.Value.Bytes, p.Value.Total, _verified.ContainsKey(p.Key)))
+            .OrderBy(p => p.VmmId, StringComparer.Ordinal)
+            .ToList();
 
     internal void OnRegistered(VmmRegistered message)
     {
@@ -130,3 +142,6 @@ public sealed class RunObserver(int expectedHosts)
 
     private static string Describe(BroadcastMode mode) => mode == BroadcastMode.Duplicate ? "duplication" : "broadcast";
 }
+
+/// <summary>One receiving VMM's progress as the embedded run saw it (<see cref="RunObserver.ProgressByVmm"/>).</summary>
+public sealed record VmmTransferProgress(string VmmId, long Bytes, long Total, bool Verified);

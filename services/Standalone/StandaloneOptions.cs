@@ -137,7 +137,7 @@ public sealed record StandaloneOptions
 
     private static double Seconds(string name, string text)
     {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > 86_400)
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value <= 0 || value > 86_400)
         {
             throw new ArgumentException($"{name} '{text}' is not a number of seconds above 0 (for example 1.5)");
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
@@ -18,30 +19,64 @@ namespace Treecast.Standalone;
 /// agent per host (each with its own gRPC server on loopback, mutual TLS with certificates made in memory), injects the event, shows progress and
 /// checks the outcome against the VMMs themselves.
 /// </summary>
-public sealed class StandaloneRun(StandaloneOptions options)
+/// <param name="display">How the run shows itself; null for timestamped lines (stderr under --json).</param>
+public sealed class StandaloneRun(StandaloneOptions options, IRunDisplay? display = null)
 {
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a reason's quotes stay readable
     };
 
-    private readonly TextWriter _console = options.Json ? Console.Error : Console.Out;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly IRunDisplay _display = display ?? new TextRunDisplay(options.Json ? Console.Error : Console.Out);
 
     public async Task<int> ExecuteAsync()
     {
         if (options.IsQemu && QemuPrerequisites.Missing() is { } missing)
         {
-            Console.Error.WriteLine($"treecast: --vmm qemu cannot run here: {missing}");
-            return 2;
+            return Refuse($"--vmm qemu cannot run here: {missing}");
         }
 
-        var runDirectory = Directory.CreateTempSubdirectory("treecast-run-").FullName;
+        // Ctrl-C (or SIGTERM) cancels the run: the services stop, VMs and QEMU processes go, the run's files are deleted.
+        using var interrupted = new CancellationTokenSource();
+        PosixSignal? signal = null;
+        void Interrupt(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            signal ??= context.Signal;
+            interrupted.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+
+        string runDirectory;
         try
         {
-            return await ExecuteInAsync(runDirectory);
+            runDirectory = Directory.CreateTempSubdirectory("treecast-run-").FullName;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Refuse($"cannot create the run's directory under {Path.GetTempPath()}: {ex.Message}; point TMPDIR at a writable disk");
+        }
+
+        try
+        {
+            return await ExecuteInAsync(runDirectory, interrupted.Token);
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            Report(Ended("Cancelled", $"interrupted by {signal} before the operation finished; the run's VMs and files were removed"));
+            return signal == PosixSignal.SIGTERM ? 143 : 130;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A full disk or an unwritable temp directory: say what and where, not a stack trace.
+            Report(Ended("Failed", $"{ex.Message} (the run writes its images under {runDirectory}; free space there or point TMPDIR at a larger disk)"));
+            return 1;
         }
         finally
         {
@@ -49,11 +84,47 @@ public sealed class StandaloneRun(StandaloneOptions options)
         }
     }
 
-    private async Task<int> ExecuteInAsync(string runDirectory)
+    /// <summary>A run that cannot start: one line (and a Failed summary on stdout under --json), exit code 2.</summary>
+    private int Refuse(string reason)
+    {
+        Console.Error.WriteLine($"treecast: {reason}");
+        if (options.Json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(Ended("Failed", reason), JsonOptions));
+        }
+
+        return 2;
+    }
+
+    /// <summary>The --json summary of a command line that could not be parsed: state Failed, the reason, nothing run.</summary>
+    public static string RefusedJson(string reason, bool isDeadlineRun) => JsonSerializer.Serialize(
+        new RunSummary
+        {
+            Mode = isDeadlineRun ? "duplicate" : "broadcast",
+            State = "Failed",
+            Root = FleetLayout.Build(1, 1, 1)[0].VmmId,
+            FailureReason = reason,
+        },
+        JsonOptions);
+
+    private RunSummary Ended(string state, string reason) => new()
+    {
+        Mode = options.IsDeadlineRun ? "duplicate" : "broadcast",
+        State = state,
+        Root = FleetLayout.Build(options.Hosts, options.Racks, options.Pods)[0].VmmId,
+        ElapsedMs = _clock.ElapsedMilliseconds,
+        FailureReason = reason,
+    };
+
+    private async Task<int> ExecuteInAsync(string runDirectory, CancellationToken interrupted)
     {
         var fleet = FleetLayout.Build(options.Hosts, options.Racks, options.Pods);
         var root = fleet[0];
         var policiesPath = options.PoliciesPath ?? StandalonePolicies.Write(runDirectory, options);
+        if (RunPreflight.Check(options, policiesPath, root.VmmId, runDirectory) is { } problem)
+        {
+            return Refuse(problem);
+        }
 
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -89,7 +160,8 @@ public sealed class StandaloneRun(StandaloneOptions options)
         var faults = new MessageFaults();
         var bus = host.Services.GetRequiredService<IBusControl>();
         bus.ConnectReceiveObserver(faults);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.TimeoutSeconds));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(interrupted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         Say(options.IsQemu
             ? $"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} QEMU VMs of {options.VmMemoryMiB} MiB RAM on {root.VmmId})"
             : $"starting {fleet.Count} hosts in {options.Racks} racks ({options.VmsPerHost} VMs of {options.ImageMiB} MiB on {root.VmmId})");
@@ -129,7 +201,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
             Report(summary);
             return summary.Verified ? 0 : 1;
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !interrupted.IsCancellationRequested)
         {
             var summary = new RunSummary
             {
@@ -165,7 +237,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
     private async Task<RunSummary> AwaitOutcomeAsync(IServiceProvider services, RunObserver observer, string rootVmmId, CancellationToken cancellationToken)
     {
         using var progress = new CancellationTokenSource();
-        var drawing = DrawProgressAsync(observer, progress.Token);
+        var drawing = _display.ShowProgressAsync(observer, progress.Token);
         try
         {
             if (options.IsDeadlineRun)
@@ -191,35 +263,6 @@ public sealed class StandaloneRun(StandaloneOptions options)
         {
             await progress.CancelAsync();
             await drawing;
-        }
-    }
-
-    private async Task DrawProgressAsync(RunObserver observer, CancellationToken cancellationToken)
-    {
-        long lastBytes = 0;
-        var lastAt = _clock.Elapsed;
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-                var (bytes, total) = observer.Progress();
-                if (total == 0 || bytes == lastBytes)
-                {
-                    continue;
-                }
-
-                var now = _clock.Elapsed;
-                var rate = Format.Rate(bytes - lastBytes, now - lastAt);
-                var tree = observer.Tree?.Nodes.Count - 1 ?? 0;
-                Say($"transfer {100.0 * bytes / total,5:0.0}%  {Format.Bytes(bytes)} of {Format.Bytes(total)}  {rate}  verified {observer.VerifiedCount}/{tree} VMMs");
-                lastBytes = bytes;
-                lastAt = now;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The outcome arrived; stop drawing.
         }
     }
 
@@ -265,14 +308,7 @@ public sealed class StandaloneRun(StandaloneOptions options)
         }).ToArray();
     }
 
-    private void Say(string line)
-    {
-        var seconds = _clock.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture);
-        lock (_console)
-        {
-            _console.WriteLine($"[{seconds,7}s] {line}");
-        }
-    }
+    private void Say(string line) => _display.Say(_clock.Elapsed, line);
 
     private static void TryDelete(string directory)
     {

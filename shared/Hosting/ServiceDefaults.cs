@@ -7,10 +7,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Treecast.Hosting.Telemetry;
 
 namespace Treecast.Hosting;
 
-/// <summary>Hosting defaults every Treecast service shares: one-line console logs, the clock and health endpoints.</summary>
+/// <summary>
+/// Hosting defaults every Treecast service shares: one-line (or JSON, <c>Logging:Format=json</c>) console logs, the clock,
+/// health endpoints, and metrics at <c>/metrics</c> (<see cref="TelemetrySetup"/>).
+/// </summary>
 public static class ServiceDefaults
 {
     /// <summary>The tag of the checks <c>/health/ready</c> runs: MassTransit's bus check carries it, as does MongoDB's.</summary>
@@ -19,17 +23,33 @@ public static class ServiceDefaults
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            // One JSON object per line for log shippers; scopes carry the operation id where a consumer opened one.
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
 
         // Every failed probe would log the bus's whole exception chain; the probe's answer already says why.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error);
         // The one clock of the process; TryAdd keeps a fake clock a test registered first.
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
+        builder.AddTelemetry();
+        // The HTTP API's description at /openapi/v1.json, generated from the routes themselves.
+        builder.Services.AddOpenApi();
         return builder;
     }
 
@@ -40,6 +60,8 @@ public static class ServiceDefaults
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOpenApi();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {

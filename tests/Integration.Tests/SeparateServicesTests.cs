@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Treecast.Contracts;
 using Treecast.Integration.Tests.Processes;
 using Treecast.TestSupport.Processes;
@@ -15,9 +16,10 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
     {
         fleet.Require();
 
-        await fleet.PublishExternalJsonAsync($$"""
-            {"type":"host.degraded","eventId":"{{Guid.NewGuid()}}","vmm":"host-01","severity":"critical"}
-            """);
+        // The operator's command publishes the event as the monitoring account, the way the README shows.
+        var published = await CliProcess.RunAsync(
+            "event", "publish", "--type", "host.degraded", "--vmm", "host-01", "--severity", "critical", "--amqp", fleet.MonitoringUri.ToString());
+        Assert.True(published.ExitCode == 0, published.Output + published.Error);
         var broadcast = await fleet.NextOutcomeAsync("host-01", BroadcastMode.Broadcast, TimeSpan.FromMinutes(3));
 
         Assert.True(broadcast.State == OperationFinalState.Completed, $"{broadcast.State}: {broadcast.FailureReason}\n{fleet.Logs()}");
@@ -31,6 +33,25 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
                 Assert.Equal(vm.Sha256, copy.Sha256);
                 Assert.Equal(VmState.Paused, copy.State);
             }
+        }
+
+        // The same operation as the operator's command shows it, from the policy and topology services' HTTP APIs.
+        var shown = await CliProcess.RunAsync("ops", "show", broadcast.OperationId.ToString(), "--json", "--policy-url", fleet.PolicyUrl.ToString());
+        Assert.True(shown.ExitCode == 0, shown.Output + shown.Error);
+        using (var operation = JsonDocument.Parse(shown.Output))
+        {
+            Assert.Equal("Completed", operation.RootElement.GetProperty("currentState").GetString());
+            Assert.All(operation.RootElement.GetProperty("hosts").EnumerateArray(), h => Assert.True(h.GetProperty("verified").GetBoolean()));
+        }
+
+        var listed = await CliProcess.RunAsync("ops", "list", "--root", "host-01", "--json", "--policy-url", fleet.PolicyUrl.ToString());
+        Assert.True(listed.ExitCode == 0, listed.Output + listed.Error);
+        Assert.Contains(broadcast.OperationId.ToString(), listed.Output);
+        var vmms = await CliProcess.RunAsync("vmms", "--json", "--topology-url", fleet.TopologyUrl.ToString());
+        Assert.True(vmms.ExitCode == 0, vmms.Output + vmms.Error);
+        using (var registry = JsonDocument.Parse(vmms.Output))
+        {
+            Assert.Equal(SeparateServicesFleet.Agents, registry.RootElement.EnumerateArray().Select(v => v.GetProperty("vmmId").GetString()).Order());
         }
 
         // The deadline policy gives the workload 2 s; nothing completes it, so duplication must run.

@@ -21,7 +21,7 @@ public static class OperationEndpoints
 
     // Enums by name, as in the MongoDB documents: "Duplicate", not 1. Relaxed escaping so that error messages
     // read as written ('x', not \u0027x\u0027); the answers are JSON documents, never embedded in HTML.
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter() },
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,

@@ -14,6 +14,9 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
 
     private readonly RabbitMqBroker _broker = new();
     private FleetProcesses? _processes;
+    private ServiceProcess? _policy;
+    private ServiceProcess? _topology;
+    private BrokerAccounts? _accounts;
     private BusObserver? _observer;
 
     public string? Unavailable { get; private set; }
@@ -47,10 +50,10 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
             """);
 
         // Each service logs in as the broker user of its role; the observer above keeps the test's own account.
-        var accounts = await _broker.CreateAccountsAsync(Agents);
-        _processes.Start("topology", "Topology", FleetProcesses.BusEnvironment(accounts.TopologyUri));
+        var accounts = _accounts = await _broker.CreateAccountsAsync(Agents);
+        _topology = _processes.Start("topology", "Topology", FleetProcesses.BusEnvironment(accounts.TopologyUri));
         _processes.Start("scheduler", "Scheduler", FleetProcesses.BusEnvironment(accounts.SchedulerUri));
-        _processes.Start("policy", "Policy", new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.PolicyUri))
+        _policy = _processes.Start("policy", "Policy", new Dictionary<string, string>(FleetProcesses.BusEnvironment(accounts.PolicyUri))
         {
             ["Policy__PoliciesPath"] = policies,
         });
@@ -62,6 +65,15 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
         await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromSeconds(90));
         await _observer.WaitForConsumerAsync(Addresses.PolicyExternalEventsQueue, TimeSpan.FromSeconds(60));
     }
+
+    /// <summary>The policy service's HTTP address (operations API).</summary>
+    public Uri PolicyUrl => _policy?.ListeningAddress() ?? throw new InvalidOperationException("the policy service has not said where it listens\n" + Logs());
+
+    /// <summary>The topology service's HTTP address (VMM registry).</summary>
+    public Uri TopologyUrl => _topology?.ListeningAddress() ?? throw new InvalidOperationException("the topology service has not said where it listens\n" + Logs());
+
+    /// <summary>The broker as the monitoring account sees it: it may publish external events and nothing else.</summary>
+    public Uri MonitoringUri => _accounts?.MonitoringUri ?? throw new InvalidOperationException("no broker accounts");
 
     public void Require() => Skip.If(Unavailable is not null, Unavailable);
 

@@ -22,6 +22,13 @@ public static class RepositoryLayout
         return path;
     }
 
+    /// <summary>The built <c>treecast</c> command (services/Cli).</summary>
+    public static string CliDll()
+    {
+        var path = Path.Combine(Root, "services", "Cli", "bin", Configuration, "net10.0", "treecast.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution first (tools/test.sh does)", path);
+    }
+
     private static string FindRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
