@@ -70,6 +70,7 @@ public static class BusHostingExtensions
             r.Ignore<InvalidMessageException>();
             r.Intervals(50, 200, 500, 1000, 2000);
         });
+        cfg.UseConsumeFilter(typeof(Telemetry.OperationLogScopeFilter<>), context);
         foreach (var participant in participants)
         {
             participant.ConfigureEndpoints?.Invoke(context, cfg);
