@@ -10,7 +10,10 @@ public sealed class LocalBroker(int pid)
 {
     public double CpuSeconds() => ProcessUsage.CpuSeconds(pid);
 
-    /// <summary>The one <c>beam.smp</c> process, or null for a remote broker, no <c>/proc</c>, or several Erlang nodes (which one is ours is unknown).</summary>
+    /// <summary>
+    /// The one <c>beam.smp</c> process that boots RabbitMQ (<c>-s rabbit</c>; <c>rabbitmqctl</c> runs a short-lived one of its
+    /// own), or null for a remote broker, no <c>/proc</c>, or several brokers (which one is ours is unknown).
+    /// </summary>
     public static LocalBroker? Find(Uri broker)
     {
         if (!broker.IsLoopback || !Directory.Exists("/proc"))
@@ -21,7 +24,7 @@ public sealed class LocalBroker(int pid)
         var beams = new List<int>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(directory), out var pid) && CommandName(pid) == "beam.smp")
+            if (int.TryParse(Path.GetFileName(directory), out var pid) && CommandName(pid) == "beam.smp" && BootsRabbit(pid))
             {
                 beams.Add(pid);
             }
@@ -30,11 +33,17 @@ public sealed class LocalBroker(int pid)
         return beams.Count == 1 ? new LocalBroker(beams[0]) : null;
     }
 
-    private static string? CommandName(int pid)
+    private static string? CommandName(int pid) => Read($"/proc/{pid}/comm")?.Trim();
+
+    private static bool BootsRabbit(int pid) =>
+        Read($"/proc/{pid}/cmdline")?.Split('\0') is { } arguments
+        && arguments.Zip(arguments.Skip(1)).Any(pair => pair is ("-s", "rabbit"));
+
+    private static string? Read(string path)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+            return File.ReadAllText(path);
         }
         catch (IOException)
         {
