@@ -12,7 +12,7 @@ public sealed class LocalBroker(int pid)
 
     /// <summary>
     /// The one <c>beam.smp</c> process that boots RabbitMQ (<c>-s rabbit</c>; <c>rabbitmqctl</c> runs a short-lived one of its
-    /// own), or null for a remote broker, no <c>/proc</c>, or several brokers (which one is ours is unknown).
+    /// own; of several, the one listening on the benchmark's port), or null for a remote broker or no <c>/proc</c>.
     /// </summary>
     public static LocalBroker? Find(Uri broker)
     {
@@ -30,7 +30,50 @@ public sealed class LocalBroker(int pid)
             }
         }
 
+        if (beams.Count > 1)
+        {
+            // Another broker on the machine (a test's own): ours is the one listening on the benchmark's port.
+            var listening = ListeningSocket(broker.Port == -1 ? 5672 : broker.Port);
+            beams = beams.Where(pid => listening is not null && OwnsSocket(pid, listening)).ToList();
+        }
+
         return beams.Count == 1 ? new LocalBroker(beams[0]) : null;
+    }
+
+    /// <summary>The inode of the socket listening on <paramref name="port"/> (<c>/proc/net/tcp</c> and <c>tcp6</c>, state 0A).</summary>
+    private static string? ListeningSocket(int port)
+    {
+        var hexPort = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            foreach (var line in (Read(table) ?? string.Empty).Split('\n').Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9 && fields[1].EndsWith(hexPort, StringComparison.Ordinal) && fields[3] == "0A")
+                {
+                    return fields[9];
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static bool OwnsSocket(int pid, string inode)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd")
+                .Any(fd => new FileInfo(fd).LinkTarget == $"socket:[{inode}]");
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static string? CommandName(int pid) => Read($"/proc/{pid}/comm")?.Trim();
