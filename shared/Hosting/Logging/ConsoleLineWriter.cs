@@ -5,20 +5,15 @@ namespace Treecast.Hosting.Logging;
 
 /// <summary>
 /// Writes whole log lines to a stream from one thread of its own, every line waiting at that moment in one write: callers
-/// only enqueue. After a write the thread lets lines gather for <see cref="GatherInterval"/>, so a busy service costs it
-/// about a hundred wake-ups a second however many lines it logs; an idle one wakes it only when a line comes.
+/// only enqueue, and the thread is woken only when it had gone to sleep, not for every line.
 /// </summary>
 internal sealed class ConsoleLineWriter : IDisposable
 {
     /// <summary>Lines waiting before callers wait too, as the framework's console logger does (it holds 2,500).</summary>
     public const int MaxWaitingLines = 10_000;
 
-    /// <summary>How long lines gather after a write before the next: the most a line waits behind a busy writer.</summary>
-    public static readonly TimeSpan GatherInterval = TimeSpan.FromMilliseconds(10);
-
     private readonly ConcurrentQueue<string> _lines = new();
-    // Set only by the caller that finds the thread asleep; no spinning before the thread blocks on it.
-    private readonly ManualResetEventSlim _wake = new(initialState: false, spinCount: 0);
+    private readonly SemaphoreSlim _wake = new(0);
     private readonly Stream _output;
     private readonly Thread _thread;
     private int _waiting;
@@ -49,7 +44,7 @@ internal sealed class ConsoleLineWriter : IDisposable
         _lines.Enqueue(line);
         if (Volatile.Read(ref _asleep) == 1 && Interlocked.Exchange(ref _asleep, 0) == 1)
         {
-            _wake.Set();
+            _wake.Release();
         }
     }
 
@@ -59,7 +54,7 @@ internal sealed class ConsoleLineWriter : IDisposable
         _completed = true;
         if (Interlocked.Exchange(ref _asleep, 0) == 1)
         {
-            _wake.Set();
+            _wake.Release();
         }
 
         _thread.Join(TimeSpan.FromSeconds(5));
@@ -77,12 +72,6 @@ internal sealed class ConsoleLineWriter : IDisposable
                 return;
             }
 
-            Thread.Sleep(GatherInterval);
-            if (!_lines.IsEmpty || _completed)
-            {
-                continue;
-            }
-
             // Asleep first, then look again: a line enqueued in between is either seen here or wakes the thread.
             Interlocked.Exchange(ref _asleep, 1);
             if ((!_lines.IsEmpty || _completed) && Interlocked.Exchange(ref _asleep, 0) == 1)
@@ -91,7 +80,6 @@ internal sealed class ConsoleLineWriter : IDisposable
             }
 
             _wake.Wait();
-            _wake.Reset();
         }
     }
 
