@@ -7,8 +7,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
-using Treecast.Hosting.Logging;
 
 namespace Treecast.Hosting;
 
@@ -26,14 +24,6 @@ public static class ServiceDefaults
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
-
-        // The same lines, written in batches by a thread of their own (BatchingConsoleLoggerProvider says why).
-        foreach (var framework in builder.Services.Where(d => d.ImplementationType == typeof(ConsoleLoggerProvider)).ToList())
-        {
-            builder.Services.Remove(framework);
-        }
-
-        builder.Services.AddSingleton<ILoggerProvider, BatchingConsoleLoggerProvider>();
 
         // Every failed probe would log the bus's whole exception chain; the probe's answer already says why.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error);
