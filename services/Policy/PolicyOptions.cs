@@ -16,6 +16,12 @@ public sealed class PolicyOptions
 
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Events that match no policy are counted, not logged one by one: one line per interval says how many
+    /// (environment: <c>Policy__UnmatchedSummaryInterval=00:01:00</c>).
+    /// </summary>
+    public TimeSpan UnmatchedSummaryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public string ResolvedPoliciesPath => string.IsNullOrWhiteSpace(PoliciesPath)
         ? Path.Combine(AppContext.BaseDirectory, "policies")
         : Path.GetFullPath(PoliciesPath);

@@ -29,7 +29,10 @@ public static class PolicyServiceExtensions
     public static IHostApplicationBuilder AddPolicyService(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<PolicyOptions>().BindConfiguration(PolicyOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<PolicyOptions>()
+            .BindConfiguration(PolicyOptions.Section)
+            .Validate(o => o.UnmatchedSummaryInterval > TimeSpan.Zero, "Policy:UnmatchedSummaryInterval must be positive, for example 00:01:00.")
+            .ValidateOnStart();
         builder.AddApiAccess(servesCommands: true);
         var useMongo = builder.Services.AddTreecastMongo(builder.Configuration, DefaultDatabase);
         if (useMongo)
@@ -53,6 +56,9 @@ public static class PolicyServiceExtensions
         builder.Services.AddSingleton<PolicyReloader>();
         builder.Services.AddSingleton<PolicyEvaluator>();
         builder.Services.AddSingleton<ObservedEventDispatcher>();
+        builder.Services.AddSingleton<UnmatchedEvents>();
+        builder.Services.AddSingleton<UnmatchedEventsSummary>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<UnmatchedEventsSummary>());
 
         // Before AddTreecastBus adds the bus: hosted services start in order, so policies are in force
         // (or the start refused) before the first event is consumed.

@@ -6,6 +6,7 @@ using System.Text.Json;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Spectre.Console;
+using Treecast.Bench.Broadcast;
 using Treecast.Bench.Running;
 using Treecast.TestSupport.Processes;
 
@@ -104,6 +105,8 @@ public static class EventsCommand
         var interval = Stopwatch.Frequency / (double)rate;
         var policyCpuAtStart = policy.TotalProcessorTime;
         var benchCpuAtStart = Environment.CpuUsage.TotalTime;
+        var localBroker = LocalBroker.Find(broker);
+        var brokerCpuAtStart = localBroker?.CpuSeconds();
         var publishStart = clock.ElapsedTicks;
         for (var n = 0; n < total; n++)
         {
@@ -132,6 +135,7 @@ public static class EventsCommand
         // of it is left for the service.
         var policyCpu = policy.TotalProcessorTime - policyCpuAtStart;
         var benchCpu = Environment.CpuUsage.TotalTime - benchCpuAtStart;
+        var brokerCpuSeconds = localBroker?.CpuSeconds() - brokerCpuAtStart;
         var latencies = published
             .Where(p => decided.ContainsKey(p.Key))
             .Select(p => (decided[p.Key] - p.Value) * 1000.0 / Stopwatch.Frequency)
@@ -153,9 +157,11 @@ public static class EventsCommand
             policyCpuSeconds = policyCpu.TotalSeconds,
             policyCpuMsPerEvent = policyCpu.TotalMilliseconds / total,
             benchCpuMsPerEvent = benchCpu.TotalMilliseconds / total,
+            brokerCpuMsPerEvent = brokerCpuSeconds * 1000 / total,
+            loadAverage = ProcessUsage.LoadAverage(),
         };
 
-        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms", "policy CPU ms/event", "bench CPU ms/event");
+        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms", "policy CPU ms/event", "bench CPU ms/event", "broker CPU ms/event", "load");
         table.AddRow(
             $"{rate}",
             $"{total}",
@@ -166,7 +172,9 @@ public static class EventsCommand
             $"{outcome.latencyP99Ms:F1}",
             $"{outcome.latencyMaxMs:F1}",
             $"{outcome.policyCpuMsPerEvent:F3}",
-            $"{outcome.benchCpuMsPerEvent:F3}");
+            $"{outcome.benchCpuMsPerEvent:F3}",
+            outcome.brokerCpuMsPerEvent is { } brokerMs ? $"{brokerMs:F3}" : "-",
+            $"{outcome.loadAverage:F1}");
         AnsiConsole.Write(table);
         var path = ResultFile.Write(resultsDirectory, "events", startedAt, quick, new { rate, seconds, broker = $"{broker.Host}:{broker.Port}" }, outcome);
         AnsiConsole.MarkupLineInterpolated($"[grey]policy service on RabbitMQ ({broker.Host}:{broker.Port}, a virtual host of its own); {Machine.Current}[/]");

@@ -45,10 +45,9 @@ public static class ServiceProcesses
         if (!redirectOutput)
         {
             // A service's log is not the benchmark's output: read and dropped, so the process never blocks on a full pipe.
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            // Read as bytes, not split into lines and strings: the benchmark shares the cores it measures.
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
         }
 
         return process;

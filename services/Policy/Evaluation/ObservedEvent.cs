@@ -34,6 +34,14 @@ public sealed record ObservedEvent(
         };
     }
 
+    /// <summary>The event in a few words, for an operation's reason and the log: <c>host.degraded (critical) on host-07, event e-1</c>.</summary>
+    public string Describe()
+    {
+        var severity = Severity is null ? string.Empty : $" ({Severity})";
+        var id = EventId is null ? string.Empty : $", event {EventId}";
+        return $"{Type}{severity} on {Vmm}{id}";
+    }
+
     /// <summary>Checks an external event and converts it; a malformed one throws <see cref="MalformedExternalEventException"/>.</summary>
     public static ObservedEvent FromExternal(ExternalEvent external)
     {

@@ -7,15 +7,19 @@ namespace Treecast.Policy.Evaluation;
 public sealed class ObservedEventDispatcher(
     IPolicyStore store,
     PolicyEvaluator evaluator,
+    UnmatchedEvents unmatched,
     TimeProvider time,
     ILogger<ObservedEventDispatcher> logger)
 {
     public async Task<PolicyEvaluation> DispatchAsync(ObservedEvent observed, IPublishEndpoint publish, CancellationToken cancellationToken)
     {
-        var evaluation = evaluator.Evaluate(observed, store.Current.Policies, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var evaluation = evaluator.Evaluate(observed, store.Current.Policies, now);
         if (evaluation.MatchedPolicies.Count == 0)
         {
-            logger.LogInformation(
+            // Counted and summarised (UnmatchedEventsSummary); a line each only at Debug.
+            unmatched.Record(observed, now);
+            logger.LogDebug(
                 "Event {EventType} {EventId} on {VmmId}: no policy matched",
                 observed.Type,
                 observed.EventId,

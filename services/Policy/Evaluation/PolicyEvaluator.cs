@@ -36,7 +36,7 @@ public sealed class PolicyEvaluator
                             broadcast.FanOut,
                             broadcast.ChunkSizeBytes,
                             policy.Name,
-                            Describe(observed),
+                            observed.Describe(),
                             now,
                             broadcast.Stripes));
                         break;
@@ -81,12 +81,5 @@ public sealed class PolicyEvaluator
         }
 
         return true;
-    }
-
-    private static string Describe(ObservedEvent observed)
-    {
-        var severity = observed.Severity is null ? string.Empty : $" ({observed.Severity})";
-        var id = observed.EventId is null ? string.Empty : $", event {observed.EventId}";
-        return $"{observed.Type}{severity} on {observed.Vmm}{id}";
     }
 }

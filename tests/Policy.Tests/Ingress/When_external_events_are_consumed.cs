@@ -138,10 +138,22 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
     [Fact]
     public async Task Should_publish_nothing_for_an_event_no_policy_matches()
     {
-        await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "minor" });
+        await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "minor", EventId = "e-7" });
 
         Assert.True(await _service.Bus.Consumed.Any<ExternalEvent>());
         Assert.False(await _service.Bus.Published.Any<BroadcastRequested>());
+        var (total, recent) = _service.Services.GetRequiredService<UnmatchedEvents>().Snapshot();
+        Assert.Equal(1, total);
+        Assert.Equal("host.degraded (minor) on host-07, event e-7", Assert.Single(recent).Description);
+    }
+
+    [Fact]
+    public async Task Should_not_count_an_event_that_matched_as_unmatched()
+    {
+        await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "critical", EventId = "e-8" });
+
+        await PublishedAsync<BroadcastRequested>();
+        Assert.Equal(0, _service.Services.GetRequiredService<UnmatchedEvents>().Total);
     }
 
     private async Task SendAsync(ExternalEvent external)
