@@ -54,6 +54,15 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
             Assert.Equal(SeparateServicesFleet.Agents, registry.RootElement.EnumerateArray().Select(v => v.GetProperty("vmmId").GetString()).Order());
         }
 
+        // The Treecast meter counted the bytes: each receiver stored both images, the root relayed them.
+        using (var http = new HttpClient())
+        {
+            var received = Counter(await http.GetStringAsync(new Uri(fleet.AgentUrl("host-02"), "/metrics")), "treecast_transfer_received_bytes_total", "host-02");
+            var relayed = Counter(await http.GetStringAsync(new Uri(fleet.AgentUrl("host-01"), "/metrics")), "treecast_transfer_relayed_bytes_total", "host-01");
+            Assert.True(received >= broadcast.Vms.Sum(v => v.Bytes), $"host-02 counted {received} bytes received");
+            Assert.True(relayed >= broadcast.Vms.Sum(v => v.Bytes), $"host-01 counted {relayed} bytes relayed");
+        }
+
         // The deadline policy gives the workload 2 s; nothing completes it, so duplication must run.
         await fleet.PublishExternalJsonAsync("""
             {"type":"workload.started","vmm":"host-01","workloadId":"wl-straggler"}
@@ -73,4 +82,10 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
             }
         }
     }
+
+    /// <summary>The sum of a Prometheus counter's samples whose labels name <paramref name="vmm"/>.</summary>
+    private static double Counter(string scrape, string name, string vmm) =>
+        scrape.Split('\n')
+            .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains($"vmm=\"{vmm}\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 }

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
+using Treecast.Hosting.Telemetry;
 using Treecast.Transfer.Protocol;
 
 namespace Treecast.Agent.Transfer;
@@ -237,6 +238,7 @@ public sealed class ChunkForwarder(
                 offset = next;
                 Interlocked.Exchange(ref _offset, offset);
                 Interlocked.Add(ref _bytesSent, read);
+                TreecastMetrics.BytesRelayed.Add(read, new("vmm", target.SenderVmmId), new("child", target.Child.VmmId));
                 Pace?.Report(this, _base + offset);
             }
         }

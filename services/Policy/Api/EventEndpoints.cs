@@ -11,7 +11,8 @@ namespace Treecast.Policy.Api;
 /// JSON as the <c>treecast.external-events</c> exchange, <c>POST /events/alertmanager</c> Alertmanager's webhook payload
 /// (<see cref="AlertmanagerWebhook"/>). Each event is checked here (a malformed one is a 400 naming the field) and then
 /// published on the bus, so it takes the same path as one from the exchange: queued durably before the 202, decided by
-/// the same consumer, deduplicated by its event id. Both need an API key.
+/// the same consumer, deduplicated by its event id. Both need an API key. <c>GET /events/recent</c> lists the latest
+/// events that matched no policy, with their count.
 /// </summary>
 public static class EventEndpoints
 {
@@ -24,6 +25,13 @@ public static class EventEndpoints
     public static WebApplication MapEventEndpoints(this WebApplication app)
     {
         var events = app.MapGroup("/events");
+
+        // What arrived and decided nothing: counted since the service started, the latest kept (UnmatchedEvents).
+        events.MapGet("/recent", (UnmatchedEvents unmatched) =>
+        {
+            var (total, recent) = unmatched.Snapshot();
+            return Results.Json(new { unmatchedTotal = total, unmatched = recent }, Json);
+        }).AllowReaders();
 
         events.MapPost("/", async (HttpRequest request, IPublishEndpoint bus, CancellationToken cancellationToken) =>
         {

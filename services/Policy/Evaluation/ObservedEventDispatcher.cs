@@ -1,4 +1,5 @@
 using MassTransit;
+using Treecast.Hosting.Telemetry;
 using Treecast.Policy.Policies;
 
 namespace Treecast.Policy.Evaluation;
@@ -27,6 +28,7 @@ public sealed class ObservedEventDispatcher(
             return evaluation;
         }
 
+        TreecastMetrics.EventsMatched.Add(1, new KeyValuePair<string, object?>("type", observed.Type));
         logger.LogInformation(
             "Event {EventType} {EventId} on {VmmId} matched {Policies}: {BroadcastCount} broadcast(s), {WatchCount} deadline watch(es)",
             observed.Type,

@@ -1,5 +1,6 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.Hosting.Telemetry;
 using Treecast.Policy.Evaluation;
 using Treecast.Policy.Policies;
 
@@ -16,7 +17,18 @@ public sealed class ExternalEventConsumer(
 {
     public async Task Consume(ConsumeContext<ExternalEvent> context)
     {
-        var observed = ObservedEvent.FromExternal(context.Message);
+        ObservedEvent observed;
+        try
+        {
+            observed = ObservedEvent.FromExternal(context.Message);
+        }
+        catch (MalformedExternalEventException ex)
+        {
+            TreecastMetrics.EventsRejected.Add(1, new KeyValuePair<string, object?>("field", ex.Field));
+            throw;
+        }
+
+        TreecastMetrics.EventsReceived.Add(1, new KeyValuePair<string, object?>("type", observed.Type));
         if (observed.Type == EventTypes.WorkloadCompleted)
         {
             // The deadline saga listens for the agents' contract; external completions join that path, and

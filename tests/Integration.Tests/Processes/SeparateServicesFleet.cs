@@ -15,6 +15,7 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
     private readonly RabbitMqBroker _broker = new();
     private FleetProcesses? _processes;
     private ServiceProcess? _policy;
+    private readonly Dictionary<string, ServiceProcess> _agents = new(StringComparer.Ordinal);
     private ServiceProcess? _topology;
     private BrokerAccounts? _accounts;
     private BusObserver? _observer;
@@ -59,7 +60,7 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
         });
         for (var i = 0; i < Agents.Length; i++)
         {
-            _processes.StartAgent(accounts, Agents[i], i < 2 ? "site-1/pod-1/rack-1" : "site-1/pod-1/rack-2", vmCount: i == 0 ? 2 : 0, imageMiB: 4);
+            _agents[Agents[i]] = _processes.StartAgent(accounts, Agents[i], i < 2 ? "site-1/pod-1/rack-1" : "site-1/pod-1/rack-2", vmCount: i == 0 ? 2 : 0, imageMiB: 4);
         }
 
         await _observer.WaitForRegistrationsAsync(Agents, TimeSpan.FromSeconds(90));
@@ -71,6 +72,9 @@ public sealed class SeparateServicesFleet : IAsyncLifetime
 
     /// <summary>The topology service's HTTP address (VMM registry).</summary>
     public Uri TopologyUrl => _topology?.ListeningAddress() ?? throw new InvalidOperationException("the topology service has not said where it listens\n" + Logs());
+
+    /// <summary>An agent's HTTP address (health, metrics).</summary>
+    public Uri AgentUrl(string vmmId) => _agents[vmmId].ListeningAddress() ?? throw new InvalidOperationException($"{vmmId} has not said where it listens\n" + Logs());
 
     /// <summary>The broker as the monitoring account sees it: it may publish external events and nothing else.</summary>
     public Uri MonitoringUri => _accounts?.MonitoringUri ?? throw new InvalidOperationException("no broker accounts");

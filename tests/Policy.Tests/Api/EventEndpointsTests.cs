@@ -93,13 +93,39 @@ public sealed class EventEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lists_an_event_no_policy_matched_and_counts_events_in_its_metrics()
+    {
+        using var response = await PostAsync("/events", """{"type":"host.degraded","eventId":"minor-1","vmm":"host-11","severity":"minor"}""");
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            using var recent = JsonDocument.Parse(await _client.GetStringAsync("/events/recent", limit.Token));
+            var unmatched = recent.RootElement.GetProperty("unmatched").EnumerateArray().ToList();
+            if (unmatched.Any(e => e.GetProperty("eventId").GetString() == "minor-1"))
+            {
+                Assert.True(recent.RootElement.GetProperty("unmatchedTotal").GetInt64() >= 1);
+                Assert.Equal("host-11", unmatched.First(e => e.GetProperty("eventId").GetString() == "minor-1").GetProperty("vmm").GetString());
+                break;
+            }
+
+            await Task.Delay(100, limit.Token);
+        }
+
+        var metrics = await _client.GetStringAsync("/metrics", limit.Token);
+        Assert.Contains("treecast_events_received_total{", metrics);
+        Assert.Contains("type=\"host.degraded\"", metrics);
+    }
+
+    [Fact]
     public async Task Describes_every_route_in_its_openapi_document()
     {
         using var document = JsonDocument.Parse(await _client.GetStringAsync("/openapi/v1.json"));
 
         var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
         Assert.Superset(
-            new HashSet<string> { "/events", "/events/alertmanager", "/operations", "/operations/{id}", "/operations/{id}/cancel", "/policies", "/policies/validate", "/policies/reload", "/operations/stream" },
+            new HashSet<string> { "/events", "/events/alertmanager", "/operations", "/operations/{id}", "/operations/{id}/cancel", "/policies", "/policies/validate", "/policies/reload", "/operations/stream", "/events/recent" },
             paths.ToHashSet());
     }
 

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
+using Treecast.Hosting.Telemetry;
 
 namespace Treecast.Agent.Transfer.Receiving;
 
@@ -248,6 +249,7 @@ public sealed partial class Receiver : IAsyncDisposable
         var committed = spool.CommittedLength;
         if (offset > committed)
         {
+            TreecastMetrics.ChunkFailures.Add(1, new("vmm", VmmId), new("reason", "order"));
             return new ReceiveOutcome(
                 ReceiveVerdict.Ahead,
                 $"VM {spool.Image.VmId}: chunk at offset {offset}, {VmmId} holds {committed} bytes; resume from there");
@@ -260,12 +262,14 @@ public sealed partial class Receiver : IAsyncDisposable
 
         if (XxHash3.HashToUInt64(data.Span) != xxhash3)
         {
+            TreecastMetrics.ChunkFailures.Add(1, new("vmm", VmmId), new("reason", "checksum"));
             return await GarbledAsync(spool, offset, data.Length);
         }
 
+        var fresh = data[(int)(committed - offset)..];
         try
         {
-            await spool.AppendAsync(data[(int)(committed - offset)..], cancellationToken);
+            await spool.AppendAsync(fresh, cancellationToken);
         }
         catch (InvalidDataException e)
         {
@@ -277,6 +281,7 @@ public sealed partial class Receiver : IAsyncDisposable
         }
 
         Volatile.Write(ref _garbledInARow, 0);
+        TreecastMetrics.BytesReceived.Add(fresh.Length, new KeyValuePair<string, object?>("vmm", VmmId));
         ReportProgress();
         CheckpointIfDue();
         return ReceiveOutcome.Done;
@@ -300,6 +305,7 @@ public sealed partial class Receiver : IAsyncDisposable
         var mismatch = await spool.CompleteAsync(bytes, sha256, cancellationToken);
         if (mismatch is not null)
         {
+            TreecastMetrics.VerificationFailures.Add(1, new KeyValuePair<string, object?>("vmm", VmmId));
             return await LoseAsync(mismatch);
         }
 
@@ -569,7 +575,11 @@ public sealed partial class Receiver : IAsyncDisposable
         return new ReceiveOutcome(ReceiveVerdict.Lost, reason);
     }
 
-    private Admission Refuse(string reason) => Admission.Refused(new ReceiveOutcome(ReceiveVerdict.Refused, reason), this);
+    private Admission Refuse(string reason)
+    {
+        TreecastMetrics.ChunkFailures.Add(1, new("vmm", VmmId), new("reason", "sender"));
+        return Admission.Refused(new ReceiveOutcome(ReceiveVerdict.Refused, reason), this);
+    }
 
     private ReceiveOutcome NotInManifest(uint vmIndex) =>
         new(ReceiveVerdict.Malformed, $"VM index {vmIndex} is not in the manifest of {Spools.Count} VMs");
