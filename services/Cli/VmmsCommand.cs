@@ -11,7 +11,7 @@ public static class VmmsCommand
     public static Command Build()
     {
         var (url, json) = (ServiceOptions.TopologyUrl(), ServiceOptions.Json());
-        var command = new Command("vmms", "Lists the VMMs the topology service knows: location, gRPC endpoint, live or lost, last heartbeat, VMs.") { url, json };
+        var command = new Command("vmms", "Lists the VMMs the topology service knows: location, gRPC endpoint, live or lost, last heartbeat, and each VM's state, size, digest and MAC.") { url, json };
         command.SetAction((result, cancellationToken) => Output.GuardAsync(async () =>
         {
             using var topology = ServiceOptions.Topology(result.GetRequiredValue(url));
@@ -34,7 +34,7 @@ public static class VmmsCommand
                     DateTimeOffset.TryParse(vmm["lastSeenAt"]?.ToString(), CultureInfo.InvariantCulture, DateTimeStyles.None, out var at)
                         ? at.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture)
                         : "-",
-                    Markup.Escape(string.Join(", ", vmm["vmIds"]?.AsArray().Select(v => v?.ToString()) ?? [])));
+                    Markup.Escape(Vms(vmm)));
             }
 
             AnsiConsole.Write(table);
@@ -42,4 +42,12 @@ public static class VmmsCommand
         }));
         return command;
     }
+
+    /// <summary>One line per VM: id, state, size, the digest's first 12 characters, MAC (ids alone from older agents).</summary>
+    private static string Vms(JsonObject vmm) =>
+        vmm["vms"] is JsonArray vms
+            ? string.Join('\n', vms.OfType<JsonObject>().Select(v =>
+                $"{v["vmId"]} {v["state"]} {Standalone.Format.Bytes(v["bytes"]?.GetValue<long>() ?? 0)} "
+                + $"{(v["sha256"]?.GetValue<string>() is { Length: >= 12 } sha ? sha[..12] : "-")} {v["macAddress"] ?? "-"}"))
+            : string.Join(", ", vmm["vmIds"]?.AsArray().Select(v => v?.ToString()) ?? []);
 }

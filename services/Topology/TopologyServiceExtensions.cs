@@ -22,6 +22,8 @@ public static class TopologyServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddApiAccess();
+        // VM states by name in GET /vmms ("Paused", not 1), as the policy API and the MongoDB documents write them.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         builder.Services.AddOptions<TopologyOptions>()
             .BindConfiguration(TopologyOptions.Section)
             .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")

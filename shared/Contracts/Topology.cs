@@ -2,13 +2,18 @@ namespace Treecast.Contracts;
 
 /// <summary>Sent by every agent at a fixed interval; the topology service's registry is built from these.</summary>
 /// <param name="Location">Network location as a path, most general first: <c>site/pod/rack</c>.</param>
+/// <param name="Vms">What each VM is now (state, size, digest, MAC), for operators (<c>GET /vmms</c>); null from agents that predate it.</param>
 public sealed record VmmHeartbeat(
     string VmmId,
     string GrpcEndpoint,
     string Location,
     IReadOnlyList<string> VmIds,
     DateTimeOffset SentAt,
-    TimeSpan Interval);
+    TimeSpan Interval,
+    IReadOnlyList<VmSummary>? Vms = null);
+
+/// <summary>One VM of a VMM as its heartbeat reports it; <see cref="Sha256"/> is known for a saved or received image.</summary>
+public sealed record VmSummary(string VmId, VmState State, long Bytes, string? Sha256, string? MacAddress);
 
 /// <summary>A VMM missed its heartbeats and is no longer placed in trees.</summary>
 public sealed record VmmLost(string VmmId, DateTimeOffset LastSeenAt, DateTimeOffset DetectedAt);

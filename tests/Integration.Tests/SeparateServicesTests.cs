@@ -47,11 +47,23 @@ public sealed class When_external_json_events_reach_the_separate_services(Separa
         var listed = await CliProcess.RunAsync("ops", "list", "--root", "host-01", "--json", "--policy-url", fleet.PolicyUrl.ToString());
         Assert.True(listed.ExitCode == 0, listed.Output + listed.Error);
         Assert.Contains(broadcast.OperationId.ToString(), listed.Output);
-        var vmms = await CliProcess.RunAsync("vmms", "--json", "--topology-url", fleet.TopologyUrl.ToString());
-        Assert.True(vmms.ExitCode == 0, vmms.Output + vmms.Error);
-        using (var registry = JsonDocument.Parse(vmms.Output))
+        // The registry, from the agents' heartbeats: every VMM, and (a heartbeat later) host-02's copies with the root's digests.
+        var digests = broadcast.Vms.ToDictionary(v => v.VmId, v => v.Sha256);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
         {
+            var vmms = await CliProcess.RunAsync("vmms", "--json", "--topology-url", fleet.TopologyUrl.ToString());
+            Assert.True(vmms.ExitCode == 0, vmms.Output + vmms.Error);
+            using var registry = JsonDocument.Parse(vmms.Output);
             Assert.Equal(SeparateServicesFleet.Agents, registry.RootElement.EnumerateArray().Select(v => v.GetProperty("vmmId").GetString()).Order());
+            var copies = registry.RootElement.EnumerateArray().Single(v => v.GetProperty("vmmId").GetString() == "host-02").GetProperty("vms");
+            if (copies.ValueKind == JsonValueKind.Array && copies.GetArrayLength() == digests.Count
+                && copies.EnumerateArray().All(c => c.GetProperty("state").GetString() == "Paused" && digests[c.GetProperty("vmId").GetString()!] == c.GetProperty("sha256").GetString()))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"host-02's heartbeats never showed its copies: {copies}");
         }
 
         // The Treecast meter counted the bytes: each receiver stored both images, the root relayed them.

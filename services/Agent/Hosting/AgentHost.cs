@@ -150,9 +150,18 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
         }
     }
 
-    private Task PublishHeartbeatAsync(AgentNode node) =>
-        PublishQuietlyAsync(new VmmHeartbeat(
-            VmmId, node.GrpcEndpoint, Options.Location, node.Vmm.Vms.Select(v => v.VmId).ToList(), _timeProvider.GetUtcNow(), Options.HeartbeatInterval));
+    private Task PublishHeartbeatAsync(AgentNode node)
+    {
+        var vms = node.Vmm.Vms;
+        return PublishQuietlyAsync(new VmmHeartbeat(
+            VmmId,
+            node.GrpcEndpoint,
+            Options.Location,
+            vms.Select(v => v.VmId).ToList(),
+            _timeProvider.GetUtcNow(),
+            Options.HeartbeatInterval,
+            vms.Select(v => new VmSummary(v.VmId, v.State, v.Bytes, v.Sha256, v.MacAddress)).ToList()));
+    }
 
     private static async Task<bool> WaitQuietlyAsync(PeriodicTimer timer, CancellationToken cancellationToken)
     {

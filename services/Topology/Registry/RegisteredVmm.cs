@@ -5,6 +5,7 @@ namespace Treecast.Topology.Registry;
 /// <summary>What the registry knows about one VMM, as of its latest heartbeat.</summary>
 /// <param name="LastSeenAt">When the topology service received the latest heartbeat (its own clock, not the agent's).</param>
 /// <param name="Interval">The heartbeat interval the agent announced; liveness is judged against it.</param>
+/// <param name="Vms">The VMs as the latest heartbeat described them (state, size, digest, MAC), for operators.</param>
 /// <param name="IsLost">The VMM missed too many heartbeats; it is kept so a returning VMM is recognised, but placed in no tree.</param>
 public sealed record RegisteredVmm(
     string VmmId,
@@ -13,7 +14,8 @@ public sealed record RegisteredVmm(
     IReadOnlyList<string> VmIds,
     DateTimeOffset LastSeenAt,
     TimeSpan Interval,
-    bool IsLost = false)
+    bool IsLost = false,
+    IReadOnlyList<VmSummary>? Vms = null)
 {
     /// <summary>The live entry a heartbeat received at <paramref name="receivedAt"/> makes, whatever the VMM was before.</summary>
     public static RegisteredVmm FromHeartbeat(VmmHeartbeat heartbeat, DateTimeOffset receivedAt)
@@ -26,7 +28,8 @@ public sealed record RegisteredVmm(
             // Copied: the message's list may be a mutable list the sender still holds (in-memory transport).
             heartbeat.VmIds is null ? [] : [.. heartbeat.VmIds],
             receivedAt,
-            heartbeat.Interval);
+            heartbeat.Interval,
+            Vms: heartbeat.Vms is null ? null : [.. heartbeat.Vms]);
     }
 
     /// <summary>

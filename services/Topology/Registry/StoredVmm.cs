@@ -1,4 +1,5 @@
 using MongoDB.Bson.Serialization.Attributes;
+using Treecast.Contracts;
 
 namespace Treecast.Topology.Registry;
 
@@ -13,6 +14,9 @@ public sealed class StoredVmm
     public string Location { get; set; } = string.Empty;
 
     public List<string> VmIds { get; set; } = [];
+
+    /// <summary>The VMs as the latest heartbeat described them; absent in documents written before heartbeats carried them.</summary>
+    public List<VmSummary>? Vms { get; set; }
 
     /// <summary>Readable (a UTC date at <c>LastSeenAt.DateTime</c>) and exact.</summary>
     public DateTimeOffset LastSeenAt { get; set; }
@@ -40,9 +44,10 @@ public sealed class StoredVmm
             LastSeenUtcTicks = vmm.LastSeenAt.UtcTicks,
             Interval = vmm.Interval,
             IsLost = vmm.IsLost,
+            Vms = vmm.Vms is null ? null : [.. vmm.Vms],
         };
     }
 
     public RegisteredVmm ToRegisteredVmm() =>
-        new(VmmId, GrpcEndpoint, Location, [.. VmIds], LastSeenAt, Interval, IsLost);
+        new(VmmId, GrpcEndpoint, Location, [.. VmIds], LastSeenAt, Interval, IsLost, Vms is null ? null : [.. Vms]);
 }

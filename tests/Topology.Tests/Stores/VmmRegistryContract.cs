@@ -24,6 +24,7 @@ public abstract class VmmRegistryContract
         Assert.Equal("http://vmm-a:5100", vmm.GrpcEndpoint);
         Assert.Equal("site-1/pod-1/rack-1", vmm.Location);
         Assert.Equal(["vmm-a-vm-1", "vmm-a-vm-2"], vmm.VmIds);
+        Assert.Equal(Heartbeat("vmm-a").Vms, vmm.Vms);
         Assert.Equal(Start, vmm.LastSeenAt);
         Assert.Equal(TimeSpan.FromSeconds(2), vmm.Interval);
         Assert.False(vmm.IsLost);
@@ -122,5 +123,9 @@ public abstract class VmmRegistryContract
     }
 
     protected static VmmHeartbeat Heartbeat(string vmmId, string location = "site-1/pod-1/rack-1") =>
-        new(vmmId, $"http://{vmmId}:5100", location, [$"{vmmId}-vm-1", $"{vmmId}-vm-2"], Start.AddYears(-1), TimeSpan.FromSeconds(2));
+        new(vmmId, $"http://{vmmId}:5100", location, [$"{vmmId}-vm-1", $"{vmmId}-vm-2"], Start.AddYears(-1), TimeSpan.FromSeconds(2),
+        [
+            new VmSummary($"{vmmId}-vm-1", VmState.Paused, 64L << 20, new string('a', 64), "52:54:00:12:34:56"),
+            new VmSummary($"{vmmId}-vm-2", VmState.Running, 32L << 20, null, "52:54:00:12:34:57"),
+        ]);
 }
