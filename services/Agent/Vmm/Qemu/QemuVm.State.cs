@@ -44,6 +44,7 @@ internal sealed partial class QemuVm
         {
             lock (_gate)
             {
+                TakeSealedSaveLocked();
                 return !_stateIsCurrent && (_saving is null || _saving.Sealed.IsCompleted);
             }
         }
@@ -56,6 +57,7 @@ internal sealed partial class QemuVm
         {
             lock (_gate)
             {
+                TakeSealedSaveLocked();
                 return _stateIsCurrent ? new VmImage(VmId, _bytes, _sha256!, _definition) : VmImage.Unsealed(VmId, _definition);
             }
         }
@@ -204,6 +206,22 @@ internal sealed partial class QemuVm
         }
 
         return await saving.Sealed.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A save whose image is sealed makes the state file current at once, not when <see cref="FinishSaveAsync"/>'s
+    /// continuation gets a thread: on a busy host a pause in that gap saw "no current image", migrated again, and QEMU
+    /// refused ("Can't migrate the vm that was paused due to previous migration").
+    /// </summary>
+    private void TakeSealedSaveLocked()
+    {
+        if (!_stateIsCurrent && _state == VmState.Paused && _saving is { Sealed.IsCompletedSuccessfully: true } saving)
+        {
+            var saved = saving.Sealed.Result;
+            _bytes = saved.Bytes;
+            _sha256 = saved.Sha256;
+            _stateIsCurrent = true;
+        }
     }
 
     private async Task FinishSaveAsync(SavingImage image, Task spooling, Stopwatch started)
