@@ -29,17 +29,18 @@ public sealed class LiveRunDisplay : IRunDisplay
 
         await AnsiConsole.Progress()
             .AutoClear(false)
+            // Rate and ETA are ours, over the last seconds of reports: Spectre's own speed column counts the first report's
+            // jump from 0 as if it took no time and shows TiB/s.
             .Columns(
                 new TaskDescriptionColumn { Alignment = Justify.Left },
                 new ProgressBarColumn(),
                 new PercentageColumn(),
-                new DownloadedColumn(),
-                new TransferSpeedColumn(),
-                new RemainingTimeColumn())
+                new DownloadedColumn())
             .StartAsync(async context =>
             {
                 var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
                 var verified = new HashSet<string>(StringComparer.Ordinal);
+                var rates = new Dictionary<string, RateWindow>(StringComparer.Ordinal);
                 while (true)
                 {
                     foreach (var vmm in observer.ProgressByVmm())
@@ -53,9 +54,15 @@ public sealed class LiveRunDisplay : IRunDisplay
                         bar.IsIndeterminate = vmm.Total == 0;
                         bar.MaxValue = Math.Max(1, Math.Max(vmm.Total, vmm.Bytes));
                         bar.Value = vmm.Bytes;
+                        var rate = (rates.TryGetValue(vmm.VmmId, out var window) ? window : rates[vmm.VmmId] = new RateWindow()).Add(vmm.Bytes);
+                        if (!verified.Contains(vmm.VmmId))
+                        {
+                            var eta = vmm.Total > 0 ? Format.Eta(vmm.Total - vmm.Bytes, rate) : "-";
+                            bar.Description = $"{vmm.VmmId} {Format.Bytes(rate) + "/s",12} ETA {eta,5}";
+                        }
                         if (vmm.Verified && verified.Add(vmm.VmmId))
                         {
-                            bar.Description = $"{vmm.VmmId} [green]verified[/]";
+                            bar.Description = $"{vmm.VmmId} [green]{"verified",12}[/]          ";
                             bar.Value = bar.MaxValue;
                             bar.StopTask();
                         }
@@ -76,5 +83,26 @@ public sealed class LiveRunDisplay : IRunDisplay
                     }
                 }
             });
+    }
+
+    /// <summary>Bytes per second over the last few seconds of one VMM's reports.</summary>
+    private sealed class RateWindow
+    {
+        private static readonly TimeSpan Span = TimeSpan.FromSeconds(3);
+        private readonly Queue<(long At, long Bytes)> _samples = new();
+
+        public double Add(long bytes)
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            _samples.Enqueue((now, bytes));
+            while (_samples.Count > 2 && System.Diagnostics.Stopwatch.GetElapsedTime(_samples.Peek().At, now) > Span)
+            {
+                _samples.Dequeue();
+            }
+
+            var (firstAt, firstBytes) = _samples.Peek();
+            var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(firstAt, now).TotalSeconds;
+            return seconds < 0.5 ? 0 : (bytes - firstBytes) / seconds;
+        }
     }
 }
