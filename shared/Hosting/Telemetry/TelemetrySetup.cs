@@ -51,15 +51,28 @@ public static class TelemetrySetup
                     metrics.AddOtlpExporter(o => o.Endpoint = otlp);
                 }
             });
-        if (otlp is not null)
+        // Telemetry:ConsoleTraces=true writes every span to stdout: for a look without a collector, and for the test that
+        // follows one operation's trace from the event to the last verified copy.
+        var console = builder.Configuration.GetValue<bool>("Telemetry:ConsoleTraces");
+        if (otlp is not null || console)
         {
-            telemetry.WithTracing(tracing => tracing
-                .AddAspNetCoreInstrumentation()
-                .AddGrpcClientInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddSource(DiagnosticHeaders.DefaultListenerName)
-                .AddSource(TreecastMetrics.Name)
-                .AddOtlpExporter(o => o.Endpoint = otlp));
+            telemetry.WithTracing(tracing =>
+            {
+                tracing.AddAspNetCoreInstrumentation()
+                    .AddGrpcClientInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddSource(DiagnosticHeaders.DefaultListenerName)
+                    .AddSource(TreecastMetrics.Name);
+                if (otlp is not null)
+                {
+                    tracing.AddOtlpExporter(o => o.Endpoint = otlp);
+                }
+
+                if (console)
+                {
+                    tracing.AddConsoleExporter();
+                }
+            });
         }
 
         return builder;
