@@ -16,10 +16,13 @@ public static class OperationWatch
         {
             await AnsiConsole.Progress()
                 .AutoClear(true)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                // Rate and ETA from RateWindow, as treecast run shows them: Spectre's speed column reads the first poll's
+                // jump from 0 as taking no time.
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn())
                 .StartAsync(async context =>
                 {
                     var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                    var rates = new Dictionary<string, RateWindow>(StringComparer.Ordinal);
                     while (true)
                     {
                         foreach (var host in Hosts(operation))
@@ -34,7 +37,11 @@ public static class OperationWatch
                             var total = host["totalBytes"]?.GetValue<long>() ?? 0;
                             bar.IsIndeterminate = total == 0;
                             bar.MaxValue = Math.Max(1, total);
-                            bar.Value = Math.Min(bar.MaxValue, host["bytesReceived"]?.GetValue<long>() ?? 0);
+                            var received = host["bytesReceived"]?.GetValue<long>() ?? 0;
+                            bar.Value = Math.Min(bar.MaxValue, received);
+                            var rate = (rates.TryGetValue(vmm, out var window) ? window : rates[vmm] = new RateWindow()).Add(received);
+                            var eta = total > 0 ? Standalone.Format.Eta(total - received, rate) : "-";
+                            bar.Description = $"{vmm} {Standalone.Format.Bytes(rate) + "/s",12} ETA {eta,5}";
                         }
 
                         if (OpsCommands.IsFinal(State(operation)))

@@ -2,15 +2,13 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using Treecast.Contracts;
 
 namespace Treecast.Cli;
 
 /// <summary><c>treecast ops list|show|watch|cancel</c>: broadcast operations, through the policy service's HTTP API.</summary>
 public static class OpsCommands
 {
-    /// <summary>The saga states an operation ends in.</summary>
-    private static readonly HashSet<string> Final = ["Completed", "CompletedWithFailures", "Duplicated", "Failed", "Cancelled", "TimedOut"];
-
     public static Command Build() => new("ops", "Broadcast operations: list, show, watch live, cancel.")
     {
         List(), Show(), Watch(), Cancel(),
@@ -122,7 +120,8 @@ public static class OpsCommands
         return command;
     }
 
-    internal static bool IsFinal(string state) => Final.Contains(state);
+    /// <summary>An operation's final saga states are named as <see cref="OperationFinalState"/>.</summary>
+    internal static bool IsFinal(string state) => Enum.TryParse<OperationFinalState>(state, out _);
 
     internal static void Describe(JsonObject operation)
     {

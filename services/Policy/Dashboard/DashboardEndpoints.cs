@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Treecast.Contracts;
 using Treecast.Hosting.ApiAccess;
 using Treecast.Policy.Api;
 using Treecast.Policy.Operations;
@@ -43,15 +44,12 @@ public static class DashboardEndpoints
                 }
 
                 var document = OperationDetailView.From(operation, await progress.ForOperationAsync(id, cancellationToken), OperationEndpoints.Json);
-                return (document, IsFinal(operation.CurrentState));
+                return (document, Enum.TryParse<OperationFinalState>(operation.CurrentState, out _));
             }, cancellationToken);
         }).AllowReaders();
 
         return app;
     }
-
-    private static bool IsFinal(string state) =>
-        state is "Completed" or "CompletedWithFailures" or "Duplicated" or "Failed" or "Cancelled" or "TimedOut";
 
     /// <summary>Writes <paramref name="read"/>'s answer as an SSE <c>data:</c> line every <paramref name="every"/> until the client leaves or it says it is the last.</summary>
     private static async Task StreamAsync<T>(HttpContext http, TimeSpan every, Func<Task<(T Value, bool Last)>> read, CancellationToken cancellationToken)

@@ -12,8 +12,8 @@ namespace Treecast.Hosting.Telemetry;
 /// <summary>
 /// OpenTelemetry for every service: metrics (ASP.NET Core, HttpClient, the runtime, MassTransit and the
 /// <see cref="TreecastMetrics"/> meter) scraped at <c>/metrics</c> and, when an OTLP endpoint is configured, exported
-/// there with traces (ASP.NET Core, the gRPC client, HttpClient, MassTransit, Treecast). Without an endpoint no tracer is
-/// registered at all: an unsampled message costs nothing, and the event path stays as fast as it was.
+/// there with traces (ASP.NET Core, the gRPC client, HttpClient, MassTransit, Treecast). Without an endpoint (or console
+/// traces) no tracer is registered, so MassTransit starts no activity per message.
 /// </summary>
 public static class TelemetrySetup
 {
