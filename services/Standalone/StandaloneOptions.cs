@@ -10,7 +10,8 @@ public sealed record StandaloneOptions
     public int Pods { get; init; } = 1;
     public int VmsPerHost { get; init; } = 2;
     public int ImageMiB { get; init; } = 64;
-    public int FanOut { get; init; } = 2;
+    /// <summary>Children per VMM; null leaves it to topology, which picks it for the image size and the number of hosts.</summary>
+    public int? FanOut { get; init; }
 
     /// <summary>Stripe trees of the broadcast; 0 for topology's default.</summary>
     public int Stripes { get; init; }
@@ -42,7 +43,7 @@ public sealed record StandaloneOptions
           --pods N              pods the racks are spread over                     default 1
           --vms N               VMs on the root host                               default 2
           --image-mib N         size of each simulated VM image in MiB             default 64
-          --fan-out N           children per VMM in the tree                       default 2
+          --fan-out N           children per VMM in the tree             default: by image size and hosts
           --stripes K           stripe trees over the same VMMs (1-16, 0 default)  default 0
           --chunk-kib N         transfer chunk size in KiB                         default 1024
           --workload-seconds S  run a workload of S seconds in the root's VMs and watch its deadline

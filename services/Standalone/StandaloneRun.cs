@@ -131,7 +131,7 @@ public sealed class StandaloneRun(StandaloneOptions options, IRunDisplay? displa
         {
             ["Bus:Transport"] = nameof(BusTransport.InMemory),
             ["Policy:PoliciesPath"] = policiesPath,
-            ["Topology:DefaultFanOut"] = options.FanOut.ToString(CultureInfo.InvariantCulture),
+            ["Topology:DefaultFanOut"] = (options.FanOut ?? 0).ToString(CultureInfo.InvariantCulture),
             ["Agent:Qemu:MemoryMiB"] = options.VmMemoryMiB.ToString(CultureInfo.InvariantCulture),
         });
         builder.AddServiceDefaults();

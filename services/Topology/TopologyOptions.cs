@@ -18,8 +18,11 @@ public sealed class TopologyOptions
     /// <summary>How often the liveness monitor looks for VMMs that stopped sending heartbeats.</summary>
     public TimeSpan LivenessCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The fan-out used when a tree request leaves it unset (zero).</summary>
-    public int DefaultFanOut { get; set; } = 2;
+    /// <summary>
+    /// The fan-out used when a tree request leaves it unset (zero); 0 (the default) picks it per operation from the
+    /// root's image size and the number of receivers (<see cref="Trees.FanOutChoice"/>).
+    /// </summary>
+    public int DefaultFanOut { get; set; }
 
     /// <summary>
     /// The stripe trees built when a tree request leaves them unset (zero). One until the agents' data path sends each

@@ -28,7 +28,7 @@ public static class TopologyServiceExtensions
             .BindConfiguration(TopologyOptions.Section)
             .Validate(o => o.MissedHeartbeatsBeforeLost >= 1, "Topology:MissedHeartbeatsBeforeLost must be 1 or more.")
             .Validate(o => o.LivenessCheckInterval > TimeSpan.Zero, "Topology:LivenessCheckInterval must be positive, for example 00:00:01.")
-            .Validate(o => o.DefaultFanOut >= 1, "Topology:DefaultFanOut must be 1 or more.")
+            .Validate(o => o.DefaultFanOut >= 0, "Topology:DefaultFanOut must be 1 or more, or 0 to pick it by image size.")
             .Validate(o => o.DefaultStripes is >= 1 and <= VmmTree.MaxStripes, $"Topology:DefaultStripes must be 1 to {VmmTree.MaxStripes}.")
             .Validate(o => o.ReconnectGrace >= TimeSpan.Zero, "Topology:ReconnectGrace must be 0 or more, for example 00:00:30.")
             .ValidateOnStart();

@@ -22,9 +22,10 @@ public sealed record VmmLost(string VmmId, DateTimeOffset LastSeenAt, DateTimeOf
 public sealed record VmmRegistered(string VmmId, string Location, string GrpcEndpoint);
 
 /// <summary>Ask the topology service for a tree over the live VMMs, rooted at <see cref="RootVmmId"/>.</summary>
-/// <param name="FanOut">Children per VMM at most; 0 for topology's default.</param>
+/// <param name="FanOut">Children per VMM at most; 0 for topology's default (by default, the fan-out that suits the root's image size).</param>
 /// <param name="Stripes">Stripe trees to build over the same VMMs (see <see cref="VmmTree"/>); 0 for topology's default.</param>
-public sealed record ResolveTree(Guid OperationId, string RootVmmId, int FanOut, int Stripes = 0);
+/// <param name="ChunkSizeBytes">The operation's chunk size, which the default fan-out weighs; 0 for the agents' default.</param>
+public sealed record ResolveTree(Guid OperationId, string RootVmmId, int FanOut, int Stripes = 0, int ChunkSizeBytes = 0);
 
 public sealed record TreeResolved(Guid OperationId, VmmTree Tree);
 

@@ -83,7 +83,7 @@ internal sealed class TopologyHarness : IAsyncDisposable
     public async Task<T> WaitForPublished<T>(Func<T, bool> match, TimeSpan? timeout = null)
         where T : class
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (DateTime.UtcNow < deadline)
         {
             if (Published<T>().FirstOrDefault(match) is { } message)

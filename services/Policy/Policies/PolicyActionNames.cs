@@ -6,7 +6,8 @@ public static class PolicyActionNames
     public const string Broadcast = "broadcast";
     public const string DuplicateIfNotCompletedWithin = "duplicateIfNotCompletedWithin";
 
-    public const int DefaultFanOut = 2;
+    /// <summary>Leaving <c>fanOut</c> out lets topology pick it for the root's image size and the fleet (sent as 0).</summary>
+    public const int DefaultFanOut = 0;
     public const int MinFanOut = 1;
     public const int MaxFanOut = 64;
 

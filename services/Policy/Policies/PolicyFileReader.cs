@@ -340,7 +340,7 @@ public sealed partial class PolicyFileReader
         if (node is not YamlScalarNode scalar
             || !int.TryParse(scalar.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
         {
-            context.Error(node.Start, $"'{key}' must be a whole number from {min} to {max} (write for example '{key}: {defaultValue}')");
+            context.Error(node.Start, $"'{key}' must be a whole number from {min} to {max} (write for example '{key}: {Math.Max(defaultValue, min)}')");
             return defaultValue;
         }
 

@@ -25,6 +25,12 @@ public sealed partial class BroadcastOperationState
         ArgumentNullException.ThrowIfNull(tree);
         Tree = tree;
         TreeVersion = tree.Version;
+        // A fan-out left to topology is the one it picked from now on: a repaired tree keeps the operation's shape.
+        if (FanOut == 0)
+        {
+            FanOut = tree.FanOut;
+        }
+
         Hosts = tree.Nodes
             .Select(n => new VmmProgress { VmmId = n.VmmId, Location = n.Location, ParentVmmId = n.ParentVmmId })
             .ToList();

@@ -50,7 +50,7 @@ public sealed class BroadcastOperationStateMachine : MassTransitStateMachine<Bro
         Initially(
             When(BroadcastRequested)
                 .Then(context => context.Saga.Start(context.Message))
-                .Send(Addresses.Topology, context => new ResolveTree(context.Saga.CorrelationId, context.Saga.RootVmmId, context.Saga.FanOut, context.Saga.Stripes))
+                .Send(Addresses.Topology, context => new ResolveTree(context.Saga.CorrelationId, context.Saga.RootVmmId, context.Saga.FanOut, context.Saga.Stripes, context.Saga.ChunkSizeBytes))
                 .Enter(ResolvingTree, context =>
                     $"{context.Saga.Mode} of {context.Saga.RootVmmId} requested by policy {context.Saga.PolicyName}: {context.Saga.Reason}"));
 

@@ -26,6 +26,7 @@ public sealed class RepairTreeConsumer(
             request.RootVmmId,
             request.FanOut,
             request.Stripes,
+            0,
             members,
             request.PreviousVersion,
             context,

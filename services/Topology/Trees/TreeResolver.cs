@@ -15,8 +15,10 @@ public sealed class TreeResolver(
     IOptions<TopologyOptions> options,
     ILogger<TreeResolver> logger)
 {
-    /// <param name="fanOut">As asked; zero for the configured default.</param>
+    /// <param name="fanOut">As asked; zero for the configured default, or when none is configured the fan-out
+    /// <see cref="FanOutChoice"/> picks for the root's image size.</param>
     /// <param name="stripes">As asked; zero for the configured default.</param>
+    /// <param name="chunkSizeBytes">The operation's chunk size (for <see cref="FanOutChoice"/>); zero for the default.</param>
     /// <param name="vmms">The candidates, lost ones included (left out, but a lost root is named properly).</param>
     /// <param name="floor">A version the new tree must be above, besides every version handed out before.</param>
     /// <returns>The recorded tree, or null when the operation was answered with the reason there is none.</returns>
@@ -25,6 +27,7 @@ public sealed class TreeResolver(
         string rootVmmId,
         int fanOut,
         int stripes,
+        int chunkSizeBytes,
         IReadOnlyCollection<RegisteredVmm> vmms,
         long floor,
         IPublishEndpoint publish,
@@ -38,7 +41,7 @@ public sealed class TreeResolver(
             var version = await versions.NextVersionAboveAsync(floor, cancellationToken).ConfigureAwait(false);
             tree = builder.Build(
                 rootVmmId,
-                fanOut == 0 ? options.Value.DefaultFanOut : fanOut,
+                fanOut == 0 ? DefaultFanOut(rootVmmId, chunkSizeBytes, vmms) : fanOut,
                 vmms,
                 version,
                 stripes == 0 ? options.Value.DefaultStripes : stripes);
@@ -57,5 +60,18 @@ public sealed class TreeResolver(
 
         await versions.RecordAsync(tree, cancellationToken).ConfigureAwait(false);
         return tree;
+    }
+
+    private int DefaultFanOut(string rootVmmId, int chunkSizeBytes, IReadOnlyCollection<RegisteredVmm> vmms)
+    {
+        if (options.Value.DefaultFanOut > 0)
+        {
+            return options.Value.DefaultFanOut;
+        }
+
+        // The root's heartbeats name its VMs' sizes: the images a broadcast from it is about to send, near enough.
+        var imageBytes = vmms.FirstOrDefault(v => v.VmmId == rootVmmId)?.Vms?.Sum(vm => Math.Max(vm.Bytes, 0)) ?? 0;
+        var receivers = vmms.Count(v => !v.IsLost && v.VmmId != rootVmmId);
+        return FanOutChoice.For(receivers, imageBytes, chunkSizeBytes > 0 ? chunkSizeBytes : FanOutChoice.DefaultChunkBytes);
     }
 }

@@ -51,7 +51,8 @@ public sealed class When_a_policy_file_is_read
         var policy = Assert.Single(content.Policies);
         Assert.Equal(["host-01"], policy.On.Match["vmm"]);
         Assert.Equal(["r7"], policy.On.Match["attributes.rack"]);
-        Assert.All(policy.Actions, a => Assert.Equal(new BroadcastAction(2, 1024), a));
+        // No fanOut: 0, topology picks it for the image size.
+        Assert.All(policy.Actions, a => Assert.Equal(new BroadcastAction(0, 1024), a));
     }
 
     [Fact]

@@ -168,10 +168,10 @@ public abstract class SagaSpecification : IAsyncLifetime
 
     // The broadcast operation as the topology service and the agents would drive it.
 
-    protected async Task<Guid> RequestBroadcast(BroadcastMode mode, string reason = "host.degraded on vmm-0", int stripes = 0)
+    protected async Task<Guid> RequestBroadcast(BroadcastMode mode, string reason = "host.degraded on vmm-0", int stripes = 0, int fanOut = 2)
     {
         var operationId = NewId.NextGuid();
-        await Publish(new BroadcastRequested(operationId, TestTree.Root, mode, 2, 65536, "degraded-host", reason, Clock.GetUtcNow(), stripes));
+        await Publish(new BroadcastRequested(operationId, TestTree.Root, mode, fanOut, 65536, "degraded-host", reason, Clock.GetUtcNow(), stripes));
         await OperationIn(operationId, m => m.ResolvingTree);
         return operationId;
     }
@@ -220,9 +220,9 @@ public abstract class SagaSpecification : IAsyncLifetime
     }
 
     /// <summary>An operation over <see cref="TestTree"/> with every receiver ready: the root streams.</summary>
-    protected async Task<Guid> Transferring(BroadcastMode mode)
+    protected async Task<Guid> Transferring(BroadcastMode mode, int fanOut = 2)
     {
-        var id = await RequestBroadcast(mode);
+        var id = await RequestBroadcast(mode, fanOut: fanOut);
         await ResolveTree(id, TestTree.Build());
         await Announce(id);
         await ReadyEveryReceiver(id);

@@ -11,7 +11,7 @@ public sealed class When_a_broadcast_completes : SagaSpecification
         var id = operation.CorrelationId;
 
         var resolve = await SentTo<ResolveTree>(Addresses.TopologyQueue, m => m.OperationId == id);
-        Assert.Equal(new ResolveTree(id, TestTree.Root, 2), resolve);
+        Assert.Equal(new ResolveTree(id, TestTree.Root, 2, ChunkSizeBytes: 65536), resolve);
 
         var rootQueue = Addresses.AgentQueue(TestTree.Root);
         Assert.Equal(new PauseVms(id, TestTree.Root), await SentTo<PauseVms>(rootQueue, m => m.OperationId == id));

@@ -12,6 +12,19 @@ public sealed class When_a_relay_is_lost_mid_transfer : SagaSpecification
     private static readonly DateTimeOffset LastSeen = new(2026, 11, 25, 8, 59, 30, TimeSpan.Zero);
 
     [Fact]
+    public async Task Should_ask_for_the_fan_out_topology_picked_when_the_policy_left_it_to_topology()
+    {
+        // The policy named no fan-out (0): topology picked the first tree's (TestTree's 2), and a repair keeps it.
+        var id = await Transferring(BroadcastMode.Broadcast, fanOut: 0);
+        Assert.Equal(0, (await SentTo<ResolveTree>(Addresses.TopologyQueue, m => m.OperationId == id)).FanOut);
+
+        await Publish(new VmmLost("vmm-1", LastSeen, Clock.GetUtcNow()));
+
+        var repair = await SentTo<RepairTree>(Addresses.TopologyQueue, m => m.OperationId == id);
+        Assert.Equal(TestTree.Build().FanOut, repair.FanOut);
+    }
+
+    [Fact]
     public async Task Should_repair_the_tree_announce_it_and_complete_with_the_lost_vmm_failed_and_the_rest_verified()
     {
         var id = await Transferring(BroadcastMode.Broadcast);

@@ -9,7 +9,7 @@ public sealed class When_a_striped_broadcast_is_requested : SagaSpecification
     {
         var id = await RequestBroadcast(BroadcastMode.Broadcast, stripes: 3);
 
-        Assert.Equal(new ResolveTree(id, TestTree.Root, 2, 3), await SentTo<ResolveTree>(Addresses.TopologyQueue, m => m.OperationId == id));
+        Assert.Equal(new ResolveTree(id, TestTree.Root, 2, 3, 65536), await SentTo<ResolveTree>(Addresses.TopologyQueue, m => m.OperationId == id));
         await ResolveTree(id, TestTree.Build());
         await Announce(id);
         await ReadyEveryReceiver(id);

@@ -65,14 +65,53 @@ public sealed class When_a_tree_is_requested : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Should_use_the_configured_fan_out_when_the_request_leaves_it_unset()
+    public async Task Should_pick_a_chain_for_a_few_hosts_and_large_images_when_the_request_leaves_the_fan_out_unset()
+    {
+        // 4 receivers and 2 × 64 MiB on the root: a chain sends every byte once per host, a fan-out of 2 twice.
+        await _topology.Registry.RecordHeartbeatAsync(
+            TopologyHarness.Heartbeat("host-01", "site-1/pod-1/rack-1") with
+            {
+                Vms = [new VmSummary("vm-1", VmState.Running, 64L << 20, null, null), new VmSummary("vm-2", VmState.Running, 64L << 20, null, null)],
+            },
+            _topology.Time.GetUtcNow(),
+            CancellationToken.None);
+        var operationId = Guid.NewGuid();
+        await _topology.SendAsync(new ResolveTree(operationId, "host-01", 0));
+
+        var tree = await Resolved(operationId);
+        Assert.Equal(1, tree.FanOut);
+        Assert.All(tree.Nodes, n => Assert.True(tree.ChildrenOf(n.VmmId).Count() <= 1, $"{n.VmmId} has more than one child"));
+    }
+
+    [Fact]
+    public async Task Should_pick_a_fan_out_of_two_when_the_root_reported_no_image_size()
     {
         var operationId = Guid.NewGuid();
         await _topology.SendAsync(new ResolveTree(operationId, "host-01", 0));
 
         var tree = await Resolved(operationId);
-        Assert.Equal(_topology.Options.DefaultFanOut, tree.FanOut);
+        Assert.Equal(2, tree.FanOut);
         Assert.Equal(2, tree.ChildrenOf("host-01").Count());
+    }
+
+    [Fact]
+    public async Task Should_use_the_configured_fan_out_when_one_is_configured_and_the_request_leaves_it_unset()
+    {
+        await using var pinned = await TopologyHarness.StartAsync(new TopologyOptions { DefaultFanOut = 3, ReconnectGrace = TimeSpan.Zero });
+        foreach (var vmm in new[] { "host-01", "host-02", "host-03", "host-04" })
+        {
+            await pinned.Registry.RecordHeartbeatAsync(
+                TopologyHarness.Heartbeat(vmm) with { Vms = [new VmSummary("vm-1", VmState.Running, 1L << 30, null, null)] },
+                pinned.Time.GetUtcNow(),
+                CancellationToken.None);
+        }
+
+        var operationId = Guid.NewGuid();
+        await pinned.SendAsync(new ResolveTree(operationId, "host-01", 0));
+
+        var tree = (await pinned.WaitForPublished<TreeResolved>(r => r.OperationId == operationId, TimeSpan.FromSeconds(60))).Tree;
+        Assert.Equal(3, tree.FanOut);
+        Assert.Equal(3, tree.ChildrenOf("host-01").Count());
     }
 
     [Fact]
