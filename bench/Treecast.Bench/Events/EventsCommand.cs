@@ -26,6 +26,10 @@ public static class EventsCommand
         var common = new CommonOptions();
         var rate = new Option<int?>("--rate") { Description = "Events per second to publish (default 100, quick 20)." };
         var seconds = new Option<int?>("--seconds") { Description = "How long to publish (default 30, quick 5)." };
+        var warmup = new Option<int?>("--warmup-seconds")
+        {
+            Description = "Events at the same rate before the measured ones, every one decided before measuring starts, so a freshly started service's JIT and connections are not what is measured (default 5, quick 1; 0 for none).",
+        };
         var broker = new Option<Uri>("--rabbitmq")
         {
             Description = "The local broker (bash tools/start-rabbitmq.sh); the benchmark works in a virtual host of its own.",
@@ -33,7 +37,7 @@ public static class EventsCommand
         };
         var command = new Command("events", "External events through the policy service on RabbitMQ at a steady rate: events/s with in = out, latency publish → decision.")
         {
-            rate, seconds, broker,
+            rate, seconds, warmup, broker,
         };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
@@ -42,6 +46,7 @@ public static class EventsCommand
             return RunAsync(
                 result.GetValue(rate) ?? (quick ? 20 : 100),
                 result.GetValue(seconds) ?? (quick ? 5 : 30),
+                result.GetValue(warmup) ?? (quick ? 1 : 5),
                 result.GetRequiredValue(broker),
                 quick,
                 common.ResultsDirectory(result),
@@ -50,11 +55,11 @@ public static class EventsCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(int rate, int seconds, Uri broker, bool quick, string resultsDirectory, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int rate, int seconds, int warmupSeconds, Uri broker, bool quick, string resultsDirectory, CancellationToken cancellationToken)
     {
-        if (rate < 1 || seconds < 1)
+        if (rate < 1 || seconds < 1 || warmupSeconds < 0)
         {
-            Console.Error.WriteLine($"treecast-bench events: --rate {rate} and --seconds {seconds} must both be 1 or more.");
+            Console.Error.WriteLine($"treecast-bench events: --rate {rate} and --seconds {seconds} must both be 1 or more, --warmup-seconds {warmupSeconds} 0 or more.");
             return 2;
         }
 
@@ -100,32 +105,55 @@ public static class EventsCommand
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer, cancellationToken);
 
         // Each event names a VMM of its own, so its decision (whose root is that VMM) is found again.
-        var total = rate * seconds;
         var properties = new BasicProperties { ContentType = "application/json", Persistent = true };
         var interval = Stopwatch.Frequency / (double)rate;
+        async Task<long> PublishAsync(string prefix, int count, ConcurrentDictionary<string, long> sent)
+        {
+            var start = clock.ElapsedTicks;
+            for (var n = 0; n < count; n++)
+            {
+                var due = start + (long)(n * interval);
+                var wait = TimeSpan.FromTicks((due - clock.ElapsedTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
+
+                var vmm = $"{prefix}{n:D7}";
+                var body = JsonSerializer.SerializeToUtf8Bytes(new { type = "host.degraded", eventId = $"bench-{Guid.NewGuid():N}", vmm, severity = "critical" });
+                sent[vmm] = clock.ElapsedTicks;
+                await channel.BasicPublishAsync(ExternalEvents, string.Empty, mandatory: false, properties, body, cancellationToken);
+            }
+
+            return start;
+        }
+
+        if (warmupSeconds > 0)
+        {
+            var warm = new ConcurrentDictionary<string, long>();
+            await PublishAsync("bench-warm-", rate * warmupSeconds, warm);
+            var settling = Stopwatch.StartNew();
+            while (warm.Keys.Any(k => !decided.ContainsKey(k)) && settling.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+
+            Console.Error.WriteLine($"warm-up: {warm.Keys.Count(decided.ContainsKey)} of {warm.Count} events decided; measuring");
+            foreach (var key in warm.Keys)
+            {
+                decided.TryRemove(key, out _);
+            }
+        }
+
+        var total = rate * seconds;
         var policyCpuAtStart = policy.TotalProcessorTime;
         var benchCpuAtStart = Environment.CpuUsage.TotalTime;
         var localBroker = LocalBroker.Find(broker);
         var brokerCpuAtStart = localBroker?.CpuSeconds();
-        var publishStart = clock.ElapsedTicks;
-        for (var n = 0; n < total; n++)
-        {
-            var due = publishStart + (long)(n * interval);
-            var wait = TimeSpan.FromTicks((due - clock.ElapsedTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, cancellationToken);
-            }
-
-            var vmm = $"bench-vmm-{n:D7}";
-            var body = JsonSerializer.SerializeToUtf8Bytes(new { type = "host.degraded", eventId = $"bench-{Guid.NewGuid():N}", vmm, severity = "critical" });
-            published[vmm] = clock.ElapsedTicks;
-            await channel.BasicPublishAsync(ExternalEvents, string.Empty, mandatory: false, properties, body, cancellationToken);
-        }
-
+        var publishStart = await PublishAsync("bench-vmm-", total, published);
         var publishEnd = clock.ElapsedTicks;
         var drain = Stopwatch.StartNew();
-        while (decided.Count < total && drain.Elapsed < TimeSpan.FromSeconds(30))
+        while (published.Keys.Count(decided.ContainsKey) < total && drain.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(100, cancellationToken);
         }
@@ -141,14 +169,17 @@ public static class EventsCommand
             .Select(p => (decided[p.Key] - p.Value) * 1000.0 / Stopwatch.Frequency)
             .Order()
             .ToList();
-        var lastDecision = decided.IsEmpty ? publishEnd : decided.Values.Max();
-        var sustained = decided.Count / ((lastDecision - publishStart) / (double)Stopwatch.Frequency);
+
+        // Only the measured events count: a warm-up decision arriving late is not one of them.
+        var measured = published.Keys.Where(decided.ContainsKey).Select(k => decided[k]).ToList();
+        var lastDecision = measured.Count == 0 ? publishEnd : measured.Max();
+        var sustained = measured.Count / ((lastDecision - publishStart) / (double)Stopwatch.Frequency);
         var outcome = new
         {
             rate,
             seconds,
             published = total,
-            decided = decided.Count,
+            decided = measured.Count,
             publishedPerSecond = total / ((publishEnd - publishStart) / (double)Stopwatch.Frequency),
             decidedPerSecond = sustained,
             latencyMedianMs = Percentile(latencies, 0.5),
@@ -165,7 +196,7 @@ public static class EventsCommand
         table.AddRow(
             $"{rate}",
             $"{total}",
-            $"{decided.Count}",
+            $"{measured.Count}",
             $"{outcome.publishedPerSecond:F1}",
             $"{sustained:F1}",
             $"{outcome.latencyMedianMs:F1}",
@@ -176,10 +207,10 @@ public static class EventsCommand
             outcome.brokerCpuMsPerEvent is { } brokerMs ? $"{brokerMs:F3}" : "-",
             $"{outcome.loadAverage:F1}");
         AnsiConsole.Write(table);
-        var path = ResultFile.Write(resultsDirectory, "events", startedAt, quick, new { rate, seconds, broker = $"{broker.Host}:{broker.Port}" }, outcome);
+        var path = ResultFile.Write(resultsDirectory, "events", startedAt, quick, new { rate, seconds, warmupSeconds, broker = $"{broker.Host}:{broker.Port}" }, outcome);
         AnsiConsole.MarkupLineInterpolated($"[grey]policy service on RabbitMQ ({broker.Host}:{broker.Port}, a virtual host of its own); {Machine.Current}[/]");
         AnsiConsole.MarkupLineInterpolated($"results: {path}");
-        return decided.Count == total ? 0 : 1;
+        return measured.Count == total ? 0 : 1;
     }
 
     /// <summary>Until the policy service has declared the external-events exchange (it does when its bus starts).</summary>
