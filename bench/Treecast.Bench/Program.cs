@@ -31,4 +31,19 @@ if (parsed.Errors.Count > 0)
     return 2;
 }
 
-return await parsed.InvokeAsync();
+try
+{
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Treecast.Bench.Running.ExternalCommandException e)
+{
+    // A missing broker or tool: the message says which and what to do; a stack trace would bury it.
+    Console.Error.WriteLine($"treecast-bench: {e.Message}");
+    return 3;
+}
+catch (OperationCanceledException)
+{
+    // Ctrl-C: the benchmark removed what it made on the way out (RunResources); nothing more to say.
+    Console.Error.WriteLine("treecast-bench: stopped");
+    return 130;
+}

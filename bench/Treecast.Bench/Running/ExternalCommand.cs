@@ -7,7 +7,7 @@ public static class ExternalCommand
 {
     /// <returns>The program's standard output.</returns>
     /// <param name="advice">Said after the program's own error when it fails: what the user can do about it.</param>
-    /// <exception cref="InvalidOperationException">The program exited with a code other than 0.</exception>
+    /// <exception cref="ExternalCommandException">The program exited with a code other than 0.</exception>
     public static async Task<string> RunAsync(string program, string? advice, CancellationToken cancellationToken, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -22,7 +22,9 @@ public static class ExternalCommand
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {(await error).Trim()} {advice}".TrimEnd());
+            // The program's first line says what went wrong (rabbitmqctl follows it with a page of diagnostics).
+            var reason = (await error).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? string.Empty;
+            throw new ExternalCommandException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {reason} {advice}".TrimEnd());
         }
 
         return await output;
