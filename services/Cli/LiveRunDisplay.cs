@@ -40,7 +40,7 @@ public sealed class LiveRunDisplay : IRunDisplay
             {
                 var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
                 var verified = new HashSet<string>(StringComparer.Ordinal);
-                var rates = new Dictionary<string, RateWindow>(StringComparer.Ordinal);
+                var rates = new RateWindows();
                 while (true)
                 {
                     foreach (var vmm in observer.ProgressByVmm())
@@ -54,11 +54,10 @@ public sealed class LiveRunDisplay : IRunDisplay
                         bar.IsIndeterminate = vmm.Total == 0;
                         bar.MaxValue = Math.Max(1, Math.Max(vmm.Total, vmm.Bytes));
                         bar.Value = vmm.Bytes;
-                        var rate = (rates.TryGetValue(vmm.VmmId, out var window) ? window : rates[vmm.VmmId] = new RateWindow()).Add(vmm.Bytes);
+                        var label = rates.Label(vmm.VmmId, vmm.Bytes, vmm.Total);
                         if (!verified.Contains(vmm.VmmId))
                         {
-                            var eta = vmm.Total > 0 ? Format.Eta(vmm.Total - vmm.Bytes, rate) : "-";
-                            bar.Description = $"{vmm.VmmId} {Format.Bytes(rate) + "/s",12} ETA {eta,5}";
+                            bar.Description = label;
                         }
                         if (vmm.Verified && verified.Add(vmm.VmmId))
                         {

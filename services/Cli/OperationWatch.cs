@@ -22,7 +22,7 @@ public static class OperationWatch
                 .StartAsync(async context =>
                 {
                     var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
-                    var rates = new Dictionary<string, RateWindow>(StringComparer.Ordinal);
+                    var rates = new RateWindows();
                     while (true)
                     {
                         foreach (var host in Hosts(operation))
@@ -39,9 +39,7 @@ public static class OperationWatch
                             bar.MaxValue = Math.Max(1, total);
                             var received = host["bytesReceived"]?.GetValue<long>() ?? 0;
                             bar.Value = Math.Min(bar.MaxValue, received);
-                            var rate = (rates.TryGetValue(vmm, out var window) ? window : rates[vmm] = new RateWindow()).Add(received);
-                            var eta = total > 0 ? Standalone.Format.Eta(total - received, rate) : "-";
-                            bar.Description = $"{vmm} {Standalone.Format.Bytes(rate) + "/s",12} ETA {eta,5}";
+                            bar.Description = rates.Label(vmm, received, total);
                         }
 
                         if (OpsCommands.IsFinal(State(operation)))

@@ -1,8 +1,11 @@
 namespace Treecast.Contracts;
 
 /// <summary>
-/// Every member's <see cref="VmmTree.SliceFor"/> of one tree in one pass (slicing a member at a time reads the whole tree
-/// each time: quadratic at 100,000 VMMs).
+/// Every member's slice of one tree, in one pass (slicing a member at a time reads the whole tree each time: quadratic
+/// at 100,000 VMMs). A slice is what a VMM needs to take part in a transfer: the same version, root, fan-out and stripes,
+/// and as nodes the VMM itself (with its parent in every stripe) and its children in every stripe (with the endpoints it
+/// pushes to). What an agent reads of a tree (<see cref="VmmTree.Find"/>, <see cref="VmmTree.ParentOf(string, int)"/>,
+/// <see cref="VmmTree.ChildrenOf(string, int)"/> for itself) reads the same off its slice.
 /// </summary>
 public static class TreeSlices
 {

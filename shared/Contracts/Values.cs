@@ -147,32 +147,6 @@ public sealed record VmmTree(long Version, string RootVmmId, int FanOut, IReadOn
     /// <summary>The parent of <paramref name="vmmId"/> in <paramref name="stripe"/>'s tree; null for the root or a VMM not in the tree.</summary>
     public string? ParentOf(string vmmId, int stripe) => Find(vmmId)?.ParentIn(stripe);
 
-    /// <summary>
-    /// The part of this tree <paramref name="vmmId"/> needs to take part in a transfer: the same version, root, fan-out and
-    /// stripes, and as nodes the VMM itself (with its parent in every stripe) and its children in every stripe (with the
-    /// endpoints it pushes to). A VMM not in the tree gets no nodes: the tree leaves it out. What an agent reads of a tree
-    /// (<see cref="Find"/>, <see cref="ParentOf"/>, <see cref="ChildrenOf(string, int)"/> for itself) reads the same off its
-    /// slice; <see cref="TreeSlices"/> slices a whole tree at once.
-    /// </summary>
-    public VmmTree SliceFor(string vmmId) =>
-        Find(vmmId) is { } own
-            ? this with { Nodes = [own, .. Nodes.Where(n => n.VmmId != vmmId && IsChildOf(n, vmmId))] }
-            : this with { Nodes = [] };
-
-    /// <summary>True when <paramref name="node"/>'s parent in some stripe is <paramref name="vmmId"/>.</summary>
-    private bool IsChildOf(TreeNode node, string vmmId)
-    {
-        for (var stripe = 0; stripe < Stripes; stripe++)
-        {
-            if (node.ParentIn(stripe) == vmmId)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>Stripe 0's tree alone: one stripe carrying every chunk (for images too small to be worth striping).</summary>
     public VmmTree FirstStripeOnly() =>
         Stripes == 1 ? this : this with { Stripes = 1, Nodes = [.. Nodes.Select(n => n with { StripeParents = null })] };

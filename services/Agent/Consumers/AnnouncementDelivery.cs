@@ -5,7 +5,7 @@ namespace Treecast.Agent.Consumers;
 
 /// <summary>
 /// How the root's announcement reaches the other agents: each VMM of the tree gets its own <see cref="PendingTransferAnnounced"/>
-/// carrying only its slice of the tree (<see cref="VmmTree.SliceFor"/>), sent to its own exchange
+/// carrying only its slice of the tree (<see cref="TreeSlices"/>: itself, its parents and its children in every stripe), sent to its own exchange
 /// (<see cref="Addresses.Agent"/>), which only its queue is bound to and only its account may read. The whole tree would be
 /// 13.8 MiB for every agent at 100,000 VMMs; a slice stays under a few KiB.
 /// </summary>

@@ -16,18 +16,6 @@ public sealed class UnmatchedEvents
     private int _next;
     private int _held;
 
-    /// <summary>Every unmatched event counted since the service started.</summary>
-    public long Total
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _total;
-            }
-        }
-    }
-
     public void Record(ObservedEvent observed, DateTimeOffset observedAt)
     {
         ArgumentNullException.ThrowIfNull(observed);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using MassTransit;
 using MassTransit.Serialization;
 using Treecast.Contracts;
+using Treecast.TestSupport;
 using Treecast.Topology.Registry;
 using Treecast.Topology.Trees;
 using Xunit.Abstractions;
@@ -9,7 +10,7 @@ using Xunit.Abstractions;
 namespace Treecast.Topology.Tests.Trees;
 
 /// <summary>
-/// The root's agent sends each VMM only its slice of the tree (<see cref="VmmTree.SliceFor"/>, <see cref="TreeSlices"/>):
+/// The root's agent sends each VMM only its slice of the tree (<see cref="TreeSlices"/>, held to <see cref="TreeSliceReference.SliceFor"/>):
 /// the slice must answer what an agent asks of the tree about itself as the whole tree does, and stay small at any size.
 /// </summary>
 public sealed class When_slicing_a_tree_for_announcements(ITestOutputHelper output)
