@@ -49,7 +49,18 @@ read -r passed failed skipped < <(
     /^ *Failed: *[0-9]+ *$/ { f += $2 }
     /^ *Skipped: *[0-9]+ *$/ { s += $2 }
     END { print p + 0, f + 0, s + 0 }' "$log")
-rm -f "$log"
+# Name every failed test with the first lines of its message just above the summary, so a CI log that keeps only
+# its tail still says what failed.
+awk '
+  /^  Failed [A-Za-z_.]/ { print "FAILED:" substr($0, 9); grab = 0; next }
+  /^  Error Message:/ { grab = 4; next }
+  /^  Stack Trace:/ || /^\[/ { grab = 0; next }
+  grab > 0 { print "    " $0; grab--; next }' "$log" > "$log.failed"
+if [ -s "$log.failed" ]; then
+  echo "Failed tests:"
+  cat "$log.failed"
+fi
+rm -f "$log" "$log.failed"
 if [ -s "$TREECAST_FAULTS_REPORT" ]; then
   cat "$TREECAST_FAULTS_REPORT"
 fi
