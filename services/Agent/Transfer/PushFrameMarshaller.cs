@@ -23,6 +23,12 @@ public static class PushFrameMarshaller
     private const uint DataTag = (3 << 3) | 2;
     private const uint XxHash3Tag = (4 << 3) | 1;
 
+    // Chunk buffers come from a pool of their own, not ArrayPool<byte>.Shared: the shared pool caches an array per
+    // thread, and a chunk rented on the thread that reads the stream is returned on whichever thread stored it, so a
+    // relay's 1 MiB arrays ended up parked one per thread-pool thread (tens of MiB of large objects held for nothing).
+    // This pool holds at most the few a receive has in flight at once; more are allocated and left to the collector.
+    private static readonly ArrayPool<byte> ChunkBuffers = ArrayPool<byte>.Create(TransferLimits.MaxChunkSizeBytes, maxArraysPerBucket: 8);
+
     /// <summary>The push method as the server binds it: chunk frames read into pooled buffers, replies as generated.</summary>
     public static Method<PushFrame, PushReply> Push { get; } = new(
         MethodType.DuplexStreaming,
@@ -145,7 +151,7 @@ public static class PushFrameMarshaller
 
         public static ReadOnlyMemory<byte> CopyOf(ReadOnlySequence<byte> data)
         {
-            var array = ArrayPool<byte>.Shared.Rent((int)data.Length);
+            var array = ChunkBuffers.Rent((int)data.Length);
             data.CopyTo(array);
             return new PooledChunkData(array, (int)data.Length).Memory;
         }
@@ -154,7 +160,7 @@ public static class PushFrameMarshaller
         {
             if (Interlocked.Exchange(ref _array, null) is { } array)
             {
-                ArrayPool<byte>.Shared.Return(array);
+                ChunkBuffers.Return(array);
             }
         }
 
