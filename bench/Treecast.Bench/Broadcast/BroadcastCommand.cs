@@ -22,7 +22,11 @@ public static class BroadcastCommand
         var imageMib = new Option<int?>("--image-mib") { Description = "S: the root's one VM image in MiB (default 128, quick 8)." };
         var strategies = new Option<string?>("--strategies")
         {
-            Description = "Comma-separated: star, default, f<k> (fan-out k), s<k> (k stripes), s<k>f<m> (default star,f1,f2,f4,default; quick star,default).",
+            Description = "Comma-separated: star, default, f<k> (fan-out k), s<k> (k stripes), s<k>f<m>, each optionally ending in c<KiB> (chunk size, e.g. f1c256) (default star,f1,f2,f4,default; quick star,default).",
+        };
+        var logs = new Option<DirectoryInfo?>("--logs")
+        {
+            Description = "Keep every service's and agent's output, each line with the time it was read, in DIR/<strategy>-<N>-<Mbit>/<name>.log (by default only the last lines of a failed run are printed).",
         };
         var plaintext = new Option<bool>("--plaintext") { Description = "Agents speak cleartext gRPC (Agent:Tls:AllowPlaintext) instead of mutual TLS." };
         var prefix = new Option<string>("--prefix")
@@ -37,7 +41,7 @@ public static class BroadcastCommand
         };
         var command = new Command("broadcast", "A broadcast to N hosts in network namespaces with shaped links (tc tbf), per strategy, against a raw TCP chain: T/(S/B), bytes sent, CPU, memory.")
         {
-            hosts, mbit, imageMib, strategies, plaintext, prefix, broker,
+            hosts, mbit, imageMib, strategies, plaintext, prefix, broker, logs,
         };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
@@ -51,7 +55,8 @@ public static class BroadcastCommand
                 result.GetValue(imageMib) ?? (quick ? 8 : 128),
                 result.GetValue(strategies) ?? (quick ? "star,default" : "star,f1,f2,f4,default"),
                 !result.GetValue(plaintext),
-                result.GetRequiredValue(prefix));
+                result.GetRequiredValue(prefix),
+                result.GetValue(logs)?.FullName);
             return RunAsync(options, result.GetRequiredValue(broker), quick, common.ResultsDirectory(result), cancellationToken);
         });
         return command;
@@ -99,7 +104,7 @@ public static class BroadcastCommand
             await CreateCertificatesAsync(network, hostCount, certificates, cancellationToken);
         }
 
-        var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory);
+        var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory) { LogDirectory = options.LogDirectory };
         var configurations = new List<ShapedConfiguration>();
         foreach (var receivers in options.Hosts.Distinct().Order())
         {

@@ -7,30 +7,32 @@ namespace Treecast.Bench.Broadcast;
 /// <summary>
 /// How the policy shapes the broadcast: <c>star</c> (fan-out N: the root sends to everyone), <c>f{k}</c> (fan-out k),
 /// <c>default</c> (the policy names neither fan-out nor stripes), <c>s{k}</c> (k stripes) and <c>s{k}f{m}</c>. Only what
-/// the strategy names is written into the policy, so a policy service without stripes still runs the others.
+/// the strategy names is written into the policy, so a policy service without stripes still runs the others. Any of them
+/// may end in <c>c{KiB}</c>: the policy's <c>chunkSizeKiB</c> (<c>f1c256</c>, <c>defaultc256</c>); without it, the default.
 /// </summary>
-public sealed partial record BroadcastStrategy(string Name, bool Star, int? FanOut, int? Stripes)
+public sealed partial record BroadcastStrategy(string Name, bool Star, int? FanOut, int? Stripes, int? ChunkSizeKiB = null)
 {
     public static BroadcastStrategy Parse(string text)
     {
         var name = text.Trim().ToLowerInvariant();
-        if (name is "star" or "default")
-        {
-            return new BroadcastStrategy(name, name == "star", null, null);
-        }
-
         var match = Shape().Match(name);
-        if (!match.Success || (!match.Groups["stripes"].Success && !match.Groups["fanOut"].Success))
+        var named = match.Success && (match.Groups["word"].Success || match.Groups["stripes"].Success || match.Groups["fanOut"].Success);
+        if (!named || (match.Groups["word"].Success && (match.Groups["stripes"].Success || match.Groups["fanOut"].Success)))
         {
             throw new FormatException(
-                $"--strategies: '{text}' is not a strategy; use star, default, f<k> (fan-out k, e.g. f2), s<k> (k stripes, e.g. s2) or s<k>f<m> (e.g. s2f2).");
+                $"--strategies: '{text}' is not a strategy; use star, default, f<k> (fan-out k, e.g. f2), s<k> (k stripes, e.g. s2) or s<k>f<m> (e.g. s2f2), each optionally ending in c<KiB> (chunk size, e.g. f1c256).");
         }
 
         int? Read(string group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : null;
-        var strategy = new BroadcastStrategy(name, false, Read("fanOut"), Read("stripes"));
+        var strategy = new BroadcastStrategy(name, match.Groups["word"].Value == "star", Read("fanOut"), Read("stripes"), Read("chunk"));
         if (strategy.FanOut is < 1 or > 64 || strategy.Stripes is < 1 or > 64)
         {
             throw new FormatException($"--strategies: '{text}' asks for a fan-out or a stripe count outside 1..64.");
+        }
+
+        if (strategy.ChunkSizeKiB is < 4 or > 16384)
+        {
+            throw new FormatException($"--strategies: '{text}' asks for a chunk size outside 4..16384 KiB.");
         }
 
         return strategy;
@@ -52,7 +54,7 @@ public sealed partial record BroadcastStrategy(string Name, bool Star, int? FanO
             .AppendLine($"        vmm: {rootVmmId}")
             .AppendLine("    actions:");
         var fanOut = FanOutFor(receivers);
-        if (fanOut is null && Stripes is null)
+        if (fanOut is null && Stripes is null && ChunkSizeKiB is null)
         {
             return yaml.AppendLine("      - broadcast: {}").ToString();
         }
@@ -68,9 +70,14 @@ public sealed partial record BroadcastStrategy(string Name, bool Star, int? FanO
             yaml.AppendLine(CultureInfo.InvariantCulture, $"          stripes: {Stripes}");
         }
 
+        if (ChunkSizeKiB is not null)
+        {
+            yaml.AppendLine(CultureInfo.InvariantCulture, $"          chunkSizeKiB: {ChunkSizeKiB}");
+        }
+
         return yaml.ToString();
     }
 
-    [GeneratedRegex(@"^(s(?<stripes>\d+))?(f(?<fanOut>\d+))?$")]
+    [GeneratedRegex(@"^((?<word>star|default)|(s(?<stripes>\d+))?(f(?<fanOut>\d+))?)(c(?<chunk>\d+))?$")]
     private static partial Regex Shape();
 }

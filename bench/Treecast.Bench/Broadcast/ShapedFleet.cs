@@ -28,6 +28,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
 
     public static string VmmId(int host) => $"host-{host:D2}";
 
+    /// <summary>Where every process's output is kept in full, one folder per run (<c>--logs</c>); null: only the last lines.</summary>
+    public string? LogDirectory { get; init; }
+
     public async Task<StrategyRun> RunAsync(BroadcastStrategy strategy, int receivers, int imageMiB, double bitsPerSecond, CancellationToken cancellationToken)
     {
         await using var resources = new RunResources();
@@ -40,6 +43,12 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         });
         var hosts = receivers + 1;
         var logs = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
+        string? keptLogs = null;
+        if (LogDirectory is not null)
+        {
+            keptLogs = Path.Combine(LogDirectory, $"{strategy.Name}-{receivers}-{bitsPerSecond / 1_000_000:0}");
+            Directory.CreateDirectory(keptLogs);
+        }
 
         var policies = Path.Combine(runDirectory, "policies");
         Directory.CreateDirectory(policies);
@@ -47,9 +56,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var bus = new UriBuilder(broker) { Host = network.BridgeAddress }.Uri.ToString();
         var control = new[]
         {
-            Start(resources, logs, "topology", "Topology", network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
-            Start(resources, logs, "scheduler", "Scheduler", network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
-            Start(resources, logs, "policy", "Policy", network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
+            Start(resources, logs, keptLogs, "topology", "Topology", network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
+            Start(resources, logs, keptLogs, "scheduler", "Scheduler", network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
+            Start(resources, logs, keptLogs, "policy", "Policy", network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
             {
                 ["Policy__PoliciesPath"] = policies,
                 // The star at N = 15 on 50 Mbit/s takes minutes per 128 MiB: the default budget (800 s per GiB) would time it out.
@@ -60,7 +69,7 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var agents = new Process[hosts];
         for (var host = 0; host < hosts; host++)
         {
-            agents[host] = Start(resources, logs, VmmId(host), "Agent", network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
+            agents[host] = Start(resources, logs, keptLogs, VmmId(host), "Agent", network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
         }
 
         try
@@ -129,17 +138,26 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         return environment;
     }
 
-    private static Process Start(RunResources resources, ConcurrentDictionary<string, ConcurrentQueue<string>> logs, string name, string service, string networkNamespace, string runDirectory, Dictionary<string, string> environment)
+    private static Process Start(RunResources resources, ConcurrentDictionary<string, ConcurrentQueue<string>> logs, string? keptLogs, string name, string service, string networkNamespace, string runDirectory, Dictionary<string, string> environment)
     {
         var temporary = Path.Combine(runDirectory, $"tmp-{name}");
         Directory.CreateDirectory(temporary);
         var process = ServiceProcesses.StartDll(resources, RepositoryLayout.ServiceDll(service), environment, temporary, null, redirectOutput: true, networkNamespace);
         var lines = logs.GetOrAdd(name, _ => new ConcurrentQueue<string>());
+        var keepAll = keptLogs is null ? null : Path.Combine(keptLogs, name + ".log");
         void Keep(string? line)
         {
             if (line is null)
             {
                 return;
+            }
+
+            if (keepAll is not null)
+            {
+                lock (lines)
+                {
+                    File.AppendAllText(keepAll, $"{DateTime.UtcNow:HH:mm:ss.fff} {line}\n");
+                }
             }
 
             lines.Enqueue(line);
