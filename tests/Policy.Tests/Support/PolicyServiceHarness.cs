@@ -25,6 +25,9 @@ public sealed class PolicyServiceHarness : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>Attempts at each consumed message, retries included.</summary>
+    public ConsumeAttempts Attempts => _host.Services.GetRequiredService<ConsumeAttempts>();
+
     public static async Task<PolicyServiceHarness> StartAsync(string yaml)
     {
         var policies = new TempPolicyDirectory();
@@ -39,6 +42,7 @@ public sealed class PolicyServiceHarness : IAsyncDisposable
             .Select(d => d.ImplementationInstance)
             .OfType<BusParticipant>()
             .Single(p => p.Name == "policy");
+        builder.Services.AddSingleton<ConsumeAttempts>();
         builder.Services.AddMassTransitTestHarness(x =>
         {
             x.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromSeconds(1));
@@ -51,6 +55,7 @@ public sealed class PolicyServiceHarness : IAsyncDisposable
                     r.Ignore<InvalidMessageException>();
                     r.Intervals(50, 200, 500, 1000, 2000);
                 });
+                cfg.UseConsumeFilter(typeof(ConsumeAttemptFilter<>), context);
                 participant.ConfigureEndpoints?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });
