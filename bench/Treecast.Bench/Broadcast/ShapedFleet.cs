@@ -144,7 +144,22 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         Directory.CreateDirectory(temporary);
         var process = ServiceProcesses.StartDll(resources, RepositoryLayout.ServiceDll(service), environment, temporary, null, redirectOutput: true, networkNamespace);
         var lines = logs.GetOrAdd(name, _ => new ConcurrentQueue<string>());
-        var keepAll = keptLogs is null ? null : Path.Combine(keptLogs, name + ".log");
+        // One file opened for the process's whole life; closed with the run (lines read after that are only queued).
+        var kept = keptLogs is null ? null : new StreamWriter(Path.Combine(keptLogs, name + ".log")) { AutoFlush = true };
+        if (kept is not null)
+        {
+            resources.OnRelease(() =>
+            {
+                lock (lines)
+                {
+                    kept.Dispose();
+                    kept = null;
+                }
+
+                return Task.CompletedTask;
+            });
+        }
+
         void Keep(string? line)
         {
             if (line is null)
@@ -152,12 +167,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
                 return;
             }
 
-            if (keepAll is not null)
+            lock (lines)
             {
-                lock (lines)
-                {
-                    File.AppendAllText(keepAll, $"{DateTime.UtcNow:HH:mm:ss.fff} {line}\n");
-                }
+                kept?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
             }
 
             lines.Enqueue(line);

@@ -1,9 +1,11 @@
+using Treecast.Contracts;
+
 namespace Treecast.Agent.Transfer;
 
 /// <summary>Sizes the client and the server of the chunk stream agree on.</summary>
 public static class TransferLimits
 {
-    public const int DefaultChunkSizeBytes = 1024 * 1024;
+    public const int DefaultChunkSizeBytes = ChunkSizes.DefaultBytes;
 
     public const int MinChunkSizeBytes = 4 * 1024;
 

@@ -1,3 +1,5 @@
+using Treecast.Contracts;
+
 namespace Treecast.Policy.Policies;
 
 /// <summary>Action names as written in policy files, and the limits every action's settings must respect.</summary>
@@ -15,7 +17,7 @@ public static class PolicyActionNames
     public const int DefaultStripes = 0;
     public const int MaxStripes = Contracts.VmmTree.MaxStripes;
 
-    public const int DefaultChunkSizeKiB = 1024;
+    public const int DefaultChunkSizeKiB = ChunkSizes.DefaultBytes / 1024;
     public const int MinChunkSizeKiB = 4;
     public const int MaxChunkSizeKiB = 16 * 1024;
 }

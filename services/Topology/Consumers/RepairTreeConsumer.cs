@@ -26,7 +26,7 @@ public sealed class RepairTreeConsumer(
             request.RootVmmId,
             request.FanOut,
             request.Stripes,
-            0,
+            chunkSizeBytes: 0, // a repair keeps the operation's fan-out, so the chunk size is not weighed
             members,
             request.PreviousVersion,
             context,

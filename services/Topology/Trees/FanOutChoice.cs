@@ -19,9 +19,6 @@ public static class FanOutChoice
     /// <summary>The fan-out when the root's image size is not known (no VM reported one): a depth of log₂ N whatever N is.</summary>
     public const int WhenSizeUnknown = 2;
 
-    /// <summary>The agents' chunk size when an operation names none.</summary>
-    public const int DefaultChunkBytes = 1024 * 1024;
-
     /// <summary>The largest fan-out the model weighs: beyond it an interior host's k·S only grows.</summary>
     public const int MaxConsidered = 8;
 

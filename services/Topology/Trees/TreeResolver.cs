@@ -72,6 +72,6 @@ public sealed class TreeResolver(
         // The root's heartbeats name its VMs' sizes: the images a broadcast from it is about to send, near enough.
         var imageBytes = vmms.FirstOrDefault(v => v.VmmId == rootVmmId)?.Vms?.Sum(vm => Math.Max(vm.Bytes, 0)) ?? 0;
         var receivers = vmms.Count(v => !v.IsLost && v.VmmId != rootVmmId);
-        return FanOutChoice.For(receivers, imageBytes, chunkSizeBytes > 0 ? chunkSizeBytes : FanOutChoice.DefaultChunkBytes);
+        return FanOutChoice.For(receivers, imageBytes, chunkSizeBytes > 0 ? chunkSizeBytes : ChunkSizes.DefaultBytes);
     }
 }
