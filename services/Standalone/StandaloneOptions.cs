@@ -1,4 +1,5 @@
 using System.Globalization;
+using Treecast.Contracts;
 
 namespace Treecast.Standalone;
 
@@ -15,7 +16,7 @@ public sealed record StandaloneOptions
 
     /// <summary>Stripe trees of the broadcast; 0 for topology's default.</summary>
     public int Stripes { get; init; }
-    public int ChunkKiB { get; init; } = 1024;
+    public int ChunkKiB { get; init; } = ChunkSizes.DefaultBytes / 1024;
     public double? WorkloadSeconds { get; init; }
     public double? DeadlineSeconds { get; init; }
     public bool Json { get; init; }
@@ -45,7 +46,7 @@ public sealed record StandaloneOptions
           --image-mib N         size of each simulated VM image in MiB             default 64
           --fan-out N           children per VMM in the tree             default: by image size and hosts
           --stripes K           stripe trees over the same VMMs (1-16, 0 default)  default 0
-          --chunk-kib N         transfer chunk size in KiB                         default 1024
+          --chunk-kib N         transfer chunk size in KiB                         default 128
           --workload-seconds S  run a workload of S seconds in the root's VMs and watch its deadline
           --deadline-seconds D  the deadline; D < S makes it pass and duplication run  default 2xS
           --vmm simulated|qemu  the VMM driver; qemu runs the counter guest        default simulated

@@ -8,8 +8,8 @@ namespace Treecast.Agent.Transfer;
 
 /// <summary>
 /// How the receiving end reads <c>VmTransfer.Push</c>: a chunk's bytes go into a pooled buffer instead of the new array
-/// Google.Protobuf allocates for every <c>bytes</c> field (a 1 MiB chunk is a large-object allocation, so every chunk
-/// received cost a share of a gen-2 collection). The receiver hands the buffer back with <see cref="Release"/> once the
+/// Google.Protobuf allocates for every <c>bytes</c> field (a chunk of 85 KB or more is a large-object allocation, so
+/// every chunk received cost a share of a gen-2 collection). The receiver hands the buffer back with <see cref="Release"/> once the
 /// chunk is stored. Headers, end markers and any frame encoded otherwise than a plain chunk take the generated parser.
 /// </summary>
 public static class PushFrameMarshaller
@@ -25,8 +25,8 @@ public static class PushFrameMarshaller
 
     // Chunk buffers come from a pool of their own, not ArrayPool<byte>.Shared: the shared pool caches an array per
     // thread, and a chunk rented on the thread that reads the stream is returned on whichever thread stored it, so a
-    // relay's 1 MiB arrays ended up parked one per thread-pool thread (a relay of 2 GiB to two children peaked 6-10 MiB
-    // higher with it, bench broadcast).
+    // relay's chunk arrays ended up parked one per thread-pool thread (a relay of 2 GiB to two children in 1 MiB chunks
+    // peaked 6-10 MiB higher with it, bench broadcast).
     // This pool holds at most the few a receive has in flight at once; more are allocated and left to the collector.
     private static readonly ArrayPool<byte> ChunkBuffers = ArrayPool<byte>.Create(TransferLimits.MaxChunkSizeBytes, maxArraysPerBucket: 8);
 

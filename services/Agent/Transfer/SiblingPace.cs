@@ -10,7 +10,7 @@ namespace Treecast.Agent.Transfer;
 /// </summary>
 public sealed class SiblingPace(long windowBytes)
 {
-    /// <summary>Eight 1 MiB chunks: room for each sibling's stream to keep a few chunks in flight (chosen, not tuned).</summary>
+    /// <summary>8 MiB: room for each sibling's stream to keep several chunks in flight (chosen, not tuned).</summary>
     public const long DefaultWindowBytes = 8L * 1024 * 1024;
 
     private readonly Lock _gate = new();

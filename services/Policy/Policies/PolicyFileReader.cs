@@ -23,8 +23,8 @@ namespace Treecast.Policy.Policies;
 ///         severity: [critical, major]       # vmm, severity, workloadId, attributes.&lt;name&gt;
 ///     actions:                              # at least one
 ///       - broadcast:
-///           fanOut: 2                       # 1..64, default 2
-///           chunkSizeKiB: 1024              # 4..16384, default 1024
+///           fanOut: 2                       # 1..64; left out, topology picks it (FanOutChoice)
+///           chunkSizeKiB: 128               # 4..16384, default 128 (Contracts.ChunkSizes)
 ///       - duplicateIfNotCompletedWithin:    # only on workload.started
 ///           deadline: 30s                   # required, > 0: 500ms, 30s, 5m, 1h
 /// </code>

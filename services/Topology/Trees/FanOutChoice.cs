@@ -23,10 +23,11 @@ public static class FanOutChoice
     public const int MaxConsidered = 8;
 
     /// <summary>
-    /// A hop's delay beyond its own chunk, in chunks. Measured with <c>bench broadcast</c> on chains of 7 hosts (1 MiB
-    /// chunks, 50 and 100 Mbit/s): each hop added 0.4–0.6 s beyond S/B, 3.5–4.8 chunks' worth at those rates.
+    /// A hop's delay beyond its own chunk, in bytes at the link's rate. Measured with <c>bench broadcast</c> on chains of
+    /// 7 hosts (1 MiB chunks, 50 and 100 Mbit/s): each hop added 0.4–0.6 s beyond S/B, 3.5–4.8 MiB's worth at those
+    /// rates. Kept in bytes, not chunks: a hop's set-up and wake-ups do not shrink with the chunk.
     /// </summary>
-    public const double HopDelayChunks = 4;
+    public const double HopDelayBytes = 4.0 * 1024 * 1024;
 
     /// <summary>The fan-out with the smallest modelled time; ties go to the larger fan-out (the shallower tree).</summary>
     /// <param name="receivers">VMMs that receive (the tree's members but the root).</param>
@@ -62,7 +63,7 @@ public static class FanOutChoice
 
     /// <summary>T(k)·B in bytes: what the busiest uplink sends plus one pipeline fill per level.</summary>
     public static double ModelledTime(int fanOut, int receivers, long imageBytes, int chunkBytes) =>
-        fanOut * ((double)imageBytes + (Depth(fanOut, receivers) * chunkBytes * (1 + HopDelayChunks)));
+        fanOut * ((double)imageBytes + (Depth(fanOut, receivers) * (chunkBytes + HopDelayBytes)));
 
     /// <summary>Levels below the root of a full tree of <paramref name="fanOut"/> over <paramref name="receivers"/> VMMs.</summary>
     public static int Depth(int fanOut, int receivers)

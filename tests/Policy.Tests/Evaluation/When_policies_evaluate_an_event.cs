@@ -108,7 +108,7 @@ public sealed class When_policies_evaluate_an_event
             "host-03",
             TimeSpan.FromMinutes(5),
             4,
-            1024 * 1024,
+            ChunkSizes.DefaultBytes,
             "stragglers",
             Now), watch);
     }

@@ -52,7 +52,7 @@ public sealed class When_a_policy_file_is_read
         Assert.Equal(["host-01"], policy.On.Match["vmm"]);
         Assert.Equal(["r7"], policy.On.Match["attributes.rack"]);
         // No fanOut: 0, topology picks it for the image size.
-        Assert.All(policy.Actions, a => Assert.Equal(new BroadcastAction(0, 1024), a));
+        Assert.All(policy.Actions, a => Assert.Equal(new BroadcastAction(0, PolicyActionNames.DefaultChunkSizeKiB), a));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class When_a_policy_file_is_read
 
         Assert.Empty(content.Errors);
         var actions = Assert.Single(content.Policies).Actions;
-        Assert.Equal(new BroadcastAction(3, 1024, 3), actions[0]);
+        Assert.Equal(new BroadcastAction(3, PolicyActionNames.DefaultChunkSizeKiB, 3), actions[0]);
         Assert.Equal(4, Assert.IsType<DuplicateIfNotCompletedWithinAction>(actions[1]).Stripes);
     }
 

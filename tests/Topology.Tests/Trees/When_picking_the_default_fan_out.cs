@@ -29,7 +29,7 @@ public sealed class When_picking_the_default_fan_out
     [Fact]
     public void Should_weigh_the_chunk_size_as_the_pipeline_fill_of_every_level()
     {
-        // 20 receivers and 128 MiB: a chain of 1 MiB chunks fills in 20 × 5 MiB, of 16 MiB chunks in 20 × 80 MiB.
+        // 20 receivers and 128 MiB: a chain of 1 MiB chunks fills in 20 × 5 MiB, of 16 MiB chunks in 20 × 20 MiB.
         Assert.Equal(1, FanOutChoice.For(20, 128L << 20, Chunk));
         Assert.Equal(2, FanOutChoice.For(20, 128L << 20, 16 * Chunk));
     }
@@ -38,7 +38,7 @@ public sealed class When_picking_the_default_fan_out
     public void Should_model_a_chain_as_the_image_once_plus_a_fill_per_host()
     {
         var chain = FanOutChoice.ModelledTime(1, 10, 100L << 20, Chunk);
-        Assert.Equal((100.0 + (10 * (1 + FanOutChoice.HopDelayChunks))) * Chunk, chain);
+        Assert.Equal((100.0 * Chunk) + (10 * (Chunk + FanOutChoice.HopDelayBytes)), chain);
         Assert.Equal(4, FanOutChoice.Depth(2, 15));
         Assert.Equal(3, FanOutChoice.Depth(2, 14));
         Assert.Equal(16, FanOutChoice.Depth(2, 100_000));
