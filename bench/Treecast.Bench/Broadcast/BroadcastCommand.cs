@@ -28,6 +28,12 @@ public static class BroadcastCommand
         {
             Description = "Keep every service's and agent's output, each line with the time it was read, in DIR/<strategy>-<N>-<Mbit>/<name>.log (by default only the last lines of a failed run are printed).",
         };
+        var agent = new Option<string>("--agent")
+        {
+            Description = $"The agent the hosts run: {AgentPublish.ReadyToRun} (published as its Dockerfile does, once per run: 30-60 s) or {AgentPublish.Build} (the build output, compiled on first use).",
+            DefaultValueFactory = _ => AgentPublish.ReadyToRun,
+        };
+        agent.AcceptOnlyFromAmong(AgentPublish.ReadyToRun, AgentPublish.Build);
         var plaintext = new Option<bool>("--plaintext") { Description = "Agents speak cleartext gRPC (Agent:Tls:AllowPlaintext) instead of mutual TLS." };
         var prefix = new Option<string>("--prefix")
         {
@@ -41,7 +47,7 @@ public static class BroadcastCommand
         };
         var command = new Command("broadcast", "A broadcast to N hosts in network namespaces with shaped links (tc tbf), per strategy, against a raw TCP chain: T/(S/B), bytes sent, CPU, memory.")
         {
-            hosts, mbit, imageMib, strategies, plaintext, prefix, broker, logs,
+            hosts, mbit, imageMib, strategies, plaintext, prefix, broker, logs, agent,
         };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
@@ -56,7 +62,8 @@ public static class BroadcastCommand
                 result.GetValue(strategies) ?? (quick ? "star,default" : "star,f1,f2,f4,default"),
                 !result.GetValue(plaintext),
                 result.GetRequiredValue(prefix),
-                result.GetValue(logs)?.FullName);
+                result.GetValue(logs)?.FullName,
+                result.GetRequiredValue(agent));
             return RunAsync(options, result.GetRequiredValue(broker), quick, common.ResultsDirectory(result), cancellationToken);
         });
         return command;
@@ -104,7 +111,10 @@ public static class BroadcastCommand
             await CreateCertificatesAsync(network, hostCount, certificates, cancellationToken);
         }
 
-        var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory) { LogDirectory = options.LogDirectory };
+        var agentDll = options.Agent == AgentPublish.ReadyToRun
+            ? await AgentPublish.ReadyToRunAsync(Path.Combine(directory, "agent"), cancellationToken)
+            : RepositoryLayout.ServiceDll("Agent");
+        var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory) { LogDirectory = options.LogDirectory, AgentDll = agentDll };
         var configurations = new List<ShapedConfiguration>();
         foreach (var receivers in options.Hosts.Distinct().Order())
         {
@@ -144,7 +154,7 @@ public static class BroadcastCommand
         BroadcastTable.Write(configurations);
         var (path, chart) = WriteResults(options, strategies, network, configurations, startedAt, loadAtStart, quick, resultsDirectory);
         AnsiConsole.MarkupLineInterpolated(
-            $"[grey]S = {options.ImageMiB} MiB, agents over {(options.Tls ? "mutual TLS" : "cleartext gRPC")}, tbf burst {ShapedNetwork.Burst}; load average {loadAtStart:F1} at start; {Machine.Current}[/]");
+            $"[grey]S = {options.ImageMiB} MiB, agents ({options.Agent}) over {(options.Tls ? "mutual TLS" : "cleartext gRPC")}, tbf burst {ShapedNetwork.Burst}; load average {loadAtStart:F1} at start; {Machine.Current}[/]");
         AnsiConsole.MarkupLineInterpolated($"results: {path}");
         AnsiConsole.MarkupLineInterpolated($"chart: {chart}");
         var complete = configurations.All(c => c.Failures.Count == 0 && c.Strategies.All(s => s.State == "Completed" && s.AllVerified));
@@ -171,6 +181,7 @@ public static class BroadcastCommand
                 options.Hosts,
                 options.Mbit,
                 options.ImageMiB,
+                options.Agent,
                 strategies = strategies.Select(s => s.Name),
                 transport = options.Tls ? "mutual TLS" : "cleartext",
                 tbf = $"rate <mbit>mbit burst {ShapedNetwork.Burst} latency 100ms on every host's egress",

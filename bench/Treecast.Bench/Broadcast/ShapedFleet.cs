@@ -31,6 +31,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
     /// <summary>Where every process's output is kept in full, one folder per run (<c>--logs</c>); null: only the last lines.</summary>
     public string? LogDirectory { get; init; }
 
+    /// <summary>The agent every host runs: <c>services/Agent</c>'s build output, or a publish of it (<see cref="AgentPublish"/>).</summary>
+    public string AgentDll { get; init; } = RepositoryLayout.ServiceDll("Agent");
+
     public async Task<StrategyRun> RunAsync(BroadcastStrategy strategy, int receivers, int imageMiB, double bitsPerSecond, CancellationToken cancellationToken)
     {
         await using var resources = new RunResources();
@@ -56,9 +59,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var bus = new UriBuilder(broker) { Host = network.BridgeAddress }.Uri.ToString();
         var control = new[]
         {
-            Start(resources, logs, keptLogs, "topology", "Topology", network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
-            Start(resources, logs, keptLogs, "scheduler", "Scheduler", network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
-            Start(resources, logs, keptLogs, "policy", "Policy", network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
+            Start(resources, logs, keptLogs, "topology", RepositoryLayout.ServiceDll("Topology"), network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
+            Start(resources, logs, keptLogs, "scheduler", RepositoryLayout.ServiceDll("Scheduler"), network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
+            Start(resources, logs, keptLogs, "policy", RepositoryLayout.ServiceDll("Policy"), network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
             {
                 ["Policy__PoliciesPath"] = policies,
                 // The star at N = 15 on 50 Mbit/s takes minutes per 128 MiB: the default budget (800 s per GiB) would time it out.
@@ -69,7 +72,7 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var agents = new Process[hosts];
         for (var host = 0; host < hosts; host++)
         {
-            agents[host] = Start(resources, logs, keptLogs, VmmId(host), "Agent", network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
+            agents[host] = Start(resources, logs, keptLogs, VmmId(host), AgentDll, network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
         }
 
         try
@@ -138,11 +141,11 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         return environment;
     }
 
-    private static Process Start(RunResources resources, ConcurrentDictionary<string, ConcurrentQueue<string>> logs, string? keptLogs, string name, string service, string networkNamespace, string runDirectory, Dictionary<string, string> environment)
+    private static Process Start(RunResources resources, ConcurrentDictionary<string, ConcurrentQueue<string>> logs, string? keptLogs, string name, string dll, string networkNamespace, string runDirectory, Dictionary<string, string> environment)
     {
         var temporary = Path.Combine(runDirectory, $"tmp-{name}");
         Directory.CreateDirectory(temporary);
-        var process = ServiceProcesses.StartDll(resources, RepositoryLayout.ServiceDll(service), environment, temporary, null, redirectOutput: true, networkNamespace);
+        var process = ServiceProcesses.StartDll(resources, dll, environment, temporary, null, redirectOutput: true, networkNamespace);
         var lines = logs.GetOrAdd(name, _ => new ConcurrentQueue<string>());
         // One file opened for the process's whole life; closed with the run (lines read after that are only queued).
         var kept = keptLogs is null ? null : new StreamWriter(Path.Combine(keptLogs, name + ".log")) { AutoFlush = true };

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Treecast.Bench.Running;
+using Treecast.TestSupport.Processes;
+
+namespace Treecast.Bench.Broadcast;
+
+/// <summary>
+/// The agent as <c>services/Agent/Dockerfile</c> deploys it: published ready-to-run (its code and its packages'
+/// compiled ahead of time for this machine's architecture), so a fresh agent does not spend its first operation
+/// compiling. <c>--agent build</c> runs the build output instead, every method compiled on first use.
+/// </summary>
+public static class AgentPublish
+{
+    public const string ReadyToRun = "ready-to-run";
+
+    public const string Build = "build";
+
+    /// <summary>Publishes <c>services/Agent</c> into <paramref name="directory"/> and returns its dll.</summary>
+    public static async Task<string> ReadyToRunAsync(string directory, CancellationToken cancellationToken)
+    {
+        var project = Path.Combine(RepositoryLayout.Root, "services", "Agent", "Treecast.Agent.csproj");
+        string[] arguments =
+        [
+            "publish", project, "-c", RepositoryLayout.Configuration, "-a", Architecture(), "--self-contained", "false",
+            "-p:PublishReadyToRun=true", "-o", directory, "--nologo", "-v", "quiet",
+        ];
+        var started = Stopwatch.GetTimestamp();
+        Console.Error.WriteLine($"agent: publishing {project} ready-to-run, as its Dockerfile does (--agent {Build} skips this)");
+        await ExternalCommand.RunAsync(
+            "dotnet",
+            $"Run 'dotnet {string.Join(' ', arguments)}' to see the build's errors, or pass --agent {Build} to run the build output.",
+            cancellationToken,
+            arguments);
+        Console.Error.WriteLine($"agent: published in {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
+        var dll = Path.Combine(directory, "Treecast.Agent.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"dotnet publish left no {dll}.", dll);
+    }
+
+    // dotnet's -a takes the architecture alone and adds this machine's OS.
+    private static string Architecture() => RuntimeInformation.OSArchitecture switch
+    {
+        System.Runtime.InteropServices.Architecture.X64 => "x64",
+        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+        var other => other.ToString().ToLowerInvariant(),
+    };
+}
