@@ -81,6 +81,7 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
             await PublishHeartbeatAsync(_node);
             await _node.ResumeReceivesAsync();
             _heartbeats = SendHeartbeatsAsync(_node, _stopping.Token);
+            _ = _node.CallOwnEndpointAsync(_stopping.Token);
             _logger.LogInformation(
                 "Agent {VmmId} ready at {GrpcEndpoint} ({Location}) with {VmCount} VMs, listening on {Queue}",
                 VmmId, _node.GrpcEndpoint, Options.Location, _node.Vmm.Vms.Count, Addresses.AgentQueue(VmmId));

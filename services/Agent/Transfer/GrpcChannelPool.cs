@@ -30,16 +30,27 @@ public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcC
     /// </summary>
     public async Task<bool> ConnectAheadAsync(string endpoint, string vmmId, CancellationToken cancellationToken)
     {
+        var failure = await TryConnectAsync(endpoint, vmmId, cancellationToken);
+        if (failure is not null)
+        {
+            logger.LogDebug("Could not connect ahead to {ChildVmmId} at {Endpoint}: {Reason}", vmmId, endpoint, failure);
+        }
+
+        return failure is null;
+    }
+
+    /// <summary>Calls <c>VmTransfer.Connect</c> on <paramref name="vmmId"/> at <paramref name="endpoint"/>; null once it answered, else why not.</summary>
+    public async Task<string?> TryConnectAsync(string endpoint, string vmmId, CancellationToken cancellationToken)
+    {
         try
         {
             var client = new VmTransfer.VmTransferClient(For(endpoint, vmmId));
             await client.ConnectAsync(new ConnectRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
-            return true;
+            return null;
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException or UriFormatException or HttpRequestException)
         {
-            logger.LogDebug("Could not connect ahead to {ChildVmmId} at {Endpoint}: {Reason}", vmmId, endpoint, e.Message);
-            return false;
+            return e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
         }
     }
 
