@@ -35,6 +35,14 @@ public sealed class ChunkForwarder(
     /// <summary>Keeps this forwarder within a window of its siblings (the same parent's other children); null: no pace.</summary>
     public SiblingPace? Pace { get; init; }
 
+    /// <summary>
+    /// Who this forwarder stands for in <see cref="Pace"/>: its run to the child (<see cref="ChildFeed"/>), which joins
+    /// the pace before this forwarder exists; null: this forwarder itself.
+    /// </summary>
+    public object? PaceMember { get; init; }
+
+    private object Member => PaceMember ?? this;
+
     /// <summary>The agent's send limit, shared by all its forwarders.</summary>
     public SendRateLimit RateLimit { get; init; } = SendRateLimit.None;
 
@@ -191,7 +199,7 @@ public sealed class ChunkForwarder(
         Volatile.Write(ref _vmIndex, vm);
         Interlocked.Exchange(ref _offset, offset);
         var current = 0;
-        Pace?.Report(this, _base + offset);
+        Pace?.Report(Member, _base + offset);
         var pending = offset < size ? ReadAsync(source, offset, size, buffers[current], cancellationToken) : null;
         try
         {
@@ -220,7 +228,7 @@ public sealed class ChunkForwarder(
                 var data = buffer.AsMemory(0, read);
                 if (Pace is { } pace)
                 {
-                    await pace.WaitAsync(this, _base + offset, cancellationToken);
+                    await pace.WaitAsync(Member, _base + offset, cancellationToken);
                 }
 
                 await RateLimit.WaitAsync(read, cancellationToken);
@@ -239,7 +247,7 @@ public sealed class ChunkForwarder(
                 Interlocked.Exchange(ref _offset, offset);
                 Interlocked.Add(ref _bytesSent, read);
                 TreecastMetrics.BytesRelayed.Add(read, new("vmm", target.SenderVmmId), new("child", target.Child.VmmId));
-                Pace?.Report(this, _base + offset);
+                Pace?.Report(Member, _base + offset);
             }
         }
         finally

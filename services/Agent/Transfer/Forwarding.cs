@@ -111,6 +111,9 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
     private void Start(PendingTransferAnnounced announcement, TreeNode child)
     {
         var feed = new ChildFeed(child, _pace);
+        // In the pace from the start, at the image's beginning until its forwarder says where it resumes: a sibling
+        // whose forwarder started sooner (its sources opened first, its thread ran first) must not run ahead unpaced.
+        _pace.Report(feed, 0);
         _current[child.VmmId] = feed;
         _all.Add(feed);
         feed.Run = run(announcement, feed);

@@ -455,6 +455,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 GracePeriod = Settings.ChildGracePeriod,
                 RateLimit = _sendLimit,
                 Pace = feed.Pace,
+                PaceMember = feed,
             };
             feed.Forwarder = forwarder;
             await forwarder.RunAsync(stop.Token);
@@ -480,10 +481,7 @@ public sealed class TransferEngine : IAsyncDisposable
         }
         finally
         {
-            if (feed.Forwarder is { } ended)
-            {
-                feed.Pace.Leave(ended);
-            }
+            feed.Pace.Leave(feed);
 
             foreach (var source in sources)
             {
