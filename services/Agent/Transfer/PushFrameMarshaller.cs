@@ -9,8 +9,9 @@ namespace Treecast.Agent.Transfer;
 /// <summary>
 /// How the receiving end reads <c>VmTransfer.Push</c>: a chunk's bytes go into a pooled buffer instead of the new array
 /// Google.Protobuf allocates for every <c>bytes</c> field (a chunk of 85 KB or more is a large-object allocation, so
-/// every chunk received cost a share of a gen-2 collection). The receiver hands the buffer back with <see cref="Release"/> once the
-/// chunk is stored. Headers, end markers and any frame encoded otherwise than a plain chunk take the generated parser.
+/// every chunk received cost a share of a gen-2 collection). The receiver hands the buffer back with
+/// <see cref="Release"/> once the chunk is stored. Headers, end markers and any frame encoded otherwise than a plain
+/// chunk take the generated parser.
 /// </summary>
 public static class PushFrameMarshaller
 {
