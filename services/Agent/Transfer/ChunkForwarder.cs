@@ -36,8 +36,9 @@ public sealed class ChunkForwarder(
     public SiblingPace? Pace { get; init; }
 
     /// <summary>
-    /// Who this forwarder stands for in <see cref="Pace"/>: its run to the child (<see cref="ChildFeed"/>), which joins
-    /// the pace before this forwarder exists; null: this forwarder itself.
+    /// Who this forwarder stands for in <see cref="Pace"/>: its run to the child (<see cref="ChildFeed"/>), which
+    /// <see cref="Forwarding"/> puts in the pace before this forwarder exists and takes out when the run ends; null: this
+    /// forwarder itself.
     /// </summary>
     public object? PaceMember { get; init; }
 

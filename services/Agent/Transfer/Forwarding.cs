@@ -58,10 +58,7 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
                 }
             }
 
-            foreach (var child in children.Values.Where(c => !_current.TryGetValue(c.VmmId, out var feed) || !feed.IsRunning))
-            {
-                Start(announcement, child);
-            }
+            Start(announcement, children.Values.Where(c => !_current.TryGetValue(c.VmmId, out var feed) || !feed.IsRunning).ToList());
         }
     }
 
@@ -76,11 +73,7 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
                 return false;
             }
 
-            foreach (var child in children)
-            {
-                Start(_announcement!, child);
-            }
-
+            Start(_announcement!, children);
             return true;
         }
     }
@@ -108,14 +101,35 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
         }
     }
 
-    private void Start(PendingTransferAnnounced announcement, TreeNode child)
+    private void Start(PendingTransferAnnounced announcement, IReadOnlyList<TreeNode> children)
     {
-        var feed = new ChildFeed(child, _pace);
-        // In the pace from the start, at the image's beginning until its forwarder says where it resumes: a sibling
-        // whose forwarder started sooner (its sources opened first, its thread ran first) must not run ahead unpaced.
-        _pace.Report(feed, 0);
-        _current[child.VmmId] = feed;
-        _all.Add(feed);
-        feed.Run = run(announcement, feed);
+        var feeds = children.Select(child => new ChildFeed(child, _pace)).ToList();
+        // Every new run is in the pace before any of them starts, at the image's beginning until its forwarder says
+        // where it resumes: a run that got going sooner (its sources opened first, its thread ran first) must not run
+        // ahead of a sibling that has not.
+        foreach (var feed in feeds)
+        {
+            _pace.Report(feed, 0);
+            _current[feed.Child.VmmId] = feed;
+            _all.Add(feed);
+        }
+
+        foreach (var feed in feeds)
+        {
+            feed.Run = RunInPaceAsync(announcement, feed);
+        }
+    }
+
+    private async Task RunInPaceAsync(PendingTransferAnnounced announcement, ChildFeed feed)
+    {
+        try
+        {
+            await run(announcement, feed);
+        }
+        finally
+        {
+            // However the run ended (finished, failed before its forwarder started, stopped), it holds nobody back.
+            _pace.Leave(feed);
+        }
     }
 }

@@ -481,8 +481,6 @@ public sealed class TransferEngine : IAsyncDisposable
         }
         finally
         {
-            feed.Pace.Leave(feed);
-
             foreach (var source in sources)
             {
                 source.Dispose();
