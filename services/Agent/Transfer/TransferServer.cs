@@ -1,5 +1,6 @@
 using System.Net;
 using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -17,10 +18,12 @@ namespace Treecast.Agent.Transfer;
 public sealed class TransferServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly TransferBufferPool.Factory _buffers;
 
-    private TransferServer(WebApplication app, int port, bool tls)
+    private TransferServer(WebApplication app, TransferBufferPool.Factory buffers, int port, bool tls)
     {
         _app = app;
+        _buffers = buffers;
         Port = port;
         IsTls = tls;
     }
@@ -30,6 +33,9 @@ public sealed class TransferServer : IAsyncDisposable
 
     /// <summary>True when the server speaks mutual TLS (peers reach it at <c>https://</c>).</summary>
     public bool IsTls { get; }
+
+    /// <summary>Blocks Kestrel took from this server's <see cref="TransferBufferPool"/>s to read and write its connections.</summary>
+    public long BufferBlocksRented => _buffers.BlocksRented;
 
     /// <param name="bindAddress">An IP address, <c>localhost</c>, or <c>0.0.0.0</c>/<c>*</c> for every interface.</param>
     public static async Task<TransferServer> StartAsync(
@@ -76,6 +82,9 @@ public sealed class TransferServer : IAsyncDisposable
             });
         });
 
+        // After Kestrel's own registration, which it replaces.
+        var buffers = new TransferBufferPool.Factory();
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(buffers);
         var app = builder.Build();
         app.MapGrpcService<VmTransferService>();
         try
@@ -90,7 +99,7 @@ public sealed class TransferServer : IAsyncDisposable
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        return new TransferServer(app, new Uri(addresses.First()).Port, credentials is not null);
+        return new TransferServer(app, buffers, new Uri(addresses.First()).Port, credentials is not null);
     }
 
     public async ValueTask DisposeAsync()
