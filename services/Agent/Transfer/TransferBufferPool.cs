@@ -7,10 +7,10 @@ namespace Treecast.Agent.Transfer;
 /// <summary>
 /// The transfer server's Kestrel buffers in blocks of 64 KiB instead of Kestrel's own 4 KiB. Kestrel reads a socket
 /// into the free space of one block at a time, so with 4 KiB blocks a relay at 100 Mbit/s took its parent's chunks in
-/// reads of 2-4 KiB (5,800 receive calls a second, strace), and every read went on through TLS and HTTP/2 as a hand-off
+/// reads of 4 KiB (5,800 receive calls a second, strace), and every read went on through TLS and HTTP/2 as a hand-off
 /// of its own between thread-pool threads. A larger block lets one read take what the network delivered meanwhile.
-/// Blocks are arrays on the pinned heap (a socket read pins them at no cost); a pool keeps at most
-/// <see cref="MaxFreeBlocks"/> of them for reuse.
+/// Blocks are arrays on the pinned object heap (pinning one for a socket read never hinders the GC); a pool keeps at
+/// most <see cref="MaxFreeBlocks"/> of them for reuse.
 /// </summary>
 public sealed class TransferBufferPool : MemoryPool<byte>
 {
