@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Treecast.TestSupport.Network;
 using Xunit;
 
 namespace Treecast.TestSupport;
@@ -38,7 +39,7 @@ public sealed class PrivateRabbitMqNode : IAsyncLifetime
             return;
         }
 
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         _nodeName = $"treecast-{Port}@localhost";
         _directory = Directory.CreateTempSubdirectory("treecast-rabbit-").FullName;
         Directory.CreateDirectory(Path.Combine(_directory, "mnesia"));
@@ -116,7 +117,7 @@ public sealed class PrivateRabbitMqNode : IAsyncLifetime
 
         start.Environment["RABBITMQ_NODENAME"] = _nodeName;
         start.Environment["RABBITMQ_NODE_PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["RABBITMQ_DIST_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["RABBITMQ_DIST_PORT"] = LoopbackPort.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["RABBITMQ_MNESIA_BASE"] = Path.Combine(_directory!, "mnesia");
         start.Environment["RABBITMQ_LOG_BASE"] = Path.Combine(_directory!, "log");
         start.Environment["RABBITMQ_PID_FILE"] = Path.Combine(_directory!, "pid");
@@ -153,13 +154,6 @@ public sealed class PrivateRabbitMqNode : IAsyncLifetime
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task<int> RunAsync(string command, params string[] arguments)

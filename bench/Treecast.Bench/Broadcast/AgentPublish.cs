@@ -22,7 +22,7 @@ public static class AgentPublish
         var project = Path.Combine(RepositoryLayout.Root, "services", "Agent", "Treecast.Agent.csproj");
         string[] arguments =
         [
-            "publish", project, "-c", RepositoryLayout.Configuration, "-a", Architecture(), "--self-contained", "false",
+            "publish", project, "-c", RepositoryLayout.Configuration, "-a", Architecture, "--self-contained", "false",
             "-p:PublishReadyToRun=true", "-o", directory, "--nologo", "-v", "quiet",
         ];
         var started = Stopwatch.GetTimestamp();
@@ -37,11 +37,6 @@ public static class AgentPublish
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"dotnet publish left no {dll}.", dll);
     }
 
-    // dotnet's -a takes the architecture alone and adds this machine's OS.
-    private static string Architecture() => RuntimeInformation.OSArchitecture switch
-    {
-        System.Runtime.InteropServices.Architecture.X64 => "x64",
-        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
-        var other => other.ToString().ToLowerInvariant(),
-    };
+    // dotnet's -a takes the architecture alone (x64, arm64: the enum's names in lower case) and adds this machine's OS.
+    private static string Architecture => RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MassTransit;
 using Treecast.Agent.Transfer;
 using Treecast.Agent.Vmm;
@@ -74,7 +75,7 @@ public sealed class AgentNode : IAsyncDisposable
     /// </summary>
     public async Task<bool> CallOwnEndpointAsync(CancellationToken cancellationToken)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         string? failure;
         try
         {
@@ -89,7 +90,7 @@ public sealed class AgentNode : IAsyncDisposable
         {
             _logger.LogInformation(
                 "Agent {VmmId} answered a call to its own endpoint {GrpcEndpoint} in {ElapsedMs} ms",
-                VmmId, GrpcEndpoint, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                VmmId, GrpcEndpoint, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return true;
         }
 

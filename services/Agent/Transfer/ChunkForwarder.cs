@@ -32,17 +32,12 @@ public sealed class ChunkForwarder(
     /// </summary>
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Keeps this forwarder within a window of its siblings (the same parent's other children); null: no pace.</summary>
-    public SiblingPace? Pace { get; init; }
-
     /// <summary>
-    /// Who this forwarder stands for in <see cref="Pace"/>: its run to the child (<see cref="ChildFeed"/>), which
-    /// <see cref="Forwarding"/> puts in the pace before this forwarder exists and takes out when the run ends; null: this
-    /// forwarder itself.
+    /// The run to the child this forwarder sends for: it keeps within a window of its siblings (the same parent's other
+    /// children) in the run's <see cref="ChildFeed.Pace"/>, where <see cref="Forwarding"/> put the run before this
+    /// forwarder existed and takes it out when the run ends; null: no pace.
     /// </summary>
-    public object? PaceMember { get; init; }
-
-    private object Member => PaceMember ?? this;
+    public ChildFeed? Feed { get; init; }
 
     /// <summary>The agent's send limit, shared by all its forwarders.</summary>
     public SendRateLimit RateLimit { get; init; } = SendRateLimit.None;
@@ -200,7 +195,7 @@ public sealed class ChunkForwarder(
         Volatile.Write(ref _vmIndex, vm);
         Interlocked.Exchange(ref _offset, offset);
         var current = 0;
-        Pace?.Report(Member, _base + offset);
+        Feed?.Pace.Report(Feed, _base + offset);
         var pending = offset < size ? ReadAsync(source, offset, size, buffers[current], cancellationToken) : null;
         try
         {
@@ -227,9 +222,9 @@ public sealed class ChunkForwarder(
                 }
 
                 var data = buffer.AsMemory(0, read);
-                if (Pace is { } pace)
+                if (Feed is { } feed)
                 {
-                    await pace.WaitAsync(Member, _base + offset, cancellationToken);
+                    await feed.Pace.WaitAsync(feed, _base + offset, cancellationToken);
                 }
 
                 await RateLimit.WaitAsync(read, cancellationToken);
@@ -248,7 +243,7 @@ public sealed class ChunkForwarder(
                 Interlocked.Exchange(ref _offset, offset);
                 Interlocked.Add(ref _bytesSent, read);
                 TreecastMetrics.BytesRelayed.Add(read, new("vmm", target.SenderVmmId), new("child", target.Child.VmmId));
-                Pace?.Report(Member, _base + offset);
+                Feed?.Pace.Report(Feed, _base + offset);
             }
         }
         finally

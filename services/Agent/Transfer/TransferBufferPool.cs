@@ -16,7 +16,7 @@ public sealed class TransferBufferPool : MemoryPool<byte>
 {
     public const int BlockBytes = 64 * 1024;
 
-    /// <summary>2 MiB kept for reuse at most: a connection's reads in flight, not its window.</summary>
+    /// <summary>2 MiB kept for reuse at most: a connection's reads in flight, not its window (chosen, not tuned).</summary>
     public const int MaxFreeBlocks = 32;
 
     private readonly ConcurrentQueue<Block> _free = new();

@@ -454,8 +454,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 RetryDelays = Settings.RetryDelays,
                 GracePeriod = Settings.ChildGracePeriod,
                 RateLimit = _sendLimit,
-                Pace = feed.Pace,
-                PaceMember = feed,
+                Feed = feed,
             };
             feed.Forwarder = forwarder;
             await forwarder.RunAsync(stop.Token);

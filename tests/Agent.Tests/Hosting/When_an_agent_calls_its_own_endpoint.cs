@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Treecast.Agent.Tests.Support;
+using Treecast.TestSupport.Network;
 
 namespace Treecast.Agent.Tests.Hosting;
 
@@ -21,19 +20,9 @@ public sealed class When_an_agent_calls_its_own_endpoint
     [Fact]
     public async Task Should_say_so_when_the_advertised_endpoint_leads_nowhere()
     {
-        var options = new AgentOptions { VmmId = "vmm-a", AdvertisedPort = ClosedPort(), HeartbeatInterval = TimeSpan.FromMilliseconds(200) };
+        var options = new AgentOptions { VmmId = "vmm-a", AdvertisedPort = LoopbackPort.Free(), HeartbeatInterval = TimeSpan.FromMilliseconds(200) };
         await using var cluster = await AgentCluster.StartAsync([options]);
 
         Assert.False(await cluster.Agents["vmm-a"].Node.CallOwnEndpointAsync(CancellationToken.None));
-    }
-
-    // A port something listened on a moment ago: nothing does now.
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

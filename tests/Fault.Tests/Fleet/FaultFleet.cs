@@ -1,11 +1,10 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Treecast.Contracts;
 using Treecast.Security;
 using Treecast.TestSupport;
+using Treecast.TestSupport.Network;
 using Treecast.TestSupport.Processes;
 
 namespace Treecast.Fault.Tests.Fleet;
@@ -217,7 +216,7 @@ public abstract class FaultFleet : IAsyncLifetime
 
     private Dictionary<string, string> AgentEnvironment(Dictionary<string, string> bus, string vmmId)
     {
-        var grpcPort = FreePort();
+        var grpcPort = LoopbackPort.Free();
         var environment = new Dictionary<string, string>(Processes.TlsEnvironment(vmmId).Concat(bus))
         {
             ["Agent__VmmId"] = vmmId,
@@ -262,11 +261,4 @@ public abstract class FaultFleet : IAsyncLifetime
 
     private static int Setting(string variable, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : fallback;
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
