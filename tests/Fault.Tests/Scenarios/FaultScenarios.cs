@@ -356,7 +356,12 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         }
 
         Assert.Equal(0, corrupt);
-        Assert.Equal(FaultFleet.Agents.Length - failed.Count, finished.Hosts.Count(h => !failed.Contains(h.VmmId) && h.Vms.Count == finished.Vms.Count));
+        var holding = finished.Hosts.Count(h => !failed.Contains(h.VmmId) && h.Vms.Count == finished.Vms.Count);
+        Assert.True(
+            holding == FaultFleet.Agents.Length - failed.Count,
+            $"{holding} VMMs hold every one of the {finished.Vms.Count} VMs, expected {FaultFleet.Agents.Length - failed.Count}: "
+                + string.Join(", ", finished.Hosts.Select(h => $"{h.VmmId} holds {h.Vms.Count}"))
+                + $" (tree over {finished.Tree?.Nodes.Count ?? 0} VMMs)\n{fleet.Logs()}");
         Assert.All(failed, vmm => Assert.Empty(finished.Hosts.Single(h => h.VmmId == vmm).Vms));
         output.WriteLine($"{fleet.Stores}: operation {finished.OperationId} {finished.State}; {verified} copies verified; {finished.FailureReason}");
     }
