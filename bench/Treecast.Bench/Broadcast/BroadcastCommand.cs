@@ -30,7 +30,7 @@ public static class BroadcastCommand
         };
         var agent = new Option<string>("--agent")
         {
-            Description = $"The agent the hosts run: {AgentPublish.ReadyToRun} (published as its Dockerfile does, once per run beside its build output: about 2 minutes the first time, 3 s when nothing changed) or {AgentPublish.Build} (the build output, compiled on first use).",
+            Description = $"The agent the hosts run: {AgentPublish.ReadyToRun} (published as its Dockerfile does, once per run beside its build output: about 2 minutes) or {AgentPublish.Build} (the build output, compiled on first use).",
             DefaultValueFactory = _ => AgentPublish.ReadyToRun,
         };
         agent.AcceptOnlyFromAmong(AgentPublish.ReadyToRun, AgentPublish.Build);
