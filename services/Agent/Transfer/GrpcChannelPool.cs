@@ -54,6 +54,36 @@ public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcC
         }
     }
 
+    /// <summary>
+    /// Opens a push on <paramref name="vmmId"/> at <paramref name="endpoint"/> for no operation
+    /// (<see cref="VmTransferService.WarmUpOperationId"/>) and takes its refusal: the duplex-streaming code of both ends,
+    /// which a unary <c>Connect</c> does not reach, is then compiled before the first operation's first hop needs it.
+    /// True when the refusal came back.
+    /// </summary>
+    public async Task<bool> TryWarmPushAsync(string endpoint, string vmmId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var call = new VmTransfer.VmTransferClient(For(endpoint, vmmId)).Push(deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            await call.RequestStream.WriteAsync(
+                new PushFrame
+                {
+                    Header = new PushHeader { OperationId = VmTransferService.WarmUpOperationId, Token = string.Empty, SenderVmmId = vmmId, ReceiverVmmId = vmmId },
+                },
+                cancellationToken);
+            await call.ResponseStream.MoveNext(cancellationToken);
+            return false; // No operation of that id is ever announced: an answer other than a refusal is not what was asked.
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.PermissionDenied)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException or HttpRequestException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         foreach (var channel in _channels.Values.Where(c => c.IsValueCreated))

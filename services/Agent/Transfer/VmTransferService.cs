@@ -17,6 +17,14 @@ namespace Treecast.Agent.Transfer;
 public sealed class VmTransferService(TransferEngine engine, PushAuthentication authentication, ILogger<VmTransferService> logger) : VmTransfer.VmTransferBase
 {
     /// <summary>
+    /// The operation an agent's push to itself names when it warms its push path after start
+    /// (<see cref="GrpcChannelPool.TryWarmPushAsync"/>): never announced, so always refused, and that refusal is not news
+    /// (logged at debug level when it names this agent as sender and receiver; over mutual TLS only the holder of this
+    /// agent's own key can name it as the sender).
+    /// </summary>
+    public static readonly string WarmUpOperationId = Guid.Empty.ToString();
+
+    /// <summary>
     /// Called by Grpc.AspNetCore in place of the generated binding when the service is mapped; it finds the override of
     /// <see cref="VmTransfer.VmTransferBase.Push"/> by name (the parameter's type says which base declares it).
     /// </summary>
@@ -123,7 +131,9 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
     {
         if (outcome.Verdict == ReceiveVerdict.Refused)
         {
-            logger.LogWarning(
+            var warmUp = header.OperationId == WarmUpOperationId && header.SenderVmmId == engine.VmmId && header.ReceiverVmmId == engine.VmmId;
+            logger.Log(
+                warmUp ? LogLevel.Debug : LogLevel.Warning,
                 "Refused push of operation {OperationId} from {SenderVmmId} to {VmmId}: {Reason}",
                 header.OperationId, header.SenderVmmId, engine.VmmId, outcome.Reason);
             return new RpcException(new Status(
