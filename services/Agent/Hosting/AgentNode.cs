@@ -69,9 +69,9 @@ public sealed class AgentNode : IAsyncDisposable
     /// <summary>
     /// Calls this agent's own advertised endpoint once (<c>VmTransfer.Connect</c>, then a push of no operation that it
     /// refuses, over mutual TLS with its own certificate), after start: the first operation then finds the TLS, HTTP/2
-    /// and gRPC code of both ends of a push compiled and warm (fresh agents on a busy machine took about a second to connect ahead to each child, so a chain's
-    /// every hop started late), and an endpoint that does not lead back to this agent is reported before a parent finds
-    /// out. True when the agent answered itself.
+    /// and gRPC code of both ends of a push compiled and warm (fresh agents on a busy machine took about a second to
+    /// connect ahead to each child, so a chain's every hop started late), and an endpoint that does not lead back to
+    /// this agent is reported before a parent finds out. True when the agent answered itself.
     /// </summary>
     public async Task<bool> CallOwnEndpointAsync(CancellationToken cancellationToken)
     {

@@ -17,6 +17,9 @@ namespace Treecast.Agent.Transfer;
 /// </summary>
 public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcChannelPool> logger) : IDisposable
 {
+    /// <summary>How long a call that only checks or warms an endpoint may take.</summary>
+    private static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<(string Endpoint, string VmmId), Lazy<GrpcChannel>> _channels = new();
 
     /// <summary>The channel to <paramref name="vmmId"/> at <paramref name="endpoint"/>; refuses an endpoint of the other scheme.</summary>
@@ -45,10 +48,10 @@ public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcC
         try
         {
             var client = new VmTransfer.VmTransferClient(For(endpoint, vmmId));
-            await client.ConnectAsync(new ConnectRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            await client.ConnectAsync(new ConnectRequest(), deadline: DateTime.UtcNow + CallDeadline, cancellationToken: cancellationToken);
             return null;
         }
-        catch (Exception e) when (e is RpcException or InvalidOperationException or UriFormatException or HttpRequestException)
+        catch (Exception e) when (Unanswered(e))
         {
             return e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
         }
@@ -64,7 +67,7 @@ public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcC
     {
         try
         {
-            using var call = new VmTransfer.VmTransferClient(For(endpoint, vmmId)).Push(deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            using var call = new VmTransfer.VmTransferClient(For(endpoint, vmmId)).Push(deadline: DateTime.UtcNow + CallDeadline, cancellationToken: cancellationToken);
             await call.RequestStream.WriteAsync(
                 new PushFrame
                 {
@@ -78,11 +81,14 @@ public sealed class GrpcChannelPool(AgentCredentials? credentials, ILogger<GrpcC
         {
             return true;
         }
-        catch (Exception e) when (e is RpcException or InvalidOperationException or HttpRequestException)
+        catch (Exception e) when (Unanswered(e))
         {
             return false;
         }
     }
+
+    /// <summary>The ways a call to an endpoint fails without an answer: refused, unreachable, a malformed endpoint.</summary>
+    private static bool Unanswered(Exception e) => e is RpcException or InvalidOperationException or UriFormatException or HttpRequestException;
 
     public void Dispose()
     {
