@@ -181,7 +181,13 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
     {
         try
         {
-            await _bus.Publish(message, _stopping.Token);
+            var limit = BoundedPublish.LimitFor(Options.HeartbeatInterval);
+            if (!await BoundedPublish.WithinAsync(_bus.Publish(message, _stopping.Token), limit, _timeProvider, _stopping.Token))
+            {
+                _logger.LogWarning(
+                    "Agent {VmmId} stopped waiting for {MessageType} to be published after {Limit} (a publish the broker never confirmed); the next one goes out at the next tick",
+                    VmmId, typeof(T).Name, limit);
+            }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
