@@ -77,6 +77,9 @@ internal sealed partial class QemuVm : ITableVm
     {
         lock (_gate)
         {
+            // A sealed save is current at once, as SealedImageAsync's caller already sees it: its digest must not wait for
+            // FinishSaveAsync's continuation (a heartbeat or a test reading the VM right after the seal saw none).
+            TakeSealedSaveLocked();
             return new VmInfo(VmId, _state, _bytes, _sha256, _macAddress, _workloadProgress, _workloadTarget);
         }
     }
