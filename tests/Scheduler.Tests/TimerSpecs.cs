@@ -1,10 +1,16 @@
 using MassTransit;
 using Treecast.Contracts;
 using Treecast.Scheduler.Timers;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Scheduler.Tests;
 
 // Timing is only ever asserted as "fired" or "did not fire" within generous windows: CI machines are slow.
+internal static class Windows
+{
+    /// <summary>How far ahead a timer that must not fire is due: far enough that a loaded machine handles the change first.</summary>
+    public static readonly TimeSpan NotYet = TimeSpan.FromSeconds(8);
+}
 
 public sealed class When_a_timer_comes_due
 {
@@ -62,17 +68,18 @@ public sealed class When_a_timer_is_cancelled
     {
         await using var scheduler = await SchedulerHost.StartAsync();
         var now = DateTimeOffset.UtcNow;
-        var cancelled = new ScheduleTimer(Guid.NewGuid(), Guid.NewGuid(), "deadline", now.AddMilliseconds(1500));
+        // Due late enough that the cancel lands first on a loaded machine, or the test would prove nothing.
+        var cancelled = new ScheduleTimer(Guid.NewGuid(), Guid.NewGuid(), "deadline", now.Add(Windows.NotYet));
 
         // A timer due after the cancelled one proves the scheduler was firing timers all along.
-        var witness = new ScheduleTimer(Guid.NewGuid(), Guid.NewGuid(), "witness", now.AddMilliseconds(2500));
+        var witness = new ScheduleTimer(Guid.NewGuid(), Guid.NewGuid(), "witness", now.Add(Windows.NotYet).AddSeconds(1));
 
         await scheduler.ScheduleAsync(cancelled);
         await scheduler.ScheduleAsync(witness);
-        Assert.True(await scheduler.Harness.Consumed.Any<ScheduleTimer>(m => m.Context.Message.TimerId == cancelled.TimerId));
+        Assert.True(await scheduler.Harness.Consumed.ShowsAsync<ScheduleTimer>(m => m.TimerId == cancelled.TimerId));
         await scheduler.CancelAsync(cancelled.TimerId);
 
-        Assert.NotNull(await scheduler.Fired.WaitForAsync(witness.TimerId, TimeSpan.FromSeconds(15)));
+        Assert.NotNull(await scheduler.Fired.WaitForAsync(witness.TimerId, TimeSpan.FromSeconds(60)));
         await Task.Delay(1000);
         Assert.Empty(scheduler.Fired.For(cancelled.TimerId));
         Assert.DoesNotContain(await scheduler.Store.ListAsync(CancellationToken.None), t => t.TimerId == cancelled.TimerId);
@@ -86,7 +93,7 @@ public sealed class When_a_timer_is_cancelled
 
         await scheduler.CancelAsync(unknown);
 
-        Assert.True(await scheduler.Harness.Consumed.Any<CancelTimer>(m => m.Context.Message.TimerId == unknown));
+        Assert.True(await scheduler.Harness.Consumed.ShowsAsync<CancelTimer>(m => m.TimerId == unknown));
         Assert.False(await scheduler.Harness.Published.Any<Fault<CancelTimer>>());
     }
 }
@@ -118,15 +125,15 @@ public sealed class When_a_timer_is_rescheduled
         await using var scheduler = await SchedulerHost.StartAsync();
         var timerId = Guid.NewGuid();
         var now = DateTimeOffset.UtcNow;
-        var first = new ScheduleTimer(timerId, Guid.NewGuid(), "first", now.AddMilliseconds(1000));
+        var first = new ScheduleTimer(timerId, Guid.NewGuid(), "first", now.Add(Windows.NotYet));
         var later = first with { FireAt = now.AddHours(1) };
-        var witness = new ScheduleTimer(Guid.NewGuid(), Guid.NewGuid(), "witness", now.AddMilliseconds(2000));
+        var witness = new ScheduleTimer(Guid.NewGuid(), Guid.NewGuid(), "witness", now.Add(Windows.NotYet).AddSeconds(1));
 
         await scheduler.ScheduleAsync(first);
         await scheduler.ScheduleAsync(later);
         await scheduler.ScheduleAsync(witness);
 
-        Assert.NotNull(await scheduler.Fired.WaitForAsync(witness.TimerId, TimeSpan.FromSeconds(15)));
+        Assert.NotNull(await scheduler.Fired.WaitForAsync(witness.TimerId, TimeSpan.FromSeconds(60)));
         await Task.Delay(500);
         Assert.Empty(scheduler.Fired.For(timerId));
         Assert.Contains(await scheduler.Store.ListAsync(CancellationToken.None), t => t.TimerId == timerId && t.FireAt == later.FireAt);
@@ -166,8 +173,7 @@ public sealed class When_a_timer_request_is_invalid
 
         await scheduler.ScheduleAsync(timer);
 
-        Assert.True(await scheduler.Harness.Published.Any<Fault<ScheduleTimer>>(
-            f => f.Context.Message.Message.TimerId == timer.TimerId));
+        Assert.True(await scheduler.Harness.Published.ShowsAsync<Fault<ScheduleTimer>>(f => f.Message.TimerId == timer.TimerId));
         Assert.Empty(await scheduler.Store.ListAsync(CancellationToken.None));
         Assert.Null(await scheduler.Fired.WaitForAsync(timer.TimerId, TimeSpan.FromMilliseconds(500)));
     }
@@ -180,8 +186,7 @@ public sealed class When_a_timer_request_is_invalid
 
         await scheduler.ScheduleAsync(timer);
 
-        Assert.True(await scheduler.Harness.Published.Any<Fault<ScheduleTimer>>(
-            f => f.Context.Message.Message.CorrelationId == timer.CorrelationId));
+        Assert.True(await scheduler.Harness.Published.ShowsAsync<Fault<ScheduleTimer>>(f => f.Message.CorrelationId == timer.CorrelationId));
         Assert.Empty(await scheduler.Store.ListAsync(CancellationToken.None));
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 using Treecast.Topology.Liveness;
 using Treecast.Topology.Registry;
 using Treecast.Topology.Trees;
@@ -50,6 +51,20 @@ internal sealed class TopologyHarness : IAsyncDisposable
         var provider = services.BuildServiceProvider(true);
         var harness = new TopologyHarness(provider);
         await harness.Harness.Start();
+
+        // The bus reports its queue ready on its own thread, possibly after Start returns. A report that came after a
+        // test moved the clock would restart every VMM's silence at the moved time, and nothing would be judged lost.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (harness.Reception.ReceivingSince != Start)
+        {
+            if (waited.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                throw new TimeoutException($"The topology queue did not report it was receiving (since {harness.Reception.ReceivingSince:O}).");
+            }
+
+            await Task.Delay(10);
+        }
+
         return harness;
     }
 
@@ -72,9 +87,10 @@ internal sealed class TopologyHarness : IAsyncDisposable
         await endpoint.Send(message);
     }
 
+    /// <summary>The <typeparamref name="T"/> messages published so far.</summary>
     public IReadOnlyList<T> Published<T>()
         where T : class =>
-        Harness.Published.Select<T>().Select(p => p.Context.Message).ToList();
+        Harness.Published.Now<T>();
 
     /// <summary>
     /// Waits for a published message by polling, because the harness's own <c>Any</c> returns at once when a

@@ -266,7 +266,7 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
     }
 
     [SkippableFact]
-    public async Task Should_return_unsealed_images_at_once_and_seal_them_with_the_saved_streams_digest()
+    public async Task Should_return_images_without_waiting_for_the_save_and_seal_them_with_the_saved_streams_digest()
     {
         Skip.If(qemu.SkipReason is not null, qemu.SkipReason);
         var root = Create("host-08", vmCount: 2);
@@ -274,12 +274,17 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
 
         var paused = await root.PauseAllAsync(CancellationToken.None);
 
+        // The pause returns once each save has started. A small VM's save can have ended by then on a slow machine,
+        // and its image is then sealed; one that is not says so, with no size and no digest yet.
         Assert.Equal(2, paused.Count);
         Assert.All(paused, image =>
         {
-            Assert.False(image.IsSealed);
-            Assert.Equal(VmImage.UnknownBytes, image.Bytes);
-            Assert.Empty(image.Sha256);
+            if (!image.IsSealed)
+            {
+                Assert.Equal(VmImage.UnknownBytes, image.Bytes);
+                Assert.Empty(image.Sha256);
+            }
+
             Assert.NotNull(image.Definition);
         });
         Assert.All(root.Vms, v => Assert.Equal(VmState.Paused, v.State));
@@ -295,6 +300,11 @@ public sealed class QemuVmmSpecs(QemuFixture qemu, ITestOutputHelper output) : I
             var sealedImage = await root.SealedImageAsync(image.VmId, CancellationToken.None).WaitAsync(Generous);
             output.WriteLine($"{image.VmId}: sealed at {sealedImage.Bytes} bytes, {sealedImage.Sha256}");
             Assert.True(sealedImage.IsSealed);
+            if (image.IsSealed)
+            {
+                Assert.Equal((image.Bytes, image.Sha256), (sealedImage.Bytes, sealedImage.Sha256));
+            }
+
             Assert.Equal(image.Definition, sealedImage.Definition);
             Assert.Equal(sealedImage.Sha256, followed);
             var stateFile = Directory.GetFiles(_workDirectories["host-08"], image.VmId + ".state", SearchOption.AllDirectories).Single();

@@ -3,6 +3,7 @@ using MassTransit.Saga;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Treecast.Persistence.Tests.Support;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Persistence.Tests.Sagas;
 
@@ -180,7 +181,7 @@ public abstract class SagaRepositoryContract : IAsyncLifetime
             Harness.Bus.Publish(new CounterStarted(id, label, DateTimeOffset.UtcNow)),
             Harness.Bus.Publish(new CounterStarted(id, label, DateTimeOffset.UtcNow)));
 
-        Assert.True(await Harness.Consumed.Any<CounterStarted>(x => x.Context.Message.CounterId == id));
+        Assert.True(await Harness.Consumed.ShowsAsync<CounterStarted>(x => x.CounterId == id));
         Assert.NotNull(await Counters.Exists(id, machine => machine.Counting, Patience));
         await Harness.InactivityTask;
         var found = await Services.GetRequiredService<IQuerySagaRepository<CounterSaga>>()

@@ -5,6 +5,8 @@ using Treecast.Contracts;
 using Treecast.Policy.Evaluation;
 using Treecast.Policy.Tests.Support;
 using Treecast.Policy.Workloads;
+using Treecast.TestSupport;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Policy.Tests.Ingress;
 
@@ -81,8 +83,10 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
         await SendAsync(new ExternalEvent { Type = "workload.completed", Vmm = "host-02", WorkloadId = "w-9", OccurredAt = completedAt });
         await _service.Bus.Bus.Publish(new WorkloadCompleted("w-10", "host-04", completedAt.AddMinutes(1)));
 
-        await _service.Bus.InactivityTask;
         var ledger = _service.Services.GetRequiredService<IWorkloadLedger>();
+        Assert.True(await Eventually.TrueAsync(async () =>
+            await ledger.FindCompletionAsync("w-9", CancellationToken.None) is not null
+            && await ledger.FindCompletionAsync("w-10", CancellationToken.None) is not null));
         Assert.Equal(new WorkloadCompletion("w-9", "host-02", completedAt), await ledger.FindCompletionAsync("w-9", CancellationToken.None));
         Assert.Equal(new WorkloadCompletion("w-10", "host-04", completedAt.AddMinutes(1)), await ledger.FindCompletionAsync("w-10", CancellationToken.None));
     }
@@ -92,9 +96,9 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
     {
         await _service.Bus.Bus.Publish(new WorkloadCompleted(" ", "host-04", DateTimeOffset.UtcNow));
 
-        Assert.True(await _service.Bus.Published.Any<Fault<WorkloadCompleted>>());
+        Assert.True(await _service.Bus.Published.ShowsAsync<Fault<WorkloadCompleted>>());
         Assert.Equal(1, _service.Attempts.OfSingle<WorkloadCompleted>());
-        var exception = Assert.Single(_service.Bus.Published.Select<Fault<WorkloadCompleted>>().Single().Context.Message.Exceptions);
+        var exception = Assert.Single(_service.Bus.Published.Now<Fault<WorkloadCompleted>>().Single().Exceptions);
         Assert.Contains("a WorkloadCompleted from VMM 'host-04' names no workload", exception.Message, StringComparison.Ordinal);
     }
 
@@ -106,11 +110,11 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
     {
         await SendAsync(new ExternalEvent { Type = type, Vmm = vmm, Severity = "critical", EventId = "bad-1" });
 
-        Assert.True(await _service.Bus.Published.Any<Fault<ExternalEvent>>());
+        Assert.True(await _service.Bus.Published.ShowsAsync<Fault<ExternalEvent>>());
 
         // Not retried: a malformed event fails the same way every time (the bus-wide retry would try it 5 more times).
         Assert.Equal(1, _service.Attempts.OfSingle<ExternalEvent>());
-        var fault = _service.Bus.Published.Select<Fault<ExternalEvent>>().Single().Context.Message;
+        var fault = _service.Bus.Published.Now<Fault<ExternalEvent>>().Single();
         var exception = Assert.Single(fault.Exceptions);
         Assert.Equal(typeof(MalformedExternalEventException).FullName, exception.ExceptionType);
         Assert.Contains(reason, exception.Message, StringComparison.Ordinal);
@@ -125,8 +129,8 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
         await SendAsync(degraded);
         await SendAsync(degraded with { EventId = "e-43" });
 
-        await _service.Bus.InactivityTask;
-        var ids = _service.Bus.Published.Select<BroadcastRequested>().Select(m => m.Context.Message.OperationId).ToList();
+        Assert.True(await Eventually.TrueAsync(() => _service.Bus.Consumed.Now<ExternalEvent>().Count >= 3));
+        var ids = _service.Bus.Published.Now<BroadcastRequested>().Select(m => m.OperationId).ToList();
         Assert.Equal(3, ids.Count);
         Assert.Equal(2, ids.Distinct().Count());
     }
@@ -136,7 +140,7 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
     {
         await SendAsync(new ExternalEvent { Type = "host.degraded", Vmm = "host-07", Severity = "minor", EventId = "e-7" });
 
-        Assert.True(await _service.Bus.Consumed.Any<ExternalEvent>());
+        Assert.True(await _service.Bus.Consumed.ShowsAsync<ExternalEvent>());
         Assert.False(await _service.Bus.Published.Any<BroadcastRequested>());
         var (total, recent) = _service.Services.GetRequiredService<UnmatchedEvents>().Snapshot();
         Assert.Equal(1, total);
@@ -161,7 +165,7 @@ public sealed class When_external_events_are_consumed : IAsyncLifetime
     private async Task<T> PublishedAsync<T>()
         where T : class
     {
-        Assert.True(await _service.Bus.Published.Any<T>(), $"no {typeof(T).Name} was published");
-        return _service.Bus.Published.Select<T>().First().Context.Message;
+        Assert.True(await _service.Bus.Published.ShowsAsync<T>(), $"no {typeof(T).Name} was published");
+        return _service.Bus.Published.Now<T>()[0];
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using Treecast.Contracts;
 using Treecast.Policy.Operations;
 using Treecast.Policy.Sagas;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Policy.Tests.Sagas;
 
@@ -108,7 +109,7 @@ public abstract class SagaSpecification : IAsyncLifetime
     protected async Task<T> Published<T>(Func<T, bool> match)
         where T : class
     {
-        IEnumerable<T> Matching() => Harness.Published.Select<T>().Select(m => m.Context.Message).Where(match);
+        IEnumerable<T> Matching() => Harness.Published.Now(match);
         Assert.True(await Eventually(() => Matching().Any()), $"no {typeof(T).Name} was published");
         return Matching().Last();
     }
@@ -150,21 +151,7 @@ public abstract class SagaSpecification : IAsyncLifetime
     /// Polls in real time. The harness's own waits end at bus inactivity, which can come before a saga's outbox
     /// has flushed what it sent on its last transition.
     /// </summary>
-    protected static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (waited.Elapsed > TimeSpan.FromMinutes(1))
-            {
-                return false;
-            }
-
-            await Task.Delay(20);
-        }
-
-        return true;
-    }
+    protected static Task<bool> Eventually(Func<bool> condition) => TestSupport.Eventually.TrueAsync(condition);
 
     // The broadcast operation as the topology service and the agents would drive it.
 

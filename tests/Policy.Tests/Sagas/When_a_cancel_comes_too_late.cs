@@ -1,4 +1,5 @@
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Policy.Tests.Sagas;
 
@@ -39,9 +40,10 @@ public sealed class When_a_cancel_comes_too_late : SagaSpecification
     [Fact]
     public async Task Should_discard_a_cancel_of_an_operation_it_never_had()
     {
-        await Publish(new CancelOperation(Guid.NewGuid(), "ops@example", null, Clock.GetUtcNow()));
+        var unknown = Guid.NewGuid();
+        await Publish(new CancelOperation(unknown, "ops@example", null, Clock.GetUtcNow()));
 
-        Assert.True(await Harness.Consumed.Any<CancelOperation>());
+        Assert.True(await Harness.Consumed.ShowsAsync<CancelOperation>(m => m.OperationId == unknown));
         Assert.Empty(Harness.Sent.Select<CancelTransfer>());
         await AssertNoFaults();
     }

@@ -1,4 +1,5 @@
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Policy.Tests.Sagas;
 
@@ -74,7 +75,7 @@ public sealed class When_a_relay_is_lost_mid_transfer : SagaSpecification
 
         var told = await Published<OperationVmmLost>(m => m.VmmId == "vmm-2");
         Assert.Equal(new OperationVmmLost(running, "vmm-2", $"no heartbeat since {LastSeen:O}"), told);
-        Assert.True(await Harness.Consumed.Any<VmmLost>(m => m.Context.Message.VmmId == "vmm-9"));
+        Assert.True(await Harness.Consumed.ShowsAsync<VmmLost>(m => m.VmmId == "vmm-9"));
         Assert.Single(Harness.Published.Select<OperationVmmLost>());
         var untouched = Operations.Sagas.Contains(ended);
         Assert.Equal("Completed", untouched.CurrentState);

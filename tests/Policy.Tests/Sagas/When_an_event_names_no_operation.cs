@@ -1,5 +1,6 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Policy.Tests.Sagas;
 
@@ -14,8 +15,8 @@ public sealed class When_an_event_names_no_operation : SagaSpecification
         await Publish(new OperationStepFailed(unknown, "vmm-1", OperationStep.Receive, "unknown operation"));
         await Publish(Fire(NewId.NextGuid(), unknown, "broadcast:Pausing"));
 
-        Assert.True(await Harness.Consumed.Any<VmsPaused>(m => m.Context.Message.OperationId == unknown));
-        Assert.True(await Harness.Consumed.Any<TimerFired>(m => m.Context.Message.CorrelationId == unknown));
+        Assert.True(await Harness.Consumed.ShowsAsync<VmsPaused>(m => m.OperationId == unknown));
+        Assert.True(await Harness.Consumed.ShowsAsync<TimerFired>(m => m.CorrelationId == unknown));
         await AssertNoFaults();
         Assert.Null(Operations.Sagas.Contains(unknown));
         Assert.Null(Watches.Sagas.Contains(unknown));

@@ -1,5 +1,6 @@
 using Treecast.Contracts;
 using Treecast.Policy.Operations;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Policy.Tests.Sagas;
 
@@ -42,7 +43,7 @@ public sealed class When_receivers_report_progress : SagaSpecification
         await Publish(new TransferProgressed(id, "vmm-2", 4096, TestTree.TotalBytes));
         await Publish(new TransferProgressed(id, "vmm-3", 1024, TestTree.TotalBytes));
 
-        Assert.True(await Harness.Consumed.Any<TransferProgressed>(m => m.Context.Message.VmmId == "vmm-3"));
+        Assert.True(await Harness.Consumed.ShowsAsync<TransferProgressed>(m => m.VmmId == "vmm-3"));
         var reports = await EventuallyReported(id, r => r.Count == 2 && r.Any(p => p.VmmId == "vmm-3"));
         var vmm2 = reports.Single(r => r.VmmId == "vmm-2");
         Assert.Equal(8192, vmm2.BytesReceived);

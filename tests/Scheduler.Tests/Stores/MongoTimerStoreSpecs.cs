@@ -26,7 +26,7 @@ public sealed class MongoTimerStoreSpecs(MongoDbServer server) : TimerStoreContr
         await using (var before = await SchedulerHost.StartAsync(store))
         {
             await before.ScheduleAsync(new ScheduleTimer(timerId, correlationId, "deadline", DateTimeOffset.UtcNow.AddSeconds(2)));
-            Assert.True(await Eventually(async () => (await store.ListAsync(CancellationToken.None)).Any(t => t.TimerId == timerId)));
+            Assert.True(await Eventually.TrueAsync(async () => (await store.ListAsync(CancellationToken.None)).Any(t => t.TimerId == timerId)));
         }
 
         // Down past the timer's time; the new process has a new store object over the same collection.
@@ -37,22 +37,6 @@ public sealed class MongoTimerStoreSpecs(MongoDbServer server) : TimerStoreContr
         var fired = await after.Fired.WaitForAsync(timerId, TimeSpan.FromSeconds(5));
         Assert.NotNull(fired);
         Assert.Equal(correlationId, fired.CorrelationId);
-        Assert.True(await Eventually(async () => (await restarted.ListAsync(CancellationToken.None)).Count == 0));
-    }
-
-    private static async Task<bool> Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return true;
+        Assert.True(await Eventually.TrueAsync(async () => (await restarted.ListAsync(CancellationToken.None)).Count == 0));
     }
 }

@@ -1,5 +1,6 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 using Treecast.Topology.Tests.Trees;
 
 namespace Treecast.Topology.Tests.Consumers;
@@ -112,7 +113,7 @@ public sealed class When_a_tree_is_repaired : IAsyncLifetime
         var failed = await _topology.WaitForPublished<TreeResolutionFailed>(f => f.OperationId == operationId);
         Assert.Equal("host-01", failed.RootVmmId);
         Assert.Contains("'host-01' is lost", failed.Reason);
-        await _topology.Harness.InactivityTask;
+        Assert.True(await _topology.Harness.Consumed.ShowsAsync<RepairTree>(r => r.OperationId == operationId));
         Assert.DoesNotContain(_topology.Published<TreeRepaired>(), r => r.OperationId == operationId);
         Assert.Empty(_topology.Published<Fault<RepairTree>>());
     }

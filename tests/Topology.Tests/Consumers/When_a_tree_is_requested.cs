@@ -1,5 +1,6 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Topology.Tests.Consumers;
 
@@ -138,7 +139,7 @@ public sealed class When_a_tree_is_requested : IAsyncLifetime
         Assert.Equal("host-99", failed.RootVmmId);
         Assert.Contains("'host-99' is not registered", failed.Reason);
         Assert.Contains("heartbeat", failed.Reason);
-        await _topology.Harness.InactivityTask;
+        Assert.True(await _topology.Harness.Consumed.ShowsAsync<ResolveTree>(r => r.OperationId == operationId));
         Assert.Empty(_topology.Published<TreeResolved>());
         Assert.Empty(_topology.Published<Fault<ResolveTree>>());
     }

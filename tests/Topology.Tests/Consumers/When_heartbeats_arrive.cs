@@ -1,5 +1,7 @@
 using MassTransit;
 using Treecast.Contracts;
+using Treecast.TestSupport;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Topology.Tests.Consumers;
 
@@ -16,7 +18,7 @@ public sealed class When_heartbeats_arrive : IAsyncLifetime
     {
         await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat("host-07", "site-2/pod-1/rack-4"));
 
-        Assert.True(await _topology.Harness.Published.Any<VmmRegistered>());
+        Assert.True(await _topology.Harness.Published.ShowsAsync<VmmRegistered>());
         var registered = Assert.Single(_topology.Published<VmmRegistered>());
         Assert.Equal(new VmmRegistered("host-07", "site-2/pod-1/rack-4", "http://host-07:5001"), registered);
 
@@ -37,9 +39,8 @@ public sealed class When_heartbeats_arrive : IAsyncLifetime
             await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat("host-07"));
         }
 
-        Assert.True(await _topology.Harness.Consumed.Any<VmmHeartbeat>(c => c.Context.Message.VmmId == "host-07"));
-        await _topology.Harness.InactivityTask;
-        Assert.Equal(3, _topology.Harness.Consumed.Select<VmmHeartbeat>().Count());
+        Assert.True(await Eventually.TrueAsync(() => _topology.Harness.Consumed.Now<VmmHeartbeat>(h => h.VmmId == "host-07").Count >= 3));
+        Assert.Equal(3, _topology.Harness.Consumed.Now<VmmHeartbeat>().Count);
         Assert.Single(_topology.Published<VmmRegistered>());
         Assert.Equal(TopologyHarness.Start.AddSeconds(3), (await _topology.Registry.FindAsync("host-07", CancellationToken.None))!.LastSeenAt);
     }
@@ -49,7 +50,7 @@ public sealed class When_heartbeats_arrive : IAsyncLifetime
     {
         await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat("host-07", "site-1/pod-1/rack-1"));
         await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat("host-07", "site-1/pod-1/rack-2"));
-        await _topology.Harness.InactivityTask;
+        Assert.True(await Eventually.TrueAsync(() => _topology.Harness.Consumed.Now<VmmHeartbeat>().Count >= 2));
 
         Assert.Equal(
             ["site-1/pod-1/rack-1", "site-1/pod-1/rack-2"],
@@ -61,7 +62,7 @@ public sealed class When_heartbeats_arrive : IAsyncLifetime
     {
         await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat(""));
 
-        Assert.True(await _topology.Harness.Published.Any<Fault<VmmHeartbeat>>());
+        Assert.True(await _topology.Harness.Published.ShowsAsync<Fault<VmmHeartbeat>>());
         var fault = _topology.Published<Fault<VmmHeartbeat>>().Single();
         Assert.Contains("has no VmmId", fault.Exceptions[0].Message);
         Assert.Empty(await _topology.Registry.ListAsync(CancellationToken.None));

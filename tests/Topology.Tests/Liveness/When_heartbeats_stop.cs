@@ -1,4 +1,5 @@
 using Treecast.Contracts;
+using Treecast.TestSupport.Harness;
 
 namespace Treecast.Topology.Tests.Liveness;
 
@@ -77,7 +78,7 @@ public sealed class When_heartbeats_stop : IAsyncLifetime
     public async Task Should_register_a_returning_vmm_again_and_report_a_second_loss()
     {
         await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat("host-01"));
-        Assert.True(await _topology.Harness.Published.Any<VmmRegistered>());
+        Assert.True(await _topology.Harness.Published.ShowsAsync<VmmRegistered>());
         var monitor = _topology.Monitor();
         _topology.Time.Advance(TimeSpan.FromSeconds(4));
         await monitor.CheckAsync(CancellationToken.None);
