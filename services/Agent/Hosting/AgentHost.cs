@@ -77,8 +77,10 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
 
             // The first heartbeat goes out before any resumed receive is reported: an operation that takes this agent
             // back asks topology for a tree with it, and topology must have heard it by then (heartbeats and that
-            // request reach topology's one queue in this order).
-            await PublishHeartbeatAsync(_node);
+            // request reach topology's one queue in this order). So it is awaited until the bus has connected and the
+            // broker confirmed it, however long a slow start takes: given up on at the heartbeat's bound, it would go
+            // out after the reports it must precede, and the agent would say it is ready before the fleet can hear it.
+            await PublishHeartbeatAsync(_node, Timeout.InfiniteTimeSpan);
             await _node.ResumeReceivesAsync();
             _heartbeats = SendHeartbeatsAsync(_node, _stopping.Token);
             _ = _node.CallOwnEndpointAsync(_stopping.Token);
@@ -151,10 +153,10 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
         }
     }
 
-    private Task PublishHeartbeatAsync(AgentNode node)
+    private Task PublishHeartbeatAsync(AgentNode node, TimeSpan? limit = null)
     {
         var vms = node.Vmm.Vms;
-        return PublishQuietlyAsync(new VmmHeartbeat(
+        return PublishQuietlyAsync(limit ?? BoundedPublish.LimitFor(Options.HeartbeatInterval), new VmmHeartbeat(
             VmmId,
             node.GrpcEndpoint,
             Options.Location,
@@ -176,12 +178,11 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
         }
     }
 
-    private async Task PublishQuietlyAsync<T>(T message)
+    private async Task PublishQuietlyAsync<T>(TimeSpan limit, T message)
         where T : class
     {
         try
         {
-            var limit = BoundedPublish.LimitFor(Options.HeartbeatInterval);
             if (!await BoundedPublish.WithinAsync(_bus.Publish(message, _stopping.Token), limit, _timeProvider, _stopping.Token))
             {
                 _logger.LogWarning(

@@ -34,7 +34,8 @@ public sealed class When_an_agent_is_gone_longer_than_its_queue_lives(RabbitMqBr
         var queue = Addresses.AgentQueue(_vmmId);
         try
         {
-            Assert.True(await QueueExistsAsync(connection, queue), $"{queue} was not declared");
+            // The agent declares it when its bus connects; asking renews its lease, as the agent's consumer does.
+            Assert.True(await Eventually.TrueAsync(() => QueueExistsAsync(connection, queue)), $"{queue} was not declared");
         }
         finally
         {
