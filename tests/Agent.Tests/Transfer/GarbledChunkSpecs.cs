@@ -12,9 +12,15 @@ namespace Treecast.Agent.Tests.Transfer;
 public sealed class When_a_chunk_arrives_garbled : IAsyncLifetime
 {
     private const int ChunkSize = 64 * 1024;
-    private readonly TransferCluster _cluster = new();
+    private readonly RecordedLogs _logs = new();
+    private readonly TransferCluster _cluster;
     private readonly Guid _operationId = Guid.NewGuid();
     private readonly GarbleOnceInterceptor.Budget _garble = new(chunk: 5);
+
+    public When_a_chunk_arrives_garbled()
+    {
+        _cluster = new(logs: _logs);
+    }
 
     public async Task InitializeAsync()
     {
@@ -32,7 +38,16 @@ public sealed class When_a_chunk_arrives_garbled : IAsyncLifetime
         var child = _cluster["child"];
 
         Assert.True(root.Engine.StartTransfer(_operationId));
-        var received = await _cluster.WaitForReceivedAsync(_operationId, "child", TimeSpan.FromMinutes(2));
+        VmsReceived received;
+        try
+        {
+            received = await _cluster.WaitForReceivedAsync(_operationId, "child", TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException e)
+        {
+            // Seen once in CI: the push never resumed after the garbled chunk. The agents' log says where it stopped.
+            throw new TimeoutException($"{e.Message}{Environment.NewLine}The agents' log:{Environment.NewLine}{string.Join(Environment.NewLine, _logs.All)}", e);
+        }
 
         Assert.Equal(1, _garble.Garbled);
         foreach (var image in root.Vmm.Images)
