@@ -39,6 +39,9 @@ public sealed class ChunkForwarder(
     /// </summary>
     public ChildFeed? Feed { get; init; }
 
+    /// <summary>How long a child may take to answer a push's header: the grace period, at most 10 s.</summary>
+    private TimeSpan AnswerWithin => GracePeriod < TimeSpan.FromSeconds(10) ? GracePeriod : TimeSpan.FromSeconds(10);
+
     /// <summary>The agent's send limit, shared by all its forwarders.</summary>
     public SendRateLimit RateLimit { get; init; } = SendRateLimit.None;
 
@@ -119,6 +122,11 @@ public sealed class ChunkForwarder(
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var client = new VmTransfer.VmTransferClient(channel);
         using var call = client.Push(cancellationToken: attempt.Token);
+
+        // A child that took the stream but never answers it (a hung handler, a wedged connection) must not hold this
+        // forwarder forever: unanswered within the bound, the attempt ends as a broken link, is tried again, and the
+        // grace period ends the push with a report that the saga acts on.
+        attempt.CancelAfter(AnswerWithin);
         await call.RequestStream.WriteAsync(new PushFrame
         {
             Header = new PushHeader
@@ -134,6 +142,8 @@ public sealed class ChunkForwarder(
         {
             throw new RpcException(new Status(StatusCode.Internal, "the child did not accept the stream"));
         }
+
+        attempt.CancelAfter(Timeout.InfiniteTimeSpan);
 
         var resume = new long[target.Vms.Count];
         foreach (var point in call.ResponseStream.Current.Accepted.Resume)
