@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Treecast.Contracts;
+using Treecast.TestSupport;
 using Treecast.TestSupport.Harness;
 using Treecast.Topology.Liveness;
 using Treecast.Topology.Registry;
@@ -54,15 +55,9 @@ internal sealed class TopologyHarness : IAsyncDisposable
 
         // The bus reports its queue ready on its own thread, possibly after Start returns. A report that came after a
         // test moved the clock would restart every VMM's silence at the moved time, and nothing would be judged lost.
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (harness.Reception.ReceivingSince != Start)
+        if (!await Eventually.TrueAsync(() => harness.Reception.ReceivingSince == Start))
         {
-            if (waited.Elapsed > TimeSpan.FromMinutes(1))
-            {
-                throw new TimeoutException($"The topology queue did not report it was receiving (since {harness.Reception.ReceivingSince:O}).");
-            }
-
-            await Task.Delay(10);
+            throw new TimeoutException($"The topology queue did not report it was receiving (since {harness.Reception.ReceivingSince:O}).");
         }
 
         return harness;
@@ -99,18 +94,12 @@ internal sealed class TopologyHarness : IAsyncDisposable
     public async Task<T> WaitForPublished<T>(Func<T, bool> match, TimeSpan? timeout = null)
         where T : class
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (DateTime.UtcNow < deadline)
+        if (!await Eventually.TrueAsync(() => Published<T>().Any(match), timeout))
         {
-            if (Published<T>().FirstOrDefault(match) is { } message)
-            {
-                return message;
-            }
-
-            await Task.Delay(10);
+            throw new TimeoutException($"No {typeof(T).Name} matching the test's condition was published within the timeout.");
         }
 
-        throw new TimeoutException($"No {typeof(T).Name} matching the test's condition was published within the timeout.");
+        return Published<T>().First(match);
     }
 
     public async ValueTask DisposeAsync()

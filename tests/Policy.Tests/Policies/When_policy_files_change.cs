@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Treecast.Policy.Policies;
 using Treecast.Policy.Tests.Support;
+using Treecast.TestSupport;
 
 namespace Treecast.Policy.Tests.Policies;
 
@@ -57,7 +58,7 @@ public sealed class When_policy_files_change : IDisposable
         Assert.Equal(["broadcast-on-degraded-host"], _store.Current.Policies.Select(p => p.Name));
 
         _directory.Write("b.yaml", Yaml.Stragglers);
-        await Eventually(() => _store.Current.Policies.Count == 2);
+        Assert.True(await Eventually.TrueAsync(() => _store.Current.Policies.Count == 2), "the new file was not loaded");
 
         var before = _store.Current;
         File.WriteAllText(file, "policies:\n  - name: [broken\n");
@@ -65,24 +66,15 @@ public sealed class When_policy_files_change : IDisposable
         Assert.Same(before, _store.Current);
 
         File.WriteAllText(file, Yaml.Degraded.Replace("fanOut: 3", "fanOut: 5", StringComparison.Ordinal));
-        await Eventually(() => _store.Current.Policies.OfType<ExecutionPolicy>()
-            .Any(p => p.Actions[0] is BroadcastAction { FanOut: 5 }));
+        Assert.True(
+            await Eventually.TrueAsync(() => _store.Current.Policies.OfType<ExecutionPolicy>().Any(p => p.Actions[0] is BroadcastAction { FanOut: 5 })),
+            "the edited file was not put in force");
 
         await watcher.StopAsync(CancellationToken.None);
     }
 
     private PolicyFileWatcher NewWatcher() =>
         new(_reloader, _options, TimeProvider.System, NullLogger<PolicyFileWatcher>.Instance);
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the policies were not reloaded within 10 s");
-            await Task.Delay(50);
-        }
-    }
 
     public void Dispose() => _directory.Dispose();
 }

@@ -1,4 +1,5 @@
 using Treecast.Contracts;
+using Treecast.TestSupport;
 using Treecast.TestSupport.Harness;
 
 namespace Treecast.Topology.Tests.Liveness;
@@ -84,7 +85,7 @@ public sealed class When_heartbeats_stop : IAsyncLifetime
         await monitor.CheckAsync(CancellationToken.None);
 
         await _topology.Harness.Bus.Publish(TopologyHarness.Heartbeat("host-01"));
-        await WaitFor(() => _topology.Published<VmmRegistered>().Count == 2);
+        await Eventually.TrueAsync(() => _topology.Published<VmmRegistered>().Count == 2);
         Assert.Equal(2, _topology.Published<VmmRegistered>().Count);
 
         Assert.False((await _topology.Registry.FindAsync("host-01", CancellationToken.None))!.IsLost);
@@ -107,7 +108,7 @@ public sealed class When_heartbeats_stop : IAsyncLifetime
             while (_topology.Published<VmmLost>().Count == 0 && waited.Elapsed < TimeSpan.FromMinutes(1))
             {
                 _topology.Time.Advance(_topology.Options.LivenessCheckInterval);
-                await WaitFor(() => _topology.Published<VmmLost>().Count > 0, TimeSpan.FromMilliseconds(200));
+                await Eventually.TrueAsync(() => _topology.Published<VmmLost>().Count > 0, TimeSpan.FromMilliseconds(200));
             }
 
             Assert.Equal("host-01", Assert.Single(_topology.Published<VmmLost>()).VmmId);
@@ -115,15 +116,6 @@ public sealed class When_heartbeats_stop : IAsyncLifetime
         finally
         {
             await monitor.StopAsync(CancellationToken.None);
-        }
-    }
-
-    private static async Task WaitFor(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
-        while (!condition() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
         }
     }
 }
