@@ -8,13 +8,17 @@ public sealed class ChildFeed
     private readonly CancellationTokenSource _stop = new();
     private string? _stopReason;
 
-    internal ChildFeed(TreeNode child, SiblingPace pace)
+    internal ChildFeed(TreeNode child, int stripe, SiblingPace pace)
     {
         Child = child;
+        Stripe = stripe;
         Pace = pace;
     }
 
     public TreeNode Child { get; }
+
+    /// <summary>The stripe this run pushes (0 in an operation of one stripe).</summary>
+    public int Stripe { get; }
 
     /// <summary>Shared with the forwarders to the same parent's other children of the operation.</summary>
     public SiblingPace Pace { get; }

@@ -67,8 +67,8 @@ public sealed class ChunkForwarder(
         byte[][] buffers = [GC.AllocateUninitializedArray<byte>(chunkSize), GC.AllocateUninitializedArray<byte>(chunkSize)];
         var started = Stopwatch.GetTimestamp();
         logger.LogInformation(
-            "Forwarding operation {OperationId} to {ChildVmmId} at {Endpoint}: {VmCount} VMs, {TotalBytes} bytes in chunks of {ChunkSizeBytes}",
-            target.OperationId, target.Child.VmmId, target.Child.GrpcEndpoint, target.Vms.Count, target.Vms.All(v => v.IsSealed) ? target.Vms.Sum(v => v.Bytes) : -1, chunkSize);
+            "Forwarding operation {OperationId} (stripe {Stripe}) to {ChildVmmId} at {Endpoint}: {VmCount} VMs, {TotalBytes} bytes in chunks of {ChunkSizeBytes}",
+            target.OperationId, target.Stripe, target.Child.VmmId, target.Child.GrpcEndpoint, target.Vms.Count, target.Vms.All(v => v.IsSealed) ? target.Vms.Sum(v => v.Bytes) : -1, chunkSize);
 
         var attempt = 0;
         var unreachableSince = timeProvider.GetTimestamp();
@@ -135,6 +135,7 @@ public sealed class ChunkForwarder(
                 Token = target.Token,
                 SenderVmmId = target.SenderVmmId,
                 ReceiverVmmId = target.Child.VmmId,
+                Stripe = (uint)target.Stripe,
             },
         }, attempt.Token);
 

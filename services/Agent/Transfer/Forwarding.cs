@@ -1,17 +1,18 @@
+using Treecast.Agent.Transfer.Striping;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer;
 
 /// <summary>
-/// This agent's forwarders of one operation: one per child of the tree it holds now, each a stream of its own at its own
-/// pace. A newer tree stops the forwarders to children no longer this agent's and starts forwarders to its new ones;
+/// This agent's forwarders of one operation: one per child of the tree it holds now (per child and stripe, in a striped
+/// operation: see <see cref="StripeLayout"/>), each a stream of its own at its own pace. A newer tree stops the forwarders to children no longer this agent's and starts forwarders to its new ones;
 /// asked to start again once every forwarder ended, it starts them all again (a child holding everything re-verifies
 /// at once).
 /// </summary>
 public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, ChildFeed, Task> run)
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, ChildFeed> _current = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string VmmId, int Stripe), ChildFeed> _current = [];
     private readonly List<ChildFeed> _all = [];
     private readonly SiblingPace _pace = new(SiblingPace.DefaultWindowBytes);
     private PendingTransferAnnounced? _announcement;
@@ -48,17 +49,17 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
         lock (_gate)
         {
             _announcement = announcement;
-            var children = announcement.Tree.ChildrenOf(vmmId).ToDictionary(c => c.VmmId, StringComparer.Ordinal);
-            foreach (var feed in _current.Values.ToList())
+            var children = ChildrenOf(announcement).ToDictionary(c => (c.Child.VmmId, c.Stripe));
+            foreach (var (key, feed) in _current.ToList())
             {
-                if (!children.TryGetValue(feed.Child.VmmId, out var child) || child.GrpcEndpoint != feed.Child.GrpcEndpoint)
+                if (!children.TryGetValue(key, out var child) || child.Child.GrpcEndpoint != feed.Child.GrpcEndpoint)
                 {
                     feed.Stop($"tree version {announcement.Tree.Version} no longer makes it a child of {vmmId} at that endpoint");
-                    _current.Remove(feed.Child.VmmId);
+                    _current.Remove(key);
                 }
             }
 
-            Start(announcement, children.Values.Where(c => !_current.TryGetValue(c.VmmId, out var feed) || !feed.IsRunning).ToList());
+            Start(announcement, children.Where(c => !_current.TryGetValue(c.Key, out var feed) || !feed.IsRunning).Select(c => c.Value).ToList());
         }
     }
 
@@ -67,7 +68,7 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
     {
         lock (_gate)
         {
-            var children = _announcement?.Tree.ChildrenOf(vmmId).ToList() ?? [];
+            var children = _announcement is null ? [] : ChildrenOf(_announcement).ToList();
             if (children.Count == 0 || _current.Values.Any(f => f.IsRunning))
             {
                 return false;
@@ -101,16 +102,21 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
         }
     }
 
-    private void Start(PendingTransferAnnounced announcement, IReadOnlyList<TreeNode> children)
+    /// <summary>This agent's children in the announcement's tree, each with the stripe it is fed (every stripe, in a striped operation).</summary>
+    private IEnumerable<(TreeNode Child, int Stripe)> ChildrenOf(PendingTransferAnnounced announcement) =>
+        Enumerable.Range(0, StripeLayout.Of(announcement).Stripes)
+            .SelectMany(stripe => StripeLayout.ChildrenOf(announcement.Tree, vmmId, stripe).Select(child => (child, stripe)));
+
+    private void Start(PendingTransferAnnounced announcement, IReadOnlyList<(TreeNode Child, int Stripe)> children)
     {
-        var feeds = children.Select(child => new ChildFeed(child, _pace)).ToList();
+        var feeds = children.Select(c => new ChildFeed(c.Child, c.Stripe, _pace)).ToList();
         // Every new run is in the pace before any of them starts, at the image's beginning until its forwarder says
         // where it resumes: a run that got going sooner (its sources opened first, its thread ran first) must not run
         // ahead of a sibling that has not.
         foreach (var feed in feeds)
         {
             _pace.Report(feed, 0);
-            _current[feed.Child.VmmId] = feed;
+            _current[(feed.Child.VmmId, feed.Stripe)] = feed;
             _all.Add(feed);
         }
 

@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Treecast.Agent.Transfer.Receiving;
+using Treecast.Agent.Transfer.Striping;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 
@@ -19,6 +20,7 @@ public sealed class TransferEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, PendingTransferAnnounced> _announced = new();
     private readonly ConcurrentDictionary<Guid, Receiver> _receivers = new();
     private readonly ConcurrentDictionary<Guid, Forwarding> _forwarding = new();
+    private readonly ConcurrentDictionary<Guid, RootStripes> _rootStripes = new();
     private readonly HashSet<Guid> _ended = [];
     private readonly List<Receiver> _reloaded = [];
     private readonly Lock _gate = new();
@@ -66,6 +68,11 @@ public sealed class TransferEngine : IAsyncDisposable
     /// takes that tree, and a transfer already started follows it: forwarders to children no longer the root's stop,
     /// new children get theirs.
     /// </summary>
+    /// <remarks>
+    /// A striped tree is announced striped only when every image is sealed (a stripe's size and digest follow from the
+    /// image's); otherwise, and for every later tree of an operation first announced so, the announcement carries stripe
+    /// 0's tree alone, which carries every chunk. Every agent lays its spools out by the first announcement it gets.
+    /// </remarks>
     public PendingTransferAnnounced Announce(AnnouncePendingTransfer command)
     {
         if (command.Tree.RootVmmId != VmmId)
@@ -78,10 +85,18 @@ public sealed class TransferEngine : IAsyncDisposable
         {
             if (!_announced.TryGetValue(command.OperationId, out var announced))
             {
+                var striped = command.Tree.Stripes > 1 && command.Vms.All(v => v.IsSealed);
+                if (command.Tree.Stripes > 1 && !striped)
+                {
+                    _logger.LogInformation(
+                        "Operation {OperationId} announced from {VmmId} in one stripe instead of {Stripes}: {UnsealedCount} images are still being saved (their size is unknown)",
+                        command.OperationId, VmmId, command.Tree.Stripes, command.Vms.Count(v => !v.IsSealed));
+                }
+
                 announced = _announced[command.OperationId] = new PendingTransferAnnounced(
                     command.OperationId,
                     VmmId,
-                    command.Tree,
+                    striped ? command.Tree : command.Tree.FirstStripeOnly(),
                     command.Vms,
                     Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
                     TransferLimits.ClampChunkSize(command.ChunkSizeBytes),
@@ -95,7 +110,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 return announced;
             }
 
-            var newer = announced with { Tree = command.Tree, Vms = command.Vms };
+            var newer = announced with { Tree = announced.Tree.Stripes > 1 ? command.Tree : command.Tree.FirstStripeOnly(), Vms = command.Vms };
             _announced[command.OperationId] = newer;
             ConnectAhead(newer);
             _logger.LogInformation(
@@ -177,14 +192,14 @@ public sealed class TransferEngine : IAsyncDisposable
     /// stream also starts the relay to this agent's children, fed from the spools as they grow, and a stream admitted after
     /// every forwarder of the relay ended starts them again.
     /// </summary>
-    public async Task<Admission> AdmitAsync(string operationId, string senderVmmId, string receiverVmmId, string token, CancellationToken callCancelled)
+    public async Task<Admission> AdmitAsync(string operationId, string senderVmmId, string receiverVmmId, string token, int stripe, CancellationToken callCancelled)
     {
         if (!Guid.TryParse(operationId, out var id) || !_receivers.TryGetValue(id, out var receiver))
         {
             return Admission.Refused(new ReceiveOutcome(ReceiveVerdict.Refused, $"operation {operationId} was not announced to {VmmId}"));
         }
 
-        var admission = await receiver.AdmitAsync(senderVmmId, receiverVmmId, token, callCancelled);
+        var admission = await receiver.AdmitAsync(senderVmmId, receiverVmmId, token, stripe, callCancelled);
         if (admission.Outcome.IsDone)
         {
             lock (_gate)
@@ -229,8 +244,7 @@ public sealed class TransferEngine : IAsyncDisposable
                 return true;
             }
 
-            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, _ => Task.FromResult<IReadOnlyList<ImageSource>>(
-                current.Vms.Select(vm => (ImageSource)VmmImageSource.Of(Vmm, vm.VmId)).ToList())));
+            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, (stripe, _) => Task.FromResult(OpenRootSources(current, stripe))));
             _forwarding[operationId] = forwarding;
             forwarding.Follow(announcement);
             return true;
@@ -346,6 +360,7 @@ public sealed class TransferEngine : IAsyncDisposable
             _announced.TryRemove(operationId, out _);
             _forwarding.TryRemove(operationId, out forwarding);
             _receivers.TryRemove(operationId, out receiver);
+            _rootStripes.TryRemove(operationId, out _);
         }
 
         if (forwarding is not null)
@@ -392,7 +407,7 @@ public sealed class TransferEngine : IAsyncDisposable
     private void FollowAsRelay(Receiver receiver)
     {
         var announcement = receiver.Announcement;
-        if (announcement.Tree.Find(VmmId)?.ParentVmmId is null)
+        if (StripeLayout.ParentOf(announcement.Tree, VmmId, 0) is null)
         {
             if (_forwarding.TryGetValue(receiver.OperationId, out var left))
             {
@@ -418,7 +433,10 @@ public sealed class TransferEngine : IAsyncDisposable
     private void ConnectAhead(PendingTransferAnnounced announcement)
     {
         var stopping = _stopping.Token;
-        foreach (var child in announcement.Tree.ChildrenOf(VmmId))
+        var children = Enumerable.Range(0, StripeLayout.Of(announcement).Stripes)
+            .SelectMany(stripe => StripeLayout.ChildrenOf(announcement.Tree, VmmId, stripe))
+            .DistinctBy(c => c.VmmId);
+        foreach (var child in children)
         {
             _ = ConnectAheadAsync(announcement.OperationId, child, stopping);
         }
@@ -439,7 +457,19 @@ public sealed class TransferEngine : IAsyncDisposable
         }
     }
 
-    private async Task ForwardAsync(PendingTransferAnnounced announcement, ChildFeed feed, Func<CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
+    /// <summary>
+    /// What the root pushes of <paramref name="stripe"/>: the VMM's images, or in a striped operation a view of each
+    /// image's stripe (<see cref="RootStripes"/>, one per operation).
+    /// </summary>
+    private IReadOnlyList<ImageSource> OpenRootSources(PendingTransferAnnounced announcement, int stripe)
+    {
+        var layout = StripeLayout.Of(announcement);
+        return layout.IsStriped
+            ? _rootStripes.GetOrAdd(announcement.OperationId, _ => new RootStripes(Vmm, announcement.Vms, layout)).Open(stripe)
+            : announcement.Vms.Select(vm => (ImageSource)VmmImageSource.Of(Vmm, vm.VmId)).ToList();
+    }
+
+    private async Task ForwardAsync(PendingTransferAnnounced announcement, ChildFeed feed, Func<int, CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
     {
         await Task.Yield();
         var child = feed.Child;
@@ -447,8 +477,10 @@ public sealed class TransferEngine : IAsyncDisposable
         IReadOnlyList<ImageSource> sources = [];
         try
         {
-            sources = await openSources(stop.Token);
-            var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, announcement.Vms, announcement.ChunkSizeBytes);
+            sources = await openSources(feed.Stripe, stop.Token);
+            // A stripe's share of each image ends where its source ends and is sealed by it (the root's digest of it).
+            var vms = StripeLayout.Of(announcement).IsStriped ? announcement.Vms.Select(v => VmImage.Unsealed(v.VmId, v.Definition)).ToList() : announcement.Vms;
+            var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, vms, announcement.ChunkSizeBytes, feed.Stripe);
             var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint, child.VmmId), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
             {
                 RetryDelays = Settings.RetryDelays,

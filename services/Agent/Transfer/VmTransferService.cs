@@ -50,7 +50,7 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
             RequireSenderCertificate(header, context);
         }
 
-        using var admission = await engine.AdmitAsync(header.OperationId, header.SenderVmmId, header.ReceiverVmmId, header.Token, context.CancellationToken);
+        using var admission = await engine.AdmitAsync(header.OperationId, header.SenderVmmId, header.ReceiverVmmId, header.Token, (int)Math.Min(header.Stripe, int.MaxValue), context.CancellationToken);
         if (admission.Receiver is not { } receiver || !admission.Outcome.IsDone)
         {
             throw Answer(header, admission.Outcome);
@@ -78,7 +78,7 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
                     ReceiveOutcome stored;
                     try
                     {
-                        stored = await receiver.AppendAsync(chunk.VmIndex, chunk.Offset, chunk.Data.Memory, chunk.Xxhash3, cancellationToken);
+                        stored = await receiver.AppendAsync(admission.Stripe, chunk.VmIndex, chunk.Offset, chunk.Data.Memory, chunk.Xxhash3, cancellationToken);
                     }
                     finally
                     {
@@ -93,7 +93,7 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
                     break;
                 case PushFrame.FrameOneofCase.VmEnd:
                     var end = frame.VmEnd;
-                    var verified = await receiver.CompleteVmAsync(end.VmIndex, end.Bytes, end.Sha256, cancellationToken);
+                    var verified = await receiver.CompleteVmAsync(admission.Stripe, end.VmIndex, end.Bytes, end.Sha256, cancellationToken);
                     if (verified.Verified is not { } image)
                     {
                         throw Answer(header, verified);

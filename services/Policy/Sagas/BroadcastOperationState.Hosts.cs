@@ -31,8 +31,14 @@ public sealed partial class BroadcastOperationState
             FanOut = tree.FanOut;
         }
 
+        // So are its stripes.
+        if (Stripes == 0)
+        {
+            Stripes = tree.Stripes;
+        }
+
         Hosts = tree.Nodes
-            .Select(n => new VmmProgress { VmmId = n.VmmId, Location = n.Location, ParentVmmId = n.ParentVmmId })
+            .Select(n => new VmmProgress { VmmId = n.VmmId, Location = n.Location, ParentVmmId = n.ParentVmmId, StripeParents = n.StripeParents?.ToList() })
             .ToList();
     }
 
@@ -100,7 +106,7 @@ public sealed partial class BroadcastOperationState
         {
             // A VMM failed because it could not be reached, or because its parent did, was a prediction: it may have
             // been fed everything first. Its verified copies prove otherwise. A VMM whose own step failed stays failed.
-            if (!host.MayRejoin && host.FailureReason != ParentFailed(host.ParentVmmId))
+            if (!host.MayRejoin && !host.Parents().Any(parent => host.FailureReason == ParentFailed(parent)))
             {
                 return;
             }
@@ -169,15 +175,18 @@ public sealed partial class BroadcastOperationState
         }
     }
 
-    /// <summary>Live receivers still waiting for data whose parent in the current tree failed: only a repaired tree feeds them.</summary>
+    /// <summary>
+    /// Live receivers still waiting for data whose parent in the current tree (in any stripe) failed: only a repaired tree
+    /// feeds them.
+    /// </summary>
     public IReadOnlyList<VmmProgress> Orphans() =>
         LiveReceivers()
-            .Where(h => !h.Verified && Hosts.Find(p => p.VmmId == h.ParentVmmId) is { Failed: true })
+            .Where(h => !h.Verified && FailedParent(h) is not null)
             .ToList();
 
-    /// <summary>True when the tree names <paramref name="parentVmmId"/> as the parent of the live receiver <paramref name="vmmId"/>.</summary>
+    /// <summary>True when the tree names <paramref name="parentVmmId"/> as a parent of the live receiver <paramref name="vmmId"/> (in any stripe).</summary>
     public bool IsLiveChildOf(string vmmId, string parentVmmId) =>
-        Receiver(vmmId) is { Failed: false } host && host.ParentVmmId == parentVmmId;
+        Receiver(vmmId) is { Failed: false } host && host.IsFedBy(parentVmmId);
 
     /// <summary>Asks topology for a new version of the tree over every VMM of the operation that has not failed.</summary>
     public RepairTree RepairRequest(string cause)
@@ -212,12 +221,16 @@ public sealed partial class BroadcastOperationState
                 continue;
             }
 
-            if (host.ParentVmmId != node.ParentVmmId && !host.Failed && host.VmmId != RootVmmId)
+            var stripeParents = node.StripeParents?.ToList();
+            var sameParents = host.ParentVmmId == node.ParentVmmId
+                && (host.StripeParents ?? []).SequenceEqual(stripeParents ?? [], StringComparer.Ordinal);
+            if (!sameParents && !host.Failed && host.VmmId != RootVmmId)
             {
                 reparented.Add(host.VmmId);
             }
 
             host.ParentVmmId = node.ParentVmmId;
+            host.StripeParents = stripeParents;
             host.Location = node.Location;
         }
 
@@ -235,7 +248,7 @@ public sealed partial class BroadcastOperationState
     /// ones that could not be fed. Returns them.
     /// </summary>
     public IReadOnlyList<VmmProgress> DropOrphans() =>
-        Orphans().SelectMany(orphan => orphan.Failed ? [] : DropWithUnfedBelow(orphan, ParentFailed(orphan.ParentVmmId))).ToList();
+        Orphans().SelectMany(orphan => orphan.Failed ? [] : DropWithUnfedBelow(orphan, ParentFailed(FailedParent(orphan)))).ToList();
 
     /// <summary>
     /// A receiver failed because it could not be reached came back (its agent restarted and resumed its receive): it is
@@ -400,7 +413,7 @@ public sealed partial class BroadcastOperationState
             vmm.Resumed = false;
             vmm.Copies = [];
             dropped.Add(vmm);
-            foreach (var child in Hosts.Where(h => h.ParentVmmId == vmm.VmmId && !h.Failed && !h.Verified).ToList())
+            foreach (var child in Hosts.Where(h => h.IsFedBy(vmm.VmmId) && !h.Failed && !h.Verified).ToList())
             {
                 Drop(child, ParentFailed(vmm.VmmId));
             }
@@ -431,4 +444,8 @@ public sealed partial class BroadcastOperationState
         vmmId == RootVmmId ? null : Hosts.Find(h => h.VmmId == vmmId);
 
     private static string ParentFailed(string? parentVmmId) => $"parent {parentVmmId} failed";
+
+    /// <summary>A parent of <paramref name="host"/> (in any stripe) that failed, or null.</summary>
+    private string? FailedParent(VmmProgress host) =>
+        host.Parents().FirstOrDefault(parent => Hosts.Find(p => p.VmmId == parent) is { Failed: true });
 }

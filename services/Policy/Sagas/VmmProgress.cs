@@ -9,7 +9,11 @@ public sealed class VmmProgress
 
     public string Location { get; set; } = string.Empty;
 
+    /// <summary>The parent in stripe 0's tree (the only tree of a tree of one stripe).</summary>
     public string? ParentVmmId { get; set; }
+
+    /// <summary>In a striped tree, the parent in each stripe's tree (index = stripe, entry 0 = <see cref="ParentVmmId"/>); null otherwise.</summary>
+    public List<string?>? StripeParents { get; set; }
 
     public bool Ready { get; set; }
 
@@ -41,4 +45,11 @@ public sealed class VmmProgress
     /// repaired tree), not because its own step failed: if it comes back while the transfer runs, it rejoins.
     /// </summary>
     public bool MayRejoin { get; set; }
+
+    /// <summary>Every VMM that feeds this one a stripe (its one parent, in a tree of one stripe); none for the root.</summary>
+    public IEnumerable<string> Parents() =>
+        (StripeParents ?? [ParentVmmId]).Append(ParentVmmId).OfType<string>().Distinct(StringComparer.Ordinal);
+
+    /// <summary>True when <paramref name="parentVmmId"/> feeds this VMM in some stripe.</summary>
+    public bool IsFedBy(string parentVmmId) => Parents().Contains(parentVmmId, StringComparer.Ordinal);
 }

@@ -11,9 +11,10 @@ public sealed class Admission : IDisposable
     private readonly CancellationTokenSource? _cancellation;
     private int _released;
 
-    private Admission(ReceiveOutcome outcome, Receiver? receiver, CancellationTokenSource? cancellation, Action<Admission>? release)
+    private Admission(ReceiveOutcome outcome, Receiver? receiver, int stripe, CancellationTokenSource? cancellation, Action<Admission>? release)
     {
         Outcome = outcome;
+        Stripe = stripe;
         Receiver = receiver;
         _cancellation = cancellation;
         _release = release;
@@ -24,15 +25,18 @@ public sealed class Admission : IDisposable
     /// <summary>The receive this stream feeds; null when refused.</summary>
     public Receiver? Receiver { get; }
 
+    /// <summary>The stripe this stream carries (0 in an operation of one stripe).</summary>
+    public int Stripe { get; }
+
     public CancellationToken Token => _cancellation?.Token ?? CancellationToken.None;
 
-    /// <summary>Where the sender resumes, per VM of the manifest: the bytes this agent holds.</summary>
-    public IReadOnlyList<long> ResumeOffsets => Receiver?.Spools.Select(s => s.CommittedLength).ToList() ?? [];
+    /// <summary>Where the sender resumes, per VM of the manifest: the bytes of the stream's stripe this agent holds.</summary>
+    public IReadOnlyList<long> ResumeOffsets => Receiver?.SpoolsOf(Stripe).Select(s => s.CommittedLength).ToList() ?? [];
 
-    internal static Admission Refused(ReceiveOutcome outcome, Receiver? receiver = null) => new(outcome, receiver, null, null);
+    internal static Admission Refused(ReceiveOutcome outcome, Receiver? receiver = null) => new(outcome, receiver, 0, null, null);
 
-    internal static Admission Admitted(Receiver receiver, CancellationTokenSource cancellation, Action<Admission> release) =>
-        new(ReceiveOutcome.Done, receiver, cancellation, release);
+    internal static Admission Admitted(Receiver receiver, int stripe, CancellationTokenSource cancellation, Action<Admission> release) =>
+        new(ReceiveOutcome.Done, receiver, stripe, cancellation, release);
 
     internal void Cancel()
     {

@@ -39,7 +39,7 @@ public sealed class ReceiveJournal(string directory)
             ?? throw new InvalidDataException($"{recordPath} holds no receive record.");
         var offsetsPath = Path.Combine(Directory, OffsetsFile);
         var offsets = File.Exists(offsetsPath) ? JsonSerializer.Deserialize<StoredOffsets>(File.ReadAllBytes(offsetsPath), Json) : null;
-        var stored = Enumerable.Range(0, record.Announcement.Vms.Count)
+        var stored = Enumerable.Range(0, record.Announcement.Vms.Count * Math.Max(record.Stripes, 1))
             .Select(i => offsets is not null && i < offsets.Offsets.Count ? offsets.Offsets[i] : 0)
             .ToList();
         var lastActivity = offsets is null || offsets.At < record.UpdatedAt ? record.UpdatedAt : offsets.At;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Treecast.Agent.Transfer.Striping;
 using Treecast.Contracts;
 
 namespace Treecast.Agent.Transfer.Receiving;
@@ -7,53 +8,54 @@ namespace Treecast.Agent.Transfer.Receiving;
 public sealed partial class Receiver
 {
     /// <summary>
-    /// The agent restarted and reloaded this unfinished receive: it waits for a parent's stream (its parent's forwarder
-    /// retries), and reports its parent unreachable if none comes within the grace period.
+    /// The agent restarted and reloaded this unfinished receive: it waits for a parent's stream in every stripe not yet
+    /// complete (each parent's forwarder retries), and reports a parent unreachable if none comes within the grace period.
     /// </summary>
     public void AwaitParent()
     {
+        var waiting = new List<Lane>();
         lock (_gate)
         {
-            if (_active is not null || AllVerified)
+            foreach (var lane in _lanes.Where(l => l.Active is null && !l.AllVerified))
             {
-                return;
+                lane.ParentLostAt = _timeProvider.GetUtcNow();
+                waiting.Add(lane);
             }
-
-            _parentLostAt = _timeProvider.GetUtcNow();
         }
 
-        SetParentGrace(_settings.ParentGracePeriod);
+        waiting.ForEach(lane => SetParentGrace(lane, _settings.ParentGracePeriod));
     }
 
-    /// <summary>A stream ended; when it broke before the receive completed and nothing took over, the parent's grace period starts.</summary>
+    /// <summary>A stream ended; when it broke before its stripe completed and nothing took over, the parent's grace period starts.</summary>
     private void Release(Admission admission)
     {
+        var lane = _lanes[admission.Stripe];
         var broken = false;
         lock (_gate)
         {
-            if (_active == admission)
+            if (lane.Active == admission)
             {
-                _active = null;
-                broken = !AllVerified && FailureReason is null && !_stopping.IsCancellationRequested;
+                lane.Active = null;
+                broken = !lane.AllVerified && FailureReason is null && !_stopping.IsCancellationRequested;
                 if (broken)
                 {
-                    _parentLostAt = _timeProvider.GetUtcNow();
+                    lane.ParentLostAt = _timeProvider.GetUtcNow();
                 }
             }
         }
 
-        _streamLock.Release();
+        lane.StreamLock.Release();
         if (broken)
         {
-            SetParentGrace(_settings.ParentGracePeriod);
+            SetParentGrace(lane, _settings.ParentGracePeriod);
         }
     }
 
-    private void SetParentGrace(TimeSpan due)
+    private static void SetParentGrace(Lane lane, TimeSpan due)
     {
         try
         {
-            _parentGrace.Change(due, Timeout.InfiniteTimeSpan);
+            lane.ParentGrace.Change(due, Timeout.InfiniteTimeSpan);
         }
         catch (ObjectDisposedException)
         {
@@ -61,22 +63,29 @@ public sealed partial class Receiver
         }
     }
 
-    /// <summary>No stream from a parent came back in time: the operation is told, so it can give this agent another parent.</summary>
-    private void OnParentGraceElapsed()
+    /// <summary>
+    /// No stream from a stripe's parent came back in time: the operation is told, so it can give this agent another
+    /// parent. Told once per parent: the other stripes waiting on the same parent are covered by the same report.
+    /// </summary>
+    private void OnParentGraceElapsed(Lane lane)
     {
         DateTimeOffset since;
         string parent;
         lock (_gate)
         {
-            if (_active is not null || _parentLostAt is not { } lostAt || _announcement.Tree.Find(VmmId)?.ParentVmmId is not { } current
-                || AllVerified || FailureReason is not null || _stopping.IsCancellationRequested)
+            if (lane.Active is not null || lane.ParentLostAt is not { } lostAt
+                || StripeLayout.ParentOf(_announcement.Tree, VmmId, lane.Stripe) is not { } current
+                || lane.AllVerified || FailureReason is not null || _stopping.IsCancellationRequested)
             {
                 return;
             }
 
             since = lostAt;
             parent = current;
-            _parentLostAt = null;
+            foreach (var same in _lanes.Where(l => l.Active is null && StripeLayout.ParentOf(_announcement.Tree, VmmId, l.Stripe) == current))
+            {
+                same.ParentLostAt = null;
+            }
         }
 
         var held = BytesReceived;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Treecast.Agent.Transfer.Striping;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 
@@ -35,6 +36,12 @@ public sealed partial class Receiver
         }
 
         var announcement = record.Announcement;
+        var layout = new StripeLayout(Math.Max(record.Stripes, 1), TransferLimits.ClampChunkSize(announcement.ChunkSizeBytes));
+        if (layout.IsStriped)
+        {
+            return await LoadStripedAsync(vmmId, directory, vmm, events, settings, timeProvider, logger, record, offsets, layout, cancellationToken);
+        }
+
         var spools = new List<ImageSpool>(announcement.Vms.Count);
         var adopted = new List<VmCopy>();
         try
@@ -42,7 +49,7 @@ public sealed partial class Receiver
             for (var index = 0; index < announcement.Vms.Count; index++)
             {
                 var image = announcement.Vms[index];
-                var path = SpoolPath(directory, index);
+                var path = SpoolPath(directory, index, 0, layout);
                 var verified = index < record.Verified.Count ? record.Verified[index] : null;
                 if (verified is not null && record.Adopted.Contains(image.VmId))
                 {
@@ -81,34 +88,135 @@ public sealed partial class Receiver
             throw;
         }
 
-        var receiver = new Receiver(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, spools);
+        return Reloaded(new Receiver(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, layout, [spools]), adopted, logger);
+    }
+
+    /// <summary>
+    /// A striped receive found after a restart: every stripe's spool resumed (cut back to what was recorded, a verified one
+    /// checked again); a copy the VMM had adopted is taken back, or assembled again from the stripes when it is gone.
+    /// </summary>
+    private static async Task<Receiver> LoadStripedAsync(
+        string vmmId,
+        string directory,
+        IVmm vmm,
+        IEventSink events,
+        TransferSettings settings,
+        TimeProvider timeProvider,
+        ILogger logger,
+        ReceiveRecord record,
+        IReadOnlyList<long> offsets,
+        StripeLayout layout,
+        CancellationToken cancellationToken)
+    {
+        var announcement = record.Announcement;
+        var vms = announcement.Vms;
+        var lanes = new List<IReadOnlyList<ImageSpool>>(layout.Stripes);
+        try
+        {
+            for (var stripe = 0; stripe < layout.Stripes; stripe++)
+            {
+                var spools = new List<ImageSpool>(vms.Count);
+                lanes.Add(spools);
+                for (var index = 0; index < vms.Count; index++)
+                {
+                    var flat = (stripe * vms.Count) + index;
+                    var verified = flat < record.Verified.Count ? record.Verified[flat] : null;
+                    var (image, maxBytes) = LaneImage(vms[index], stripe, layout, settings);
+                    var path = SpoolPath(directory, index, stripe, layout);
+                    var spool = await ImageSpool.ResumeAsync(index, image, path, verified?.Bytes ?? offsets[flat], maxBytes, cancellationToken);
+                    if (verified is not null && await spool.CompleteAsync(verified.Bytes, verified.Sha256, cancellationToken) is { } mismatch)
+                    {
+                        logger.LogWarning(
+                            "Spool of stripe {Stripe} of VM {VmId} of operation {OperationId} on {VmmId} no longer verifies ({Reason}): receiving it again",
+                            stripe, vms[index].VmId, announcement.OperationId, vmmId, mismatch);
+                        spool.Dispose();
+                        spool = new ImageSpool(index, image, path, maxBytes);
+                    }
+
+                    spools.Add(spool);
+                }
+            }
+        }
+        catch
+        {
+            foreach (var spool in lanes.SelectMany(l => l))
+            {
+                spool.Dispose();
+            }
+
+            throw;
+        }
+
+        var adopted = new List<VmCopy>();
+        foreach (var image in vms.Where(v => record.Adopted.Contains(v.VmId)))
+        {
+            if (await vmm.RecoverAsync(image.VmId, image.Sha256, cancellationToken))
+            {
+                adopted.Add(new VmCopy(image.VmId, image.Sha256, VmState.Paused));
+            }
+            else
+            {
+                logger.LogWarning(
+                    "Copy {VmId} of operation {OperationId} is gone from VMM {VmmId} after its restart: assembling it again from its stripes",
+                    image.VmId, announcement.OperationId, vmmId);
+            }
+        }
+
+        return Reloaded(new Receiver(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, layout, lanes), adopted, logger);
+    }
+
+    private static Receiver Reloaded(Receiver receiver, List<VmCopy> adopted, ILogger logger)
+    {
+        var vmCount = receiver.Announcement.Vms.Count;
         receiver._adoptedCopies.AddRange(adopted);
-        if (adopted.Count == spools.Count)
+        if (adopted.Count == vmCount)
         {
             receiver._adopted = true;
             receiver._adoption = Task.FromResult(ReceiveOutcome.Done);
-            receiver._received.TrySetResult(new VmsReceived(announcement.OperationId, vmmId, adopted));
+            receiver._received.TrySetResult(new VmsReceived(receiver.OperationId, receiver.VmmId, adopted));
         }
 
         receiver.Record();
         logger.LogInformation(
-            "Reloaded the receive of operation {OperationId} on {VmmId} from {Directory}: {BytesReceived} bytes held, {VerifiedCount} of {VmCount} VMs verified, {AdoptedCount} adopted",
-            announcement.OperationId, vmmId, directory, receiver.BytesReceived, spools.Count(s => s.IsCompleted), spools.Count, adopted.Count);
+            "Reloaded the receive of operation {OperationId} on {VmmId} from {Directory}: {BytesReceived} bytes held in {Stripes} stripe(s), {VerifiedCount} of {SpoolCount} spools verified, {AdoptedCount} of {VmCount} VMs adopted",
+            receiver.OperationId, receiver.VmmId, receiver.Directory, receiver.BytesReceived, receiver.Layout.Stripes,
+            receiver.Spools.Count(s => s.IsCompleted), receiver.Spools.Count, adopted.Count, vmCount);
         return receiver;
     }
 
     /// <summary>For a receive reloaded with every image verified but not adopted yet (the agent stopped between the two): adopts now.</summary>
     public async Task<ReceiveOutcome> AdoptIfVerifiedAsync() => AllVerified ? await AdoptOnceAsync() : ReceiveOutcome.Done;
 
-    private static IReadOnlyList<ImageSpool> NewSpools(PendingTransferAnnounced announcement, string directory, TransferSettings settings)
+    private static IReadOnlyList<IReadOnlyList<ImageSpool>> NewSpools(PendingTransferAnnounced announcement, string directory, TransferSettings settings)
     {
         System.IO.Directory.CreateDirectory(directory);
-        return announcement.Vms
-            .Select((vm, index) => new ImageSpool(index, vm, SpoolPath(directory, index), settings.MaxUnsealedImageBytes))
+        var layout = StripeLayout.Of(announcement);
+        return Enumerable.Range(0, layout.Stripes)
+            .Select(stripe => (IReadOnlyList<ImageSpool>)announcement.Vms
+                .Select((vm, index) =>
+                {
+                    var (image, maxBytes) = LaneImage(vm, stripe, layout, settings);
+                    return new ImageSpool(index, image, SpoolPath(directory, index, stripe, layout), maxBytes);
+                })
+                .ToList())
             .ToList();
     }
 
-    private static string SpoolPath(string directory, int index) => Path.Combine(directory, $"{index:D3}.img");
+    /// <summary>
+    /// What one stripe's spool of <paramref name="vm"/> holds, and the most it may grow to: the image itself in an operation
+    /// of one stripe; in a striped one, the stripe, whose size follows from the manifest and whose digest the sender's
+    /// end marker brings (the root's digest of that stripe).
+    /// </summary>
+    private static (VmImage Image, long MaxBytes) LaneImage(VmImage vm, int stripe, StripeLayout layout, TransferSettings settings) =>
+        layout.IsStriped
+            ? (VmImage.Unsealed(vm.VmId, vm.Definition), layout.LengthOf(vm.Bytes, stripe))
+            : (vm, settings.MaxUnsealedImageBytes);
+
+    private static string SpoolPath(string directory, int index, int stripe, StripeLayout layout) =>
+        Path.Combine(directory, layout.IsStriped ? $"{index:D3}.stripe{stripe:D2}.img" : $"{index:D3}.img");
+
+    /// <summary>Where a striped operation's VM image is assembled before the VMM adopts (moves) it.</summary>
+    private static string ImagePath(string directory, int index) => Path.Combine(directory, $"{index:D3}.img");
 
     /// <summary>Writes <c>receive.json</c>: the announcement followed, the images verified, the copies adopted.</summary>
     private void Record()
@@ -131,7 +239,7 @@ public sealed partial class Receiver
             var verified = Spools.Select(s => s.Sha256 is { } sha256 ? s.Image with { Bytes = s.CommittedLength, Sha256 = sha256 } : null).ToList();
             try
             {
-                _journal.Write(new ReceiveRecord(announcement, verified, adopted, _timeProvider.GetUtcNow()));
+                _journal.Write(new ReceiveRecord(announcement, verified, adopted, _timeProvider.GetUtcNow(), Layout.Stripes));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Treecast.Agent.Transfer.Striping;
 using Treecast.Agent.Vmm;
 using Treecast.Contracts;
 using Treecast.Hosting.Telemetry;
@@ -15,6 +16,12 @@ namespace Treecast.Agent.Transfer.Receiving;
 /// journal in its directory (<see cref="ReceiveJournal"/>), so an agent restarted on the same work directory resumes it
 /// (<see cref="LoadAsync"/>).
 /// </summary>
+/// <remarks>
+/// A striped operation (<see cref="StripeLayout"/>) arrives as one stream per stripe, each from this agent's parent in
+/// that stripe's tree: each stripe is a lane of its own (its admitted stream, its spool per VM, its parent's grace
+/// period), so spools, resume and relaying stay append-only per stripe. Once every stripe of every VM is verified, each
+/// VM's image is assembled from its stripes and checked against the manifest's SHA-256 before the VMM adopts it.
+/// </remarks>
 public sealed partial class Receiver : IAsyncDisposable
 {
     /// <summary>Garbled chunks in a row (none stored between them) after which the link is deemed to corrupt everything.</summary>
@@ -27,12 +34,11 @@ public sealed partial class Receiver : IAsyncDisposable
     private readonly TransferSettings _settings;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _streamLock = new(1, 1);
     private readonly SemaphoreSlim _adoptionLock = new(1, 1);
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource<VmsReceived> _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ITimer _parentGrace;
+    private readonly Lane[] _lanes;
     private readonly ReceiveJournal _journal;
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private readonly Lock _recordGate = new();
@@ -40,8 +46,6 @@ public sealed partial class Receiver : IAsyncDisposable
     private readonly List<VmCopy> _adoptedCopies = [];
     private Task<ReceiveOutcome>? _adoption;
     private bool _adopted;
-    private Admission? _active;
-    private DateTimeOffset? _parentLostAt;
     private string? _failureReason;
     private int _garbledInARow;
     private long _lastProgressTicks = long.MinValue;
@@ -59,7 +63,7 @@ public sealed partial class Receiver : IAsyncDisposable
         TransferSettings settings,
         TimeProvider timeProvider,
         ILogger logger)
-        : this(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, NewSpools(announcement, directory, settings))
+        : this(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, StripeLayout.Of(announcement), NewSpools(announcement, directory, settings))
     {
         if (announcement.Tree.Find(vmmId)?.ParentVmmId is null)
         {
@@ -78,7 +82,8 @@ public sealed partial class Receiver : IAsyncDisposable
         TransferSettings settings,
         TimeProvider timeProvider,
         ILogger logger,
-        IReadOnlyList<ImageSpool> spools)
+        StripeLayout layout,
+        IReadOnlyList<IReadOnlyList<ImageSpool>> laneSpools)
     {
         VmmId = vmmId;
         _announcement = announcement;
@@ -89,9 +94,15 @@ public sealed partial class Receiver : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _journal = new ReceiveJournal(directory);
-        _parentGrace = timeProvider.CreateTimer(_ => OnParentGraceElapsed(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Layout = layout;
+        _lanes = laneSpools.Select((spools, stripe) => new Lane(stripe, spools)).ToArray();
+        foreach (var lane in _lanes)
+        {
+            lane.ParentGrace = timeProvider.CreateTimer(_ => OnParentGraceElapsed(lane), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
         _checkpointedAt = timeProvider.GetTimestamp();
-        Spools = spools;
+        Spools = laneSpools.SelectMany(s => s).ToList();
         // The result is observed by whoever asks; a failure nobody awaits must not surface as unobserved.
         _received.Task.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
     }
@@ -112,17 +123,23 @@ public sealed partial class Receiver : IAsyncDisposable
         }
     }
 
-    /// <summary>The only VMM allowed to push this operation to this agent; null while the newest tree leaves this agent out.</summary>
-    public string? ParentVmmId => Announcement.Tree.Find(VmmId)?.ParentVmmId;
+    /// <summary>The only VMM allowed to push this operation (stripe 0 of it) to this agent; null while the newest tree leaves this agent out.</summary>
+    public string? ParentVmmId => ParentIn(0);
+
+    /// <summary>How the images are striped: fixed by the first announcement, as the spools are.</summary>
+    public StripeLayout Layout { get; }
 
     public string Directory { get; }
 
+    /// <summary>Every spool: per stripe (in stripe order), one per VM of the manifest; one stripe holds the images themselves.</summary>
     public IReadOnlyList<ImageSpool> Spools { get; }
 
     /// <summary>The bytes of every image, or 0 while an image announced unsealed has not ended yet (its size is unknown).</summary>
-    public long TotalBytes => Spools.All(s => s.Image.IsSealed || s.IsCompleted)
-        ? Spools.Sum(s => s.Image.IsSealed ? s.Image.Bytes : s.CommittedLength)
-        : 0;
+    public long TotalBytes => Layout.IsStriped
+        ? Announcement.Vms.Sum(v => v.Bytes)
+        : Spools.All(s => s.Image.IsSealed || s.IsCompleted)
+            ? Spools.Sum(s => s.Image.IsSealed ? s.Image.Bytes : s.CommittedLength)
+            : 0;
 
     public long BytesReceived => Spools.Sum(s => s.CommittedLength);
 
@@ -133,6 +150,12 @@ public sealed partial class Receiver : IAsyncDisposable
     /// <summary>Completes when every VM was received, verified and adopted by the VMM; faults when the receive failed.</summary>
     public Task<VmsReceived> Received => _received.Task;
 
+    /// <summary>The VMM allowed to push <paramref name="stripe"/> of this operation to this agent; null while the newest tree leaves this agent out.</summary>
+    public string? ParentIn(int stripe) => StripeLayout.ParentOf(Announcement.Tree, VmmId, stripe);
+
+    /// <summary>The spools of <paramref name="stripe"/>, one per VM of the manifest: where a stream of that stripe resumes.</summary>
+    public IReadOnlyList<ImageSpool> SpoolsOf(int stripe) => _lanes[stripe].Spools;
+
     /// <summary>
     /// Takes the tree of a newer announcement of the operation: its parent becomes the only one admitted (a stream from the
     /// previous parent is cancelled), the spools stay and the new parent resumes from them. False for an announcement
@@ -140,7 +163,7 @@ public sealed partial class Receiver : IAsyncDisposable
     /// </summary>
     public bool Follow(PendingTransferAnnounced newer)
     {
-        Admission? superseded = null;
+        var superseded = new List<Admission>();
         string? previousParent;
         string? parent;
         lock (_gate)
@@ -150,18 +173,23 @@ public sealed partial class Receiver : IAsyncDisposable
                 return false;
             }
 
-            previousParent = _announcement.Tree.Find(VmmId)?.ParentVmmId;
+            var previous = _announcement.Tree;
+            previousParent = StripeLayout.ParentOf(previous, VmmId, 0);
 
             // The spools were laid out for the first manifest; a newer one only changes who pushes, with which token.
             _announcement = newer with { Vms = _announcement.Vms, ChunkSizeBytes = _announcement.ChunkSizeBytes };
-            parent = _announcement.Tree.Find(VmmId)?.ParentVmmId;
-            if (parent != previousParent)
+            parent = StripeLayout.ParentOf(_announcement.Tree, VmmId, 0);
+            foreach (var lane in _lanes)
             {
-                superseded = _active;
+                if (StripeLayout.ParentOf(_announcement.Tree, VmmId, lane.Stripe) != StripeLayout.ParentOf(previous, VmmId, lane.Stripe)
+                    && lane.Active is { } stale)
+                {
+                    superseded.Add(stale);
+                }
             }
         }
 
-        superseded?.Cancel();
+        superseded.ForEach(a => a.Cancel());
         Record();
         _logger.LogInformation(
             "Operation {OperationId} on {VmmId} follows tree version {TreeVersion}: parent {PreviousParentVmmId} -> {ParentVmmId}, holding {BytesReceived} bytes",
@@ -174,10 +202,16 @@ public sealed partial class Receiver : IAsyncDisposable
     /// token, and makes it the only stream receiving this operation: a re-opened stream takes over from a stale one (its
     /// parent reconnected), so the stale one is cancelled rather than waited out.
     /// </summary>
-    public async Task<Admission> AdmitAsync(string senderVmmId, string receiverVmmId, string token, CancellationToken callCancelled)
+    public async Task<Admission> AdmitAsync(string senderVmmId, string receiverVmmId, string token, int stripe, CancellationToken callCancelled)
     {
         var announcement = Announcement;
-        var parent = announcement.Tree.Find(VmmId)?.ParentVmmId;
+        if (stripe < 0 || stripe >= _lanes.Length)
+        {
+            return Refuse($"stripe {stripe} is not one of the operation's {_lanes.Length}");
+        }
+
+        var lane = _lanes[stripe];
+        var parent = StripeLayout.ParentOf(announcement.Tree, VmmId, stripe);
         if (receiverVmmId != VmmId)
         {
             return Refuse($"the push is addressed to {receiverVmmId}, this agent is {VmmId}");
@@ -190,7 +224,9 @@ public sealed partial class Receiver : IAsyncDisposable
 
         if (senderVmmId != parent)
         {
-            return Refuse($"the announced tree names {parent} as the parent of {VmmId}");
+            return Refuse(Layout.IsStriped
+                ? $"the announced tree names {parent} as the parent of {VmmId} in stripe {stripe}"
+                : $"the announced tree names {parent} as the parent of {VmmId}");
         }
 
         if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(announcement.Token)))
@@ -199,28 +235,28 @@ public sealed partial class Receiver : IAsyncDisposable
         }
 
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(callCancelled, _stopping.Token);
-        var admission = Admission.Admitted(this, cancellation, Release);
+        var admission = Admission.Admitted(this, stripe, cancellation, Release);
         Admission? stale;
         lock (_gate)
         {
-            stale = _active;
-            _active = admission;
-            _parentLostAt = null;
+            stale = lane.Active;
+            lane.Active = admission;
+            lane.ParentLostAt = null;
         }
 
         stale?.Cancel();
-        SetParentGrace(Timeout.InfiniteTimeSpan);
+        SetParentGrace(lane, Timeout.InfiniteTimeSpan);
         try
         {
-            await _streamLock.WaitAsync(callCancelled);
+            await lane.StreamLock.WaitAsync(callCancelled);
         }
         catch
         {
             lock (_gate)
             {
-                if (_active == admission)
+                if (lane.Active == admission)
                 {
-                    _active = null;
+                    lane.Active = null;
                 }
             }
 
@@ -237,15 +273,14 @@ public sealed partial class Receiver : IAsyncDisposable
         return admission;
     }
 
-    /// <summary>Stores a chunk that starts at or before the committed offset and matches its checksum.</summary>
-    public async ValueTask<ReceiveOutcome> AppendAsync(uint vmIndex, long offset, ReadOnlyMemory<byte> data, ulong xxhash3, CancellationToken cancellationToken)
+    /// <summary>Stores a chunk of <paramref name="stripe"/> that starts at or before the committed offset and matches its checksum.</summary>
+    public async ValueTask<ReceiveOutcome> AppendAsync(int stripe, uint vmIndex, long offset, ReadOnlyMemory<byte> data, ulong xxhash3, CancellationToken cancellationToken)
     {
-        if (vmIndex >= Spools.Count)
+        if (SpoolAt(stripe, vmIndex) is not { } spool)
         {
             return NotInManifest(vmIndex);
         }
 
-        var spool = Spools[(int)vmIndex];
         var committed = spool.CommittedLength;
         if (offset > committed)
         {
@@ -292,14 +327,14 @@ public sealed partial class Receiver : IAsyncDisposable
     /// adopts the copies (once, whatever the number of streams that complete them) and the receive is reported. A stream
     /// that re-verifies a receive already adopted (a transfer started again) reports it again at its last VM.
     /// </summary>
-    public async ValueTask<ReceiveOutcome> CompleteVmAsync(uint vmIndex, long bytes, string sha256, CancellationToken cancellationToken)
+    /// <remarks>In a striped operation, the end marker of a stripe checks that stripe (its size and digest, the root's).</remarks>
+    public async ValueTask<ReceiveOutcome> CompleteVmAsync(int stripe, uint vmIndex, long bytes, string sha256, CancellationToken cancellationToken)
     {
-        if (vmIndex >= Spools.Count)
+        if (SpoolAt(stripe, vmIndex) is not { } spool)
         {
             return NotInManifest(vmIndex);
         }
 
-        var spool = Spools[(int)vmIndex];
         var alreadyVerified = AllVerified;
         var spoolVerified = spool.IsCompleted;
         var mismatch = await spool.CompleteAsync(bytes, sha256, cancellationToken);
@@ -322,7 +357,7 @@ public sealed partial class Receiver : IAsyncDisposable
                 return adopted;
             }
 
-            if (alreadyVerified && vmIndex == Spools.Count - 1 && Received.IsCompletedSuccessfully)
+            if (alreadyVerified && stripe == 0 && vmIndex == _lanes[0].Spools.Count - 1 && Received.IsCompletedSuccessfully)
             {
                 _logger.LogInformation("Operation {OperationId} re-verified on {VmmId}: reporting its copies again", OperationId, VmmId);
                 await _events.PublishQuietlyAsync(Received.Result, _logger, VmmId, _stopping.Token);
@@ -333,17 +368,18 @@ public sealed partial class Receiver : IAsyncDisposable
     }
 
     /// <summary>
-    /// What a forwarder to one of this agent's children reads: the spools as they grow, or once the VMM adopted the copies
-    /// (moving the spool files), the VMM's images. A spool opened before the adoption keeps reading the moved file.
+    /// What a forwarder of <paramref name="stripe"/> to one of this agent's children reads: the stripe's spools as they
+    /// grow, or once the VMM adopted the copies (moving the spool files of an operation of one stripe), the VMM's images.
+    /// A spool opened before the adoption keeps reading the moved file. A striped operation's spools stay until it ends.
     /// </summary>
-    public async Task<IReadOnlyList<ImageSource>> OpenSourcesAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ImageSource>> OpenSourcesAsync(int stripe, CancellationToken cancellationToken)
     {
         await _adoptionLock.WaitAsync(cancellationToken);
         try
         {
-            return _adopted
+            return _adopted && !Layout.IsStriped
                 ? Spools.Select(s => (ImageSource)VmmImageSource.Of(_vmm, s.Image.VmId)).ToList()
-                : Spools.Select(s => (ImageSource)new SpoolImageSource(s)).ToList();
+                : _lanes[stripe].Spools.Select(s => (ImageSource)new SpoolImageSource(s)).ToList();
         }
         finally
         {
@@ -450,14 +486,18 @@ public sealed partial class Receiver : IAsyncDisposable
         }
 
         _stopping.Cancel();
-        _parentGrace.Dispose();
-        Admission? active;
+        List<Admission> active;
         lock (_gate)
         {
-            active = _active;
+            active = [.. _lanes.Select(l => l.Active).OfType<Admission>()];
         }
 
-        active?.Cancel();
+        foreach (var lane in _lanes)
+        {
+            lane.ParentGrace.Dispose();
+        }
+
+        active.ForEach(a => a.Cancel());
         _received.TrySetCanceled();
         return true;
     }
@@ -484,12 +524,19 @@ public sealed partial class Receiver : IAsyncDisposable
         await _adoptionLock.WaitAsync(_stopping.Token);
         try
         {
-            foreach (var spool in Spools.Where(s => !_adoptedCopies.Any(c => c.VmId == s.Image.VmId)))
+            for (var vm = 0; vm < _lanes[0].Spools.Count; vm++)
             {
-                await _vmm.AdoptAsync(spool.Image.VmId, spool.Path, spool.Sha256!, _stopping.Token);
+                var vmId = _lanes[0].Spools[vm].Image.VmId;
+                if (_adoptedCopies.Any(c => c.VmId == vmId))
+                {
+                    continue;
+                }
+
+                var (path, sha256) = Layout.IsStriped ? await AssembleAsync(vm) : (_lanes[0].Spools[vm].Path, _lanes[0].Spools[vm].Sha256!);
+                await _vmm.AdoptAsync(vmId, path, sha256, _stopping.Token);
                 lock (_gate)
                 {
-                    _adoptedCopies.Add(new VmCopy(spool.Image.VmId, spool.Sha256!, VmState.Paused));
+                    _adoptedCopies.Add(new VmCopy(vmId, sha256, VmState.Paused));
                 }
 
                 Record();
@@ -500,6 +547,12 @@ public sealed partial class Receiver : IAsyncDisposable
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             return new ReceiveOutcome(ReceiveVerdict.Failed, $"{VmmId} stopped while its VMM adopted the copies");
+        }
+        catch (InvalidDataException e)
+        {
+            TreecastMetrics.VerificationFailures.Add(1, new KeyValuePair<string, object?>("vmm", VmmId));
+            await FailAsync(e.Message);
+            return new ReceiveOutcome(ReceiveVerdict.Lost, e.Message);
         }
         catch (Exception e)
         {
@@ -582,5 +635,46 @@ public sealed partial class Receiver : IAsyncDisposable
     }
 
     private ReceiveOutcome NotInManifest(uint vmIndex) =>
-        new(ReceiveVerdict.Malformed, $"VM index {vmIndex} is not in the manifest of {Spools.Count} VMs");
+        new(ReceiveVerdict.Malformed, $"VM index {vmIndex} is not in the manifest of {_lanes[0].Spools.Count} VMs");
+
+    private ImageSpool? SpoolAt(int stripe, uint vmIndex) =>
+        stripe >= 0 && stripe < _lanes.Length && vmIndex < _lanes[stripe].Spools.Count ? _lanes[stripe].Spools[(int)vmIndex] : null;
+
+    /// <summary>
+    /// Writes VM <paramref name="vm"/>'s image from its verified stripes and checks it against the manifest: each stripe
+    /// matched the root's digest of that stripe, the whole matches the root's digest of the image, or the receive fails.
+    /// </summary>
+    private async Task<(string Path, string Sha256)> AssembleAsync(int vm)
+    {
+        var image = Announcement.Vms[vm];
+        var path = ImagePath(Directory, vm);
+        var sha256 = await StripeAssembly.AssembleAsync(Layout, _lanes.Select(l => l.Spools[vm].Path).ToList(), path, _stopping.Token);
+        if (!string.Equals(sha256, image.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"VM {image.VmId}: the image assembled from its {Layout.Stripes} stripes has SHA-256 {sha256}, the manifest says {image.Sha256}");
+        }
+
+        return (path, sha256);
+    }
+
+    /// <summary>One stripe's share of the receive: its stream from its parent, its spool per VM, its parent's grace period.</summary>
+    private sealed class Lane(int stripe, IReadOnlyList<ImageSpool> spools)
+    {
+        public int Stripe { get; } = stripe;
+
+        public IReadOnlyList<ImageSpool> Spools { get; } = spools;
+
+        /// <summary>One stream of the stripe stores at a time; a stream taking over waits for the stale one to let go.</summary>
+        public SemaphoreSlim StreamLock { get; } = new(1, 1);
+
+        public ITimer ParentGrace { get; set; } = null!;
+
+        /// <summary>The stream admitted now (under the receiver's gate).</summary>
+        public Admission? Active { get; set; }
+
+        /// <summary>When the stripe's stream broke with nothing taking over (under the receiver's gate).</summary>
+        public DateTimeOffset? ParentLostAt { get; set; }
+
+        public bool AllVerified => Spools.All(s => s.IsCompleted);
+    }
 }
