@@ -9,7 +9,8 @@ namespace Treecast.Agent.Transfer;
 /// asked to start again once every forwarder ended, it starts them all again (a child holding everything re-verifies
 /// at once).
 /// </summary>
-public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, ChildFeed, Task> run)
+/// <param name="stripes">The operation's stripes as this agent laid them out (<see cref="StripeLayout"/>), fixed for its lifetime.</param>
+public sealed class Forwarding(string vmmId, int stripes, Func<PendingTransferAnnounced, ChildFeed, Task> run)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<(string VmmId, int Stripe), ChildFeed> _current = [];
@@ -104,7 +105,7 @@ public sealed class Forwarding(string vmmId, Func<PendingTransferAnnounced, Chil
 
     /// <summary>This agent's children in the announcement's tree, each with the stripe it is fed (every stripe, in a striped operation).</summary>
     private IEnumerable<(TreeNode Child, int Stripe)> ChildrenOf(PendingTransferAnnounced announcement) =>
-        Enumerable.Range(0, StripeLayout.Of(announcement).Stripes)
+        Enumerable.Range(0, stripes)
             .SelectMany(stripe => StripeLayout.ChildrenOf(announcement.Tree, vmmId, stripe).Select(child => (child, stripe)));
 
     private void Start(PendingTransferAnnounced announcement, IReadOnlyList<(TreeNode Child, int Stripe)> children)

@@ -244,7 +244,8 @@ public sealed class TransferEngine : IAsyncDisposable
                 return true;
             }
 
-            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, (stripe, _) => Task.FromResult(OpenRootSources(current, stripe))));
+            var layout = StripeLayout.Of(announcement);
+            forwarding = new Forwarding(VmmId, layout.Stripes, (current, feed) => ForwardAsync(current, feed, layout, (stripe, _) => Task.FromResult(OpenRootSources(current, layout, stripe))));
             _forwarding[operationId] = forwarding;
             forwarding.Follow(announcement);
             return true;
@@ -419,7 +420,7 @@ public sealed class TransferEngine : IAsyncDisposable
 
         if (!_forwarding.TryGetValue(receiver.OperationId, out var forwarding))
         {
-            forwarding = new Forwarding(VmmId, (current, feed) => ForwardAsync(current, feed, receiver.OpenSourcesAsync));
+            forwarding = new Forwarding(VmmId, receiver.Layout.Stripes, (current, feed) => ForwardAsync(current, feed, receiver.Layout, receiver.OpenSourcesAsync));
             _forwarding[receiver.OperationId] = forwarding;
         }
 
@@ -461,15 +462,16 @@ public sealed class TransferEngine : IAsyncDisposable
     /// What the root pushes of <paramref name="stripe"/>: the VMM's images, or in a striped operation a view of each
     /// image's stripe (<see cref="RootStripes"/>, one per operation).
     /// </summary>
-    private IReadOnlyList<ImageSource> OpenRootSources(PendingTransferAnnounced announcement, int stripe)
-    {
-        var layout = StripeLayout.Of(announcement);
-        return layout.IsStriped
+    private IReadOnlyList<ImageSource> OpenRootSources(PendingTransferAnnounced announcement, StripeLayout layout, int stripe) =>
+        layout.IsStriped
             ? _rootStripes.GetOrAdd(announcement.OperationId, _ => new RootStripes(Vmm, announcement.Vms, layout)).Open(stripe)
             : announcement.Vms.Select(vm => (ImageSource)VmmImageSource.Of(Vmm, vm.VmId)).ToList();
-    }
 
-    private async Task ForwardAsync(PendingTransferAnnounced announcement, ChildFeed feed, Func<int, CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
+    private async Task ForwardAsync(
+        PendingTransferAnnounced announcement,
+        ChildFeed feed,
+        StripeLayout layout,
+        Func<int, CancellationToken, Task<IReadOnlyList<ImageSource>>> openSources)
     {
         await Task.Yield();
         var child = feed.Child;
@@ -479,7 +481,7 @@ public sealed class TransferEngine : IAsyncDisposable
         {
             sources = await openSources(feed.Stripe, stop.Token);
             // A stripe's share of each image ends where its source ends and is sealed by it (the root's digest of it).
-            var vms = StripeLayout.Of(announcement).IsStriped ? announcement.Vms.Select(v => VmImage.Unsealed(v.VmId, v.Definition)).ToList() : announcement.Vms;
+            var vms = layout.IsStriped ? announcement.Vms.Select(v => VmImage.Unsealed(v.VmId, v.Definition)).ToList() : announcement.Vms;
             var target = new ForwardTarget(announcement.OperationId, announcement.Token, VmmId, child, vms, announcement.ChunkSizeBytes, feed.Stripe);
             var forwarder = new ChunkForwarder(target, sources, _channels.For(child.GrpcEndpoint, child.VmmId), _loggerFactory.CreateLogger<ChunkForwarder>(), _timeProvider)
             {

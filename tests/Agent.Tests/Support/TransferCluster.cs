@@ -114,7 +114,7 @@ internal sealed class TransferCluster : IAsyncDisposable
         foreach (var agent in Live.Where(a => a.VmmId != root.VmmId))
         {
             // As the root's agent delivers it: each agent its own slice of the tree.
-            agent.Engine.Expect(announced with { Tree = tree.SliceFor(agent.VmmId) });
+            agent.Engine.Expect(announced with { Tree = announced.Tree.SliceFor(agent.VmmId) });
         }
 
         return announced;

@@ -56,7 +56,7 @@ public sealed class When_a_parent_starts_its_forwarders
     private static (Forwarding Forwarding, Task FirstSent) StartFirstAndSecond(Func<ChildFeed, Task> second)
     {
         var firstSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var forwarding = new Forwarding("root", async (_, feed) =>
+        var forwarding = new Forwarding("root", 1, async (_, feed) =>
         {
             if (feed.Child.VmmId != "first")
             {

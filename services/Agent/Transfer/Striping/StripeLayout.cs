@@ -14,13 +14,15 @@ public readonly record struct StripeLayout(int Stripes, int ChunkSizeBytes)
     public static StripeLayout Whole { get; } = new(1, TransferLimits.DefaultChunkSizeBytes);
 
     /// <summary>
-    /// The layout of an announced operation: its tree's stripes (the root announces one stripe when any image is unsealed,
-    /// see <see cref="TransferEngine.Announce"/>) and its chunk size.
+    /// The layout of an announced operation: its tree's stripes and its chunk size. One stripe when any image is unsealed
+    /// (a stripe's size follows from its image's): the root announces stripe 0's tree alone then (see
+    /// <see cref="TransferEngine.Announce"/>), and a receiver reads such an announcement the same way whatever its tree.
     /// </summary>
     public static StripeLayout Of(PendingTransferAnnounced announcement)
     {
         ArgumentNullException.ThrowIfNull(announcement);
-        return new(Math.Max(announcement.Tree.Stripes, 1), TransferLimits.ClampChunkSize(announcement.ChunkSizeBytes));
+        var stripes = announcement.Vms.All(v => v.IsSealed) ? Math.Max(announcement.Tree.Stripes, 1) : 1;
+        return new(stripes, TransferLimits.ClampChunkSize(announcement.ChunkSizeBytes));
     }
 
     public bool IsStriped => Stripes > 1;
