@@ -29,6 +29,19 @@ public static class TestTree
             new TreeNode("vmm-3", "vmm-1", "site-a/pod-2/rack-1", "http://vmm-3:5100"),
         ]);
 
+    /// <summary>
+    /// <see cref="Build"/> in two stripes: stripe 0's tree is <see cref="Build"/>'s; in stripe 1, vmm-0 feeds vmm-2, which
+    /// feeds vmm-1 and vmm-3.
+    /// </summary>
+    public static VmmTree Striped(long version = 3) =>
+        Build(version) with
+        {
+            Stripes = 2,
+            Nodes = Build(version).Nodes
+                .Select(n => n with { StripeParents = [n.ParentVmmId, n.VmmId switch { Root => null, "vmm-2" => Root, _ => "vmm-2" }] })
+                .ToArray(),
+        };
+
     /// <summary>A repaired version of the tree: the root, and each (VMM, new parent) pair, located as in <see cref="Build"/>.</summary>
     public static VmmTree Repaired(long version, params (string Vmm, string Parent)[] nodes) =>
         new(version, Root, 2, nodes
