@@ -80,10 +80,18 @@ public sealed class RunObserver(int expectedHosts)
         if (Tree is null && IsThisRun(message.OperationId))
         {
             Tree = message.Tree;
-            Said?.Invoke($"tree v{message.Tree.Version} over {message.Tree.Nodes.Count} VMMs (fan-out {message.Tree.FanOut}, {message.Tree.Stripes} stripes; stripe 0 drawn):");
-            foreach (var line in TreeDrawing.Lines(message.Tree))
+            Said?.Invoke($"tree v{message.Tree.Version} over {message.Tree.Nodes.Count} VMMs (fan-out {message.Tree.FanOut}, {message.Tree.Stripes} stripes):");
+            for (var stripe = 0; stripe < message.Tree.Stripes; stripe++)
             {
-                Said?.Invoke("  " + line);
+                if (message.Tree.Stripes > 1)
+                {
+                    Said?.Invoke($"  stripe {stripe}:");
+                }
+
+                foreach (var line in TreeDrawing.Lines(message.Tree, stripe))
+                {
+                    Said?.Invoke((message.Tree.Stripes > 1 ? "    " : "  ") + line);
+                }
             }
         }
     }

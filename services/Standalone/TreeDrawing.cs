@@ -5,9 +5,10 @@ namespace Treecast.Standalone;
 /// <summary>Draws a VMM tree as indented lines, children under their parent.</summary>
 public static class TreeDrawing
 {
-    public static IEnumerable<string> Lines(VmmTree tree)
+    /// <summary>The tree of <paramref name="stripe"/> (stripe 0's, the only one of a tree of one stripe).</summary>
+    public static IEnumerable<string> Lines(VmmTree tree, int stripe = 0)
     {
-        var children = tree.Nodes.Where(n => n.ParentVmmId is not null).ToLookup(n => n.ParentVmmId!);
+        var children = tree.Nodes.Where(n => n.ParentIn(stripe) is not null).ToLookup(n => n.ParentIn(stripe)!);
         var root = tree.Find(tree.RootVmmId);
         if (root is null)
         {

@@ -7,10 +7,13 @@ namespace Treecast.Integration.Tests;
 /// <summary>The README's first command, run as a user runs it: a process, its JSON summary and its exit code.</summary>
 public sealed class When_the_embedded_default_runs
 {
-    [Fact]
-    public async Task Should_broadcast_every_root_vm_to_every_host_with_the_roots_digest()
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Should_broadcast_every_root_vm_to_every_host_with_the_roots_digest(string stripes)
     {
-        var (exitCode, summary, output) = await StandaloneProcess.RunAsync("--hosts", "6", "--racks", "2", "--vms", "2", "--image-mib", "8", "--chunk-kib", "256", "--json");
+        var (exitCode, summary, output) = await StandaloneProcess.RunAsync(
+            "--hosts", "6", "--racks", "2", "--vms", "2", "--image-mib", "8", "--chunk-kib", "256", "--stripes", stripes, "--json");
 
         Assert.True(exitCode == 0, $"exit code {exitCode}\n{output}");
         var root = summary.RootElement;

@@ -64,9 +64,18 @@ public sealed class VmTransferService(TransferEngine engine, PushAuthentication 
         }
 
         await responseStream.WriteAsync(new PushReply { Accepted = accepted }, cancellationToken);
-        logger.LogInformation(
-            "Receiving operation {OperationId} on {VmmId} from {SenderVmmId}, resuming at {BytesReceived} of {TotalBytes} bytes",
-            receiver.OperationId, engine.VmmId, header.SenderVmmId, receiver.BytesReceived, receiver.TotalBytes);
+        if (receiver.Layout.IsStriped)
+        {
+            logger.LogInformation(
+                "Receiving operation {OperationId} on {VmmId} from {SenderVmmId}, stripe {Stripe} of {Stripes} resuming at {StripeBytes} bytes ({BytesReceived} of {TotalBytes} bytes held in all)",
+                receiver.OperationId, engine.VmmId, header.SenderVmmId, admission.Stripe, receiver.Layout.Stripes, admission.ResumeOffsets.Sum(), receiver.BytesReceived, receiver.TotalBytes);
+        }
+        else
+        {
+            logger.LogInformation(
+                "Receiving operation {OperationId} on {VmmId} from {SenderVmmId}, resuming at {BytesReceived} of {TotalBytes} bytes",
+                receiver.OperationId, engine.VmmId, header.SenderVmmId, receiver.BytesReceived, receiver.TotalBytes);
+        }
 
         while (await requestStream.MoveNext(cancellationToken))
         {

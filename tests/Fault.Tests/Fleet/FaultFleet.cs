@@ -75,8 +75,15 @@ public abstract class FaultFleet : IAsyncLifetime
               - name: broadcast-on-degraded-host
                 on:
                   type: host.degraded
+                  match: { severity: critical }
                 actions:
                   - broadcast: { fanOut: 2, chunkSizeKiB: 1024 }
+              - name: striped-broadcast-on-degraded-host
+                on:
+                  type: host.degraded
+                  match: { severity: major }
+                actions:
+                  - broadcast: { stripes: 2, fanOut: 2, chunkSizeKiB: 1024 }
               - name: duplicate-stragglers
                 on:
                   type: workload.started
@@ -118,16 +125,17 @@ public abstract class FaultFleet : IAsyncLifetime
     public string WorkDirectory(string vmmId) => Path.Combine(Processes.WorkDirectory, vmmId);
 
     /// <summary>Starts a broadcast from the root, as monitoring would, and returns its request.</summary>
-    public async Task<BroadcastRequested> StartBroadcastAsync(string eventId)
+    /// <summary>Starts a broadcast (in two stripes with <paramref name="striped"/>) by an external event naming the root.</summary>
+    public async Task<BroadcastRequested> StartBroadcastAsync(string eventId, bool striped = false)
     {
-        await PublishDegradedAsync(eventId);
+        await PublishDegradedAsync(eventId, striped ? "major" : "critical");
         return await Observer.WaitFor<BroadcastRequested>(
             r => r.Mode == BroadcastMode.Broadcast && r.Reason.Contains(eventId, StringComparison.Ordinal),
             TimeSpan.FromMinutes(1));
     }
 
-    public Task PublishDegradedAsync(string eventId) =>
-        Observer.PublishExternalJsonAsync($$"""{"type":"host.degraded","eventId":"{{eventId}}","vmm":"{{Root}}","severity":"critical"}""");
+    public Task PublishDegradedAsync(string eventId, string severity = "critical") =>
+        Observer.PublishExternalJsonAsync($$"""{"type":"host.degraded","eventId":"{{eventId}}","vmm":"{{Root}}","severity":"{{severity}}"}""");
 
     /// <summary>Waits until <paramref name="vmmId"/> holds at least a third of the operation's bytes.</summary>
     public Task<TransferProgressed> ThirdReceivedAsync(Guid operationId, string vmmId) =>

@@ -263,6 +263,42 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         Assert.True(fleet.AllRunning, $"a service stopped under the flood\n{fleet.Logs()}");
     }
 
+    [SkippableFact]
+    [Scenario(10)]
+    public async Task Should_repair_a_stripes_tree_when_its_relay_is_killed_in_a_striped_broadcast()
+    {
+        fleet.Require();
+        var operation = await StartAsync(striped: true);
+        var tree = await AnnouncedTreeAsync(operation);
+        Assert.Equal(2, tree.Stripes);
+        // A host that relays stripe 1 (interior in stripe 1's tree only): the hosts below it lose stripe 1 alone.
+        var relay = tree.Nodes.FirstOrDefault(n => n.VmmId != FaultFleet.Root && tree.ChildrenOf(n.VmmId, 1).Any())?.VmmId;
+        Assert.True(relay is not null, "no host but the root relays stripe 1 of the striped tree");
+        var fed = tree.ChildrenOf(relay, 1).Select(n => n.VmmId).ToList();
+
+        await fleet.ThirdReceivedAsync(operation, relay);
+        await fleet.KillAgentAsync(relay);
+        figures.Fault();
+        var finished = await fleet.FinishedAsync(operation);
+
+        Expect(finished, OperationFinalState.CompletedWithFailures, failed: [relay]);
+        var repaired = fleet.Observer.Seen<TreeRepaired>().Where(r => r.OperationId == operation).MaxBy(r => r.Tree.Version);
+        Assert.NotNull(repaired);
+        Assert.Equal(2, repaired.Tree.Stripes);
+        Assert.All(fed, f => Assert.NotEqual(relay, repaired.Tree.ParentOf(f, 1)));
+        foreach (var host in fed)
+        {
+            // Its stream of stripe 1 resumed from its new parent where the killed relay had left it.
+            var resumed = fleet.AgentLinesWith(host, $"Receiving operation {operation}").LastOrDefault();
+            output.WriteLine($"{host}: stripe 1 from {repaired.Tree.ParentOf(host, 1)} after {relay} was killed; {resumed ?? "(resume line not kept)"}");
+        }
+
+        fleet.RestartAgent(relay);
+        await fleet.Observer.WaitFor<TransferCancelled>(c => c.OperationId == operation && c.VmmId == relay, TimeSpan.FromMinutes(2));
+        await WaitUntilAsync(() => !HoldsFilesOf(relay, operation), $"{relay} still holds files of operation {operation}");
+        await fleet.Observer.WaitForRegistrationsAsync([relay], TimeSpan.FromMinutes(1));
+    }
+
     private async Task<uint> ErrorDepthAsync(string queue)
     {
         try
@@ -312,9 +348,9 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
 
     private static string NewEventId() => $"fault-{Guid.NewGuid():N}";
 
-    private async Task<Guid> StartAsync(string? eventId = null)
+    private async Task<Guid> StartAsync(string? eventId = null, bool striped = false)
     {
-        var requested = await fleet.StartBroadcastAsync(eventId ?? NewEventId());
+        var requested = await fleet.StartBroadcastAsync(eventId ?? NewEventId(), striped);
         figures.Operation();
         return requested.OperationId;
     }
