@@ -101,11 +101,14 @@ public sealed class When_a_tree_is_striped
         var root = await cluster.AddAsync("root", null, [("root-vm-0", 4 * ChunkSize)]);
         await cluster.AddAsync("a", "root");
         await cluster.AddAsync("b", "root");
+
+        // Both stripes straight from the root: each receiver verifies and assembles on its own (through a relay, the
+        // first to fail would stop feeding the other, which would then report its parent unreachable instead).
         var tree = new VmmTree(1, "root", 2,
         [
             cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["a"].Node("root") with { StripeParents = ["root", "b"] },
-            cluster["b"].Node("a") with { StripeParents = ["a", "root"] },
+            cluster["a"].Node("root") with { StripeParents = ["root", "root"] },
+            cluster["b"].Node("root") with { StripeParents = ["root", "root"] },
         ], Stripes: 2);
         var operationId = Guid.NewGuid();
         var wrong = root.Vmm.Images[0] with { Sha256 = new string('0', 64) };

@@ -279,6 +279,11 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         await fleet.ThirdReceivedAsync(operation, relay);
         await fleet.KillAgentAsync(relay);
         figures.Fault();
+
+        // Mid-receive, each host below it spools stripe 1 apart from stripe 0: the agents stripe, not only topology.
+        Assert.All(fed, f => Assert.True(
+            StripeSpoolsOf(f, operation).Any(p => p.EndsWith(".stripe01.img", StringComparison.Ordinal)),
+            $"{f} holds no spool of stripe 1 of operation {operation}"));
         var finished = await fleet.FinishedAsync(operation);
 
         Expect(finished, OperationFinalState.CompletedWithFailures, failed: [relay]);
@@ -403,6 +408,16 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
     }
 
     /// <summary>True while anything in the agent's work directory is named after the operation.</summary>
+    private List<string> StripeSpoolsOf(string vmmId, Guid operation)
+    {
+        var directory = fleet.WorkDirectory(vmmId);
+        return Directory.Exists(directory)
+            ? Directory.EnumerateFiles(directory, "*.stripe*.img", SearchOption.AllDirectories)
+                .Where(p => p.Contains(operation.ToString("N"), StringComparison.OrdinalIgnoreCase))
+                .ToList()
+            : [];
+    }
+
     private bool HoldsFilesOf(string vmmId, Guid operation)
     {
         var directory = fleet.WorkDirectory(vmmId);
