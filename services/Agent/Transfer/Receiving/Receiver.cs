@@ -164,6 +164,7 @@ public sealed partial class Receiver : IAsyncDisposable
     public bool Follow(PendingTransferAnnounced newer)
     {
         var superseded = new List<Admission>();
+        var waiting = new List<Lane>();
         string? previousParent;
         string? parent;
         lock (_gate)
@@ -179,17 +180,24 @@ public sealed partial class Receiver : IAsyncDisposable
             // The spools were laid out for the first manifest; a newer one only changes who pushes, with which token.
             _announcement = newer with { Vms = _announcement.Vms, ChunkSizeBytes = _announcement.ChunkSizeBytes };
             parent = StripeLayout.ParentOf(_announcement.Tree, VmmId, 0);
-            foreach (var lane in _lanes)
+            foreach (var lane in _lanes.Where(l => StripeLayout.ParentOf(_announcement.Tree, VmmId, l.Stripe) != StripeLayout.ParentOf(previous, VmmId, l.Stripe)))
             {
-                if (StripeLayout.ParentOf(_announcement.Tree, VmmId, lane.Stripe) != StripeLayout.ParentOf(previous, VmmId, lane.Stripe)
-                    && lane.Active is { } stale)
+                if (lane.Active is { } stale)
                 {
                     superseded.Add(stale);
+                }
+                else if (lane.ParentLostAt is not null)
+                {
+                    // The new parent gets a grace period of its own: the one the lost parent started would otherwise
+                    // run out moments after the repair and report the new parent unreachable in the old one's place.
+                    lane.ParentLostAt = _timeProvider.GetUtcNow();
+                    waiting.Add(lane);
                 }
             }
         }
 
         superseded.ForEach(a => a.Cancel());
+        waiting.ForEach(lane => SetParentGrace(lane, _settings.ParentGracePeriod));
         Record();
         _logger.LogInformation(
             "Operation {OperationId} on {VmmId} follows tree version {TreeVersion}: parent {PreviousParentVmmId} -> {ParentVmmId}, holding {BytesReceived} bytes",
