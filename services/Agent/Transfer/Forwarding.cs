@@ -105,8 +105,7 @@ public sealed class Forwarding(string vmmId, int stripes, Func<PendingTransferAn
 
     /// <summary>This agent's children in the announcement's tree, each with the stripe it is fed (every stripe, in a striped operation).</summary>
     private IEnumerable<(TreeNode Child, int Stripe)> ChildrenOf(PendingTransferAnnounced announcement) =>
-        Enumerable.Range(0, stripes)
-            .SelectMany(stripe => StripeLayout.ChildrenOf(announcement.Tree, vmmId, stripe).Select(child => (child, stripe)));
+        StripeLayout.ChildrenInEveryStripe(announcement.Tree, vmmId, stripes);
 
     private void Start(PendingTransferAnnounced announcement, IReadOnlyList<(TreeNode Child, int Stripe)> children)
     {

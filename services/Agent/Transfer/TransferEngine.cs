@@ -434,8 +434,8 @@ public sealed class TransferEngine : IAsyncDisposable
     private void ConnectAhead(PendingTransferAnnounced announcement)
     {
         var stopping = _stopping.Token;
-        var children = Enumerable.Range(0, StripeLayout.Of(announcement).Stripes)
-            .SelectMany(stripe => StripeLayout.ChildrenOf(announcement.Tree, VmmId, stripe))
+        var children = StripeLayout.ChildrenInEveryStripe(announcement.Tree, VmmId, StripeLayout.Of(announcement).Stripes)
+            .Select(c => c.Child)
             .DistinctBy(c => c.VmmId);
         foreach (var child in children)
         {

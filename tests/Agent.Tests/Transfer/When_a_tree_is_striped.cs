@@ -24,14 +24,7 @@ public sealed class When_a_tree_is_striped
         }
 
         // Stripe 0: root -> a -> (b, c), c -> d. Stripe 1: root -> b -> (a, d), d -> c.
-        var tree = new VmmTree(1, "root", 2,
-        [
-            cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["a"].Node("root") with { StripeParents = ["root", "b"] },
-            cluster["b"].Node("a") with { StripeParents = ["a", "root"] },
-            cluster["c"].Node("a") with { StripeParents = ["a", "d"] },
-            cluster["d"].Node("c") with { StripeParents = ["c", "b"] },
-        ], Stripes: 2);
+        var tree = TwoStripes(cluster, 1, ("a", "root", "b"), ("b", "a", "root"), ("c", "a", "d"), ("d", "c", "b"));
         var operationId = Guid.NewGuid();
         cluster.Announce(operationId, tree, ChunkSize);
 
@@ -69,12 +62,7 @@ public sealed class When_a_tree_is_striped
         await cluster.AddAsync("a", "root");
         await cluster.AddAsync("b", "a");
         var growing = root.Vmm.Grow("root-vm-0");
-        var tree = new VmmTree(1, "root", 2,
-        [
-            cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["a"].Node("root") with { StripeParents = ["root", "b"] },
-            cluster["b"].Node("a") with { StripeParents = ["a", "root"] },
-        ], Stripes: 2);
+        var tree = TwoStripes(cluster, 1, ("a", "root", "b"), ("b", "a", "root"));
         var operationId = Guid.NewGuid();
 
         var announced = cluster.Announce(operationId, tree, ChunkSize, [VmImage.Unsealed("root-vm-0")]);
@@ -104,12 +92,7 @@ public sealed class When_a_tree_is_striped
 
         // Both stripes straight from the root: each receiver verifies and assembles on its own (through a relay, the
         // first to fail would stop feeding the other, which would then report its parent unreachable instead).
-        var tree = new VmmTree(1, "root", 2,
-        [
-            cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["a"].Node("root") with { StripeParents = ["root", "root"] },
-            cluster["b"].Node("root") with { StripeParents = ["root", "root"] },
-        ], Stripes: 2);
+        var tree = TwoStripes(cluster, 1, ("a", "root", "root"), ("b", "root", "root"));
         var operationId = Guid.NewGuid();
         var wrong = root.Vmm.Images[0] with { Sha256 = new string('0', 64) };
 
@@ -140,13 +123,7 @@ public sealed class When_a_tree_is_striped
 
         // Stripe 0: root -> a -> (b, c). Stripe 1: root -> b -> (a, c).
         root.Vmm.WrapImage = s => new CountingStream(s, _ => { }, TimeSpan.FromMilliseconds(20));
-        var tree = new VmmTree(1, "root", 2,
-        [
-            cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["a"].Node("root") with { StripeParents = ["root", "b"] },
-            cluster["b"].Node("a") with { StripeParents = ["a", "root"] },
-            cluster["c"].Node("a") with { StripeParents = ["a", "b"] },
-        ], Stripes: 2);
+        var tree = TwoStripes(cluster, 1, ("a", "root", "b"), ("b", "a", "root"), ("c", "a", "b"));
         var operationId = Guid.NewGuid();
         cluster.Announce(operationId, tree, ChunkSize);
         Assert.True(cluster["c"].Engine.TryGetReceiver(operationId, out var atC));
@@ -155,12 +132,7 @@ public sealed class When_a_tree_is_striped
 
         // b goes down; the repaired tree feeds stripe 1 through c: root -> c -> a.
         await cluster.StopAsync("b");
-        var repaired = new VmmTree(2, "root", 2,
-        [
-            cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["a"].Node("root") with { StripeParents = ["root", "c"] },
-            cluster["c"].Node("a") with { StripeParents = ["a", "root"] },
-        ], Stripes: 2);
+        var repaired = TwoStripes(cluster, 2, ("a", "root", "c"), ("c", "a", "root"));
         cluster.Announce(operationId, repaired, ChunkSize);
 
         foreach (var vmm in new[] { "a", "c" })
@@ -186,12 +158,7 @@ public sealed class When_a_tree_is_striped
 
         // Stripe 0: root -> x -> y. Stripe 1: root -> y -> x.
         root.Vmm.WrapImage = s => new CountingStream(s, _ => { }, TimeSpan.FromMilliseconds(20));
-        var tree = new VmmTree(1, "root", 2,
-        [
-            cluster["root"].Node(null) with { StripeParents = [null, null] },
-            cluster["x"].Node("root") with { StripeParents = ["root", "y"] },
-            cluster["y"].Node("x") with { StripeParents = ["x", "root"] },
-        ], Stripes: 2);
+        var tree = TwoStripes(cluster, 1, ("x", "root", "y"), ("y", "x", "root"));
         var operationId = Guid.NewGuid();
         cluster.Announce(operationId, tree, ChunkSize);
         Assert.True(cluster["y"].Engine.TryGetReceiver(operationId, out var atY));
@@ -214,4 +181,12 @@ public sealed class When_a_tree_is_striped
         Assert.Equal(2, reloaded.Layout.Stripes);
         Assert.Empty(cluster.Events.All<OperationStepFailed>());
     }
+
+    /// <summary>A tree of two stripes rooted at "root" over the agents named, each with its parent in stripe 0 and in stripe 1.</summary>
+    private static VmmTree TwoStripes(TransferCluster cluster, long version, params (string VmmId, string Stripe0, string Stripe1)[] nodes) =>
+        new(version, "root", 2,
+        [
+            cluster["root"].Node(null) with { StripeParents = [null, null] },
+            .. nodes.Select(n => cluster[n.VmmId].Node(n.Stripe0) with { StripeParents = [n.Stripe0, n.Stripe1] }),
+        ], Stripes: 2);
 }

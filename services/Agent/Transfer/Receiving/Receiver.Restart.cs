@@ -67,15 +67,8 @@ public sealed partial class Receiver
                     continue;
                 }
 
-                var spool = await ImageSpool.ResumeAsync(index, image, path, verified?.Bytes ?? offsets[index], settings.MaxUnsealedImageBytes, cancellationToken);
-                if (verified is not null && await spool.CompleteAsync(verified.Bytes, verified.Sha256, cancellationToken) is { } mismatch)
-                {
-                    logger.LogWarning("Spool of VM {VmId} of operation {OperationId} on {VmmId} no longer verifies ({Reason}): receiving it again", image.VmId, announcement.OperationId, vmmId, mismatch);
-                    spool.Dispose();
-                    spool = new ImageSpool(index, image, path, settings.MaxUnsealedImageBytes);
-                }
-
-                spools.Add(spool);
+                spools.Add(await ResumeSpoolAsync(
+                    announcement, vmmId, index, 0, (image, settings.MaxUnsealedImageBytes), path, verified, offsets[index], logger, cancellationToken));
             }
         }
         catch
@@ -121,19 +114,9 @@ public sealed partial class Receiver
                 {
                     var flat = (stripe * vms.Count) + index;
                     var verified = flat < record.Verified.Count ? record.Verified[flat] : null;
-                    var (image, maxBytes) = LaneImage(vms[index], stripe, layout, settings);
-                    var path = SpoolPath(directory, index, stripe, layout);
-                    var spool = await ImageSpool.ResumeAsync(index, image, path, verified?.Bytes ?? offsets[flat], maxBytes, cancellationToken);
-                    if (verified is not null && await spool.CompleteAsync(verified.Bytes, verified.Sha256, cancellationToken) is { } mismatch)
-                    {
-                        logger.LogWarning(
-                            "Spool of stripe {Stripe} of VM {VmId} of operation {OperationId} on {VmmId} no longer verifies ({Reason}): receiving it again",
-                            stripe, vms[index].VmId, announcement.OperationId, vmmId, mismatch);
-                        spool.Dispose();
-                        spool = new ImageSpool(index, image, path, maxBytes);
-                    }
-
-                    spools.Add(spool);
+                    spools.Add(await ResumeSpoolAsync(
+                        announcement, vmmId, index, stripe, LaneImage(vms[index], stripe, layout, settings), SpoolPath(directory, index, stripe, layout),
+                        verified, offsets[flat], logger, cancellationToken));
                 }
             }
         }
@@ -163,6 +146,35 @@ public sealed partial class Receiver
         }
 
         return Reloaded(new Receiver(vmmId, announcement, directory, vmm, events, settings, timeProvider, logger, layout, lanes), adopted, logger);
+    }
+
+    /// <summary>
+    /// One spool as a restart finds it: cut back to what was recorded and hashed again; one recorded verified is checked
+    /// again, and received again from nothing when it no longer verifies.
+    /// </summary>
+    private static async Task<ImageSpool> ResumeSpoolAsync(
+        PendingTransferAnnounced announcement,
+        string vmmId,
+        int index,
+        int stripe,
+        (VmImage Image, long MaxBytes) lane,
+        string path,
+        VmImage? verified,
+        long storedBytes,
+        ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        var spool = await ImageSpool.ResumeAsync(index, lane.Image, path, verified?.Bytes ?? storedBytes, lane.MaxBytes, cancellationToken);
+        if (verified is not null && await spool.CompleteAsync(verified.Bytes, verified.Sha256, cancellationToken) is { } mismatch)
+        {
+            logger.LogWarning(
+                "Spool of stripe {Stripe} of VM {VmId} of operation {OperationId} on {VmmId} no longer verifies ({Reason}): receiving it again",
+                stripe, lane.Image.VmId, announcement.OperationId, vmmId, mismatch);
+            spool.Dispose();
+            spool = new ImageSpool(index, lane.Image, path, lane.MaxBytes);
+        }
+
+        return spool;
     }
 
     private static Receiver Reloaded(Receiver receiver, List<VmCopy> adopted, ILogger logger)

@@ -65,6 +65,10 @@ public readonly record struct StripeLayout(int Stripes, int ChunkSizeBytes)
         return tree.Find(vmmId)?.ParentIn(stripe < tree.Stripes ? stripe : 0);
     }
 
+    /// <summary>The children of <paramref name="vmmId"/> in each of <paramref name="stripes"/> stripes, with the stripe each is fed.</summary>
+    public static IEnumerable<(TreeNode Child, int Stripe)> ChildrenInEveryStripe(VmmTree tree, string vmmId, int stripes) =>
+        Enumerable.Range(0, stripes).SelectMany(stripe => ChildrenOf(tree, vmmId, stripe).Select(child => (child, stripe)));
+
     /// <summary>The children of <paramref name="vmmId"/> for <paramref name="stripe"/>, read the same way as <see cref="ParentOf"/>.</summary>
     public static IEnumerable<TreeNode> ChildrenOf(VmmTree tree, string vmmId, int stripe)
     {
