@@ -146,6 +146,10 @@ public abstract class FaultScenarios(FaultFleet fleet, FaultFigures figures, ITe
         var target = tree.Nodes.First(n => n.ParentVmmId is { } p && p != FaultFleet.Root);
         var impostor = tree.Nodes.First(n => n.VmmId != target.VmmId && n.VmmId != target.ParentVmmId && n.VmmId != FaultFleet.Root);
 
+        // The target must hold the announcement before it can say who its parent is; until then it refuses any push as
+        // "not announced" (seeing the announcement published is not the target having handled it).
+        await fleet.Observer.WaitFor<ReadyToReceive>(r => r.OperationId == operation && r.VmmId == target.VmmId, TimeSpan.FromMinutes(2));
+
         // An agent of the fleet that got hold of the real token (the test reads it off the agents' exchanges) pushes over TLS with its own valid certificate: claiming
         // to be the parent it is refused for the certificate, claiming to be itself for the tree.
         using var channel = AsAgent(fleet.CredentialsOf(impostor.VmmId), target);

@@ -46,9 +46,9 @@ public sealed class PolicyApiHost : IAsyncDisposable
     }
 
     /// <summary>A client of the service; with <paramref name="apiKey"/>, every request carries it as a bearer token.</summary>
-    public HttpClient Client(string? apiKey = null)
+    public HttpClient Client(string? apiKey = null, HttpMessageHandler? handler = null)
     {
-        var client = new HttpClient { BaseAddress = _address };
+        var client = new HttpClient(handler ?? new SocketsHttpHandler()) { BaseAddress = _address };
         if (apiKey is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
