@@ -30,10 +30,16 @@ public static class BroadcastCommand
         };
         var agent = new Option<string>("--agent")
         {
-            Description = $"The agent the hosts run: {AgentPublish.ReadyToRun} (published as its Dockerfile does, once per run beside its build output: about 2 minutes) or {AgentPublish.Build} (the build output, compiled on first use).",
-            DefaultValueFactory = _ => AgentPublish.ReadyToRun,
+            Description = $"The agent the hosts run: {ServicePublish.ReadyToRun} (published as its Dockerfile does, once per run beside its build output: about 2 minutes) or {ServicePublish.Build} (the build output, compiled on first use).",
+            DefaultValueFactory = _ => ServicePublish.ReadyToRun,
         };
-        agent.AcceptOnlyFromAmong(AgentPublish.ReadyToRun, AgentPublish.Build);
+        agent.AcceptOnlyFromAmong(ServicePublish.ReadyToRun, ServicePublish.Build);
+        var services = new Option<string>("--services")
+        {
+            Description = $"Topology, scheduler and policy: {ServicePublish.ReadyToRun} (published as their Dockerfiles do, once per run: about 50 s each) or {ServicePublish.Build} (the build outputs, compiled on first use).",
+            DefaultValueFactory = _ => ServicePublish.ReadyToRun,
+        };
+        services.AcceptOnlyFromAmong(ServicePublish.ReadyToRun, ServicePublish.Build);
         var plaintext = new Option<bool>("--plaintext") { Description = "Agents speak cleartext gRPC (Agent:Tls:AllowPlaintext) instead of mutual TLS." };
         var prefix = new Option<string>("--prefix")
         {
@@ -47,7 +53,7 @@ public static class BroadcastCommand
         };
         var command = new Command("broadcast", "A broadcast to N hosts in network namespaces with shaped links (tc tbf), per strategy, against a raw TCP chain: T/(S/B), bytes sent, CPU, memory.")
         {
-            hosts, mbit, imageMib, strategies, plaintext, prefix, broker, logs, agent,
+            hosts, mbit, imageMib, strategies, plaintext, prefix, broker, logs, agent, services,
         };
         common.AddTo(command);
         command.SetAction((result, cancellationToken) =>
@@ -63,7 +69,8 @@ public static class BroadcastCommand
                 !result.GetValue(plaintext),
                 result.GetRequiredValue(prefix),
                 result.GetValue(logs)?.FullName,
-                result.GetRequiredValue(agent));
+                result.GetRequiredValue(agent),
+                result.GetRequiredValue(services));
             return RunAsync(options, result.GetRequiredValue(broker), quick, common.ResultsDirectory(result), cancellationToken);
         });
         return command;
@@ -111,10 +118,21 @@ public static class BroadcastCommand
             await CreateCertificatesAsync(network, hostCount, certificates, cancellationToken);
         }
 
-        var agentDll = options.Agent == AgentPublish.ReadyToRun
-            ? await AgentPublish.ReadyToRunAsync(cancellationToken)
+        var agentDll = options.Agent == ServicePublish.ReadyToRun
+            ? await ServicePublish.AgentAsync(cancellationToken)
             : RepositoryLayout.ServiceDll("Agent");
-        var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory) { LogDirectory = options.LogDirectory, AgentDll = agentDll };
+        var controlDlls = new Dictionary<string, string>();
+        foreach (var service in ShapedFleet.ControlServices)
+        {
+            controlDlls[service] = options.Services == ServicePublish.ReadyToRun
+                ? await ServicePublish.ControlServiceAsync(service, cancellationToken)
+                : RepositoryLayout.ServiceDll(service);
+        }
+
+        var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory)
+        {
+            LogDirectory = options.LogDirectory, AgentDll = agentDll, ControlServiceDlls = controlDlls,
+        };
         var configurations = new List<ShapedConfiguration>();
         foreach (var receivers in options.Hosts.Distinct().Order())
         {

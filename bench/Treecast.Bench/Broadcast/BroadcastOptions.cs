@@ -2,7 +2,7 @@ namespace Treecast.Bench.Broadcast;
 
 /// <summary>The broadcast benchmark's options, checked before anything is created.</summary>
 public sealed record BroadcastOptions(
-    int[] Hosts, int[] Mbit, int ImageMiB, string Strategies, bool Tls, string Prefix, string? LogDirectory = null, string Agent = AgentPublish.ReadyToRun)
+    int[] Hosts, int[] Mbit, int ImageMiB, string Strategies, bool Tls, string Prefix, string? LogDirectory = null, string Agent = ServicePublish.ReadyToRun, string Services = ServicePublish.ReadyToRun)
 {
     public string? Validate()
     {

@@ -31,8 +31,14 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
     /// <summary>Where every process's output is kept in full, one folder per run (<c>--logs</c>); null: only the last lines.</summary>
     public string? LogDirectory { get; init; }
 
-    /// <summary>The agent every host runs: <c>services/Agent</c>'s build output, or a publish of it (<see cref="AgentPublish"/>).</summary>
+    /// <summary>The services the control namespace runs, by <c>services/</c> folder.</summary>
+    public static readonly string[] ControlServices = ["Topology", "Scheduler", "Policy"];
+
+    /// <summary>The agent every host runs: <c>services/Agent</c>'s build output, or a publish of it (<see cref="ServicePublish"/>).</summary>
     public string AgentDll { get; init; } = RepositoryLayout.ServiceDll("Agent");
+
+    /// <summary>The control services' entry assemblies (<see cref="ControlServices"/>): build outputs unless given a publish of each.</summary>
+    public IReadOnlyDictionary<string, string> ControlServiceDlls { get; init; } = ControlServices.ToDictionary(s => s, RepositoryLayout.ServiceDll);
 
     public async Task<StrategyRun> RunAsync(BroadcastStrategy strategy, int receivers, int imageMiB, double bitsPerSecond, CancellationToken cancellationToken)
     {
@@ -59,9 +65,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var bus = new UriBuilder(broker) { Host = network.BridgeAddress }.Uri.ToString();
         var control = new[]
         {
-            Start(resources, logs, keptLogs, "topology", RepositoryLayout.ServiceDll("Topology"), network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
-            Start(resources, logs, keptLogs, "scheduler", RepositoryLayout.ServiceDll("Scheduler"), network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
-            Start(resources, logs, keptLogs, "policy", RepositoryLayout.ServiceDll("Policy"), network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
+            Start(resources, logs, keptLogs, "topology", ControlServiceDlls["Topology"], network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
+            Start(resources, logs, keptLogs, "scheduler", ControlServiceDlls["Scheduler"], network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
+            Start(resources, logs, keptLogs, "policy", ControlServiceDlls["Policy"], network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
             {
                 ["Policy__PoliciesPath"] = policies,
                 // The star at N = 15 on 50 Mbit/s takes minutes per 128 MiB: the default budget (800 s per GiB) would time it out.
