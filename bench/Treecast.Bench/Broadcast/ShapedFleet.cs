@@ -52,6 +52,7 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         });
         var hosts = receivers + 1;
         var logs = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
+        var started = new ConcurrentDictionary<string, bool>();
         string? keptLogs = null;
         if (LogDirectory is not null)
         {
@@ -65,9 +66,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var bus = new UriBuilder(broker) { Host = network.BridgeAddress }.Uri.ToString();
         var control = new[]
         {
-            Start(resources, logs, keptLogs, "topology", ControlServiceDlls["Topology"], network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
-            Start(resources, logs, keptLogs, "scheduler", ControlServiceDlls["Scheduler"], network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
-            Start(resources, logs, keptLogs, "policy", ControlServiceDlls["Policy"], network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
+            Start(resources, logs, started, keptLogs, "topology", ControlServiceDlls["Topology"], network.ControlNamespace, runDirectory, Service(bus, TopologyPort)),
+            Start(resources, logs, started, keptLogs, "scheduler", ControlServiceDlls["Scheduler"], network.ControlNamespace, runDirectory, Service(bus, SchedulerPort)),
+            Start(resources, logs, started, keptLogs, "policy", ControlServiceDlls["Policy"], network.ControlNamespace, runDirectory, new Dictionary<string, string>(Service(bus, PolicyPort))
             {
                 ["Policy__PoliciesPath"] = policies,
                 // The star at N = 15 on 50 Mbit/s takes minutes per 128 MiB: the default budget (800 s per GiB) would time it out.
@@ -78,12 +79,12 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         var agents = new Process[hosts];
         for (var host = 0; host < hosts; host++)
         {
-            agents[host] = Start(resources, logs, keptLogs, VmmId(host), AgentDll, network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
+            agents[host] = Start(resources, logs, started, keptLogs, VmmId(host), AgentDll, network.HostNamespace(host), runDirectory, AgentEnvironment(host, imageMiB, runDirectory, bus));
         }
 
         try
         {
-            await WaitUntilReadyAsync(hosts, [.. control, .. agents], cancellationToken);
+            await WaitUntilReadyAsync(hosts, [.. control, .. agents], started, cancellationToken);
             var sentBefore = Enumerable.Range(0, hosts).Select(network.BytesSent).ToArray();
             var cpuBefore = agents.Select(a => ProcessUsage.CpuSeconds(a.Id)).ToArray();
             await PublishDegradedAsync(cancellationToken);
@@ -147,7 +148,16 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         return environment;
     }
 
-    private static Process Start(RunResources resources, ConcurrentDictionary<string, ConcurrentQueue<string>> logs, string? keptLogs, string name, string dll, string networkNamespace, string runDirectory, Dictionary<string, string> environment)
+    private static Process Start(
+        RunResources resources,
+        ConcurrentDictionary<string, ConcurrentQueue<string>> logs,
+        ConcurrentDictionary<string, bool> started,
+        string? keptLogs,
+        string name,
+        string dll,
+        string networkNamespace,
+        string runDirectory,
+        Dictionary<string, string> environment)
     {
         var temporary = Path.Combine(runDirectory, $"tmp-{name}");
         Directory.CreateDirectory(temporary);
@@ -181,6 +191,12 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
                 kept?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
             }
 
+            // The agent's last step of starting: it called its own endpoint (and warmed its push path), or said why not.
+            if (line.Contains("its own endpoint", StringComparison.Ordinal))
+            {
+                started[name] = true;
+            }
+
             lines.Enqueue(line);
             while (lines.Count > 30 && lines.TryDequeue(out _))
             {
@@ -194,8 +210,12 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
         return process;
     }
 
-    /// <summary>Until topology lists every host alive (the root with its VM) and the policy service consumes external events.</summary>
-    private async Task WaitUntilReadyAsync(int hosts, Process[] processes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Until topology lists every host alive (the root with its VM), the policy service consumes external events and every
+    /// agent has finished starting (its call to its own endpoint): the event then meets a fleet that was running before
+    /// it, as an operator's is, not agents still compiling their start-up on the same cores as the operation.
+    /// </summary>
+    private async Task WaitUntilReadyAsync(int hosts, Process[] processes, ConcurrentDictionary<string, bool> started, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -208,7 +228,7 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
 
             if (deadline.Elapsed > TimeSpan.FromMinutes(3))
             {
-                throw new TimeoutException($"The fleet of {hosts} hosts did not come up within 3 minutes (topology did not list every agent alive, or the policy service did not start).");
+                throw new TimeoutException($"The fleet of {hosts} hosts did not come up within 3 minutes (topology did not list every agent alive, an agent did not finish starting, or the policy service did not start).");
             }
 
             try
@@ -217,7 +237,8 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
                 var alive = vmms.EnumerateArray().Where(v => !v.GetProperty("isLost").GetBoolean()).ToList();
                 var rootReady = alive.Any(v => v.GetProperty("vmmId").GetString() == RootVmmId && v.GetProperty("vmIds").GetArrayLength() > 0);
                 using var operations = await Http.GetAsync($"http://{network.ControlAddress}:{PolicyPort}/operations", cancellationToken);
-                if (alive.Count == hosts && rootReady && operations.IsSuccessStatusCode && await ExternalEventsBoundAsync(cancellationToken))
+                var agentsStarted = Enumerable.Range(0, hosts).All(h => started.ContainsKey(VmmId(h)));
+                if (alive.Count == hosts && rootReady && agentsStarted && operations.IsSuccessStatusCode && await ExternalEventsBoundAsync(cancellationToken))
                 {
                     return;
                 }
