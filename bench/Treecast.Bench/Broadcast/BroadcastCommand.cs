@@ -131,7 +131,9 @@ public static class BroadcastCommand
 
         var fleet = new ShapedFleet(network, runBroker, certificates, options.Tls, directory)
         {
-            LogDirectory = options.LogDirectory, AgentDll = agentDll, ControlServiceDlls = controlDlls,
+            LogDirectory = options.LogDirectory,
+            AgentDll = agentDll,
+            ControlServiceDlls = controlDlls,
         };
         var configurations = new List<ShapedConfiguration>();
         foreach (var receivers in options.Hosts.Distinct().Order())

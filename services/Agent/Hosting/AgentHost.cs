@@ -83,6 +83,7 @@ public sealed class AgentHost : IHostedLifecycleService, IAsyncDisposable
             await PublishHeartbeatAsync(_node, Timeout.InfiniteTimeSpan);
             await _node.ResumeReceivesAsync();
             _heartbeats = SendHeartbeatsAsync(_node, _stopping.Token);
+            MessageWarmUp.Run();
             _ = _node.CallOwnEndpointAsync(_stopping.Token);
             _logger.LogInformation(
                 "Agent {VmmId} ready at {GrpcEndpoint} ({Location}) with {VmCount} VMs, listening on {Queue}",

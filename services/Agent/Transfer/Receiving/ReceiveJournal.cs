@@ -13,7 +13,7 @@ public sealed class ReceiveJournal(string directory)
     private const string OffsetsFile = "offsets.json";
     private const string TemporarySuffix = ".tmp";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly Lock _gate = new();
 
