@@ -36,7 +36,7 @@ public static class BroadcastCommand
         agent.AcceptOnlyFromAmong(ServicePublish.ReadyToRun, ServicePublish.Build);
         var services = new Option<string>("--services")
         {
-            Description = $"Topology, scheduler and policy: {ServicePublish.ReadyToRun} (published as their Dockerfiles do, once per run: about 50 s each) or {ServicePublish.Build} (the build outputs, compiled on first use).",
+            Description = $"Topology, scheduler and policy: {ServicePublish.ReadyToRun} (published as their Dockerfiles do, once per run: 5-20 s each, about 50 s from a clean build) or {ServicePublish.Build} (the build outputs, compiled on first use).",
             DefaultValueFactory = _ => ServicePublish.ReadyToRun,
         };
         services.AcceptOnlyFromAmong(ServicePublish.ReadyToRun, ServicePublish.Build);

@@ -192,6 +192,8 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
             }
 
             // The agent's last step of starting: it called its own endpoint (and warmed its push path), or said why not.
+            // Both lines are AgentNode.CallOwnEndpointAsync's; reworded there, the fleet never looks ready here and the
+            // run stops after 3 minutes saying an agent did not finish starting.
             if (line.Contains("its own endpoint", StringComparison.Ordinal))
             {
                 started[name] = true;
