@@ -1,8 +1,13 @@
 using Treecast.Agent;
 using Treecast.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
+// The slim builder: the agent's own HTTP endpoints are health and metrics on plain HTTP (its transfers have a Kestrel of
+// their own, TransferServer), so it loads no IIS integration, HTTP/3, regex route constraints or OpenAPI (MVC's API
+// explorer), each of which an agent paid for in resident memory beside the host's VMs. Kestrel endpoints configured
+// for HTTPS still work (UseKestrelHttpsConfiguration).
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.WebHost.UseKestrelHttpsConfiguration();
+builder.AddServiceDefaults(describeHttpApi: false);
 try
 {
     builder.AddAgentService();
@@ -17,6 +22,6 @@ catch (InvalidAgentOptionsException e)
 builder.AddTreecastBus();
 
 var app = builder.Build();
-app.MapServiceDefaults();
+app.MapServiceDefaults(describeHttpApi: false);
 app.Run();
 return Environment.ExitCode;

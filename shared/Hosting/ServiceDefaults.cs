@@ -20,7 +20,11 @@ public static class ServiceDefaults
     /// <summary>The tag of the checks <c>/health/ready</c> runs: MassTransit's bus check carries it, as does MongoDB's.</summary>
     public const string ReadyTag = "ready";
 
-    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    /// <param name="describeHttpApi">
+    /// Describe the service's HTTP API at <c>/openapi/v1.json</c> (OpenAPI loads MVC's API explorer). False for a service
+    /// whose only routes are these defaults' (the agent); <see cref="MapServiceDefaults"/> must be given the same.
+    /// </param>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, bool describeHttpApi = true)
     {
         builder.Logging.ClearProviders();
         if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
@@ -48,8 +52,12 @@ public static class ServiceDefaults
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks();
         builder.AddTelemetry();
-        // The HTTP API's description at /openapi/v1.json, generated from the routes themselves.
-        builder.Services.AddOpenApi();
+        if (describeHttpApi)
+        {
+            // The HTTP API's description at /openapi/v1.json, generated from the routes themselves.
+            builder.Services.AddOpenApi();
+        }
+
         return builder;
     }
 
@@ -58,10 +66,14 @@ public static class ServiceDefaults
     /// tagged <see cref="ReadyTag"/> is healthy: the bus is connected (MassTransit reports a lost broker as degraded,
     /// which must not pass) and, where it is the store, MongoDB answers. Both answer JSON naming each check.
     /// </summary>
-    public static WebApplication MapServiceDefaults(this WebApplication app)
+    public static WebApplication MapServiceDefaults(this WebApplication app, bool describeHttpApi = true)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapOpenApi();
+        if (describeHttpApi)
+        {
+            app.MapOpenApi();
+        }
+
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {

@@ -8,7 +8,9 @@ namespace Treecast.Bench.Loopback;
 /// <summary>
 /// <c>relay-agent</c> (started by <see cref="RelayMemoryCommand"/>, not by hand): one agent named <c>relay</c> on a
 /// loopback gRPC server in cleartext. It prints its endpoint, expects the announcement it reads from standard input
-/// (one JSON line) and says so, and stops at <c>exit</c> or when its input closes.
+/// (one JSON line) and says so, and stops at <c>exit</c> or when its input closes. Before it stops it prints one JSON line
+/// of what its garbage collector did (<see cref="GcSummary"/>): the most memory the GC heap held committed, read after
+/// every collection, tells the heap's share of the process's peak from the rest.
 /// </summary>
 public static class RelayAgentCommand
 {
@@ -24,6 +26,11 @@ public static class RelayAgentCommand
         command.Hidden = true;
         command.SetAction(async (result, cancellationToken) =>
         {
+            // TREECAST_BENCH_ALLOCATIONS=1: which types the relay allocates, on standard error at the end.
+            using var allocations = Environment.GetEnvironmentVariable("TREECAST_BENCH_ALLOCATIONS") == "1" ? new AllocationTally() : null;
+            var peakCommitted = 0L;
+            // GetGCMemoryInfo describes the last collection; sampled often enough, its maximum is the heap's peak.
+            using var sampler = new Timer(_ => peakCommitted = Math.Max(peakCommitted, GC.GetGCMemoryInfo().TotalCommittedBytes), null, 0, 100);
             await using var agent = await TestAgent.StartAsync("relay", result.GetValue(work)!, new RecordingEventSink(), credentials: null);
             Console.WriteLine(agent.Endpoint);
             while (await Console.In.ReadLineAsync(cancellationToken) is { } line && line != "exit")
@@ -32,8 +39,26 @@ public static class RelayAgentCommand
                 Console.WriteLine("expecting");
             }
 
+            foreach (var line in allocations?.Top(15) ?? [])
+            {
+                Console.Error.WriteLine($"relay allocated {line}");
+            }
+
+            var gc = GC.GetGCMemoryInfo();
+            Console.WriteLine(JsonSerializer.Serialize(
+                new GcSummary(
+                    Math.Max(peakCommitted, gc.TotalCommittedBytes) / 1048576.0,
+                    GC.GetTotalAllocatedBytes() / 1048576.0,
+                    gc.GenerationInfo[0].SizeBeforeBytes / 1048576.0,
+                    GC.CollectionCount(0),
+                    GC.CollectionCount(1),
+                    GC.CollectionCount(2)),
+                Json));
             return 0;
         });
         return command;
     }
 }
+
+/// <summary>What the relay's garbage collector did over its life (MiB; collections counted per generation, each counting the younger ones too).</summary>
+public sealed record GcSummary(double CommittedPeakMiB, double AllocatedMiB, double Gen0BeforeLastGcMiB, int Gen0Collections, int Gen1Collections, int Gen2Collections);

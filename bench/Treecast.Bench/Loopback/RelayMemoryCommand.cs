@@ -20,7 +20,7 @@ public static class RelayMemoryCommand
         var common = new CommonOptions();
         var mib = new Option<int?>("--mib") { Description = "Image size in MiB (default 2048, quick 32)." };
         var children = new Option<int>("--children") { Description = "Leaves under the relay.", DefaultValueFactory = _ => 2 };
-        var chunkKib = new Option<int>("--chunk-kib") { Description = "Chunk size in KiB.", DefaultValueFactory = _ => 1024 };
+        var chunkKib = new Option<int>("--chunk-kib") { Description = "Chunk size in KiB (default: the agents' default chunk).", DefaultValueFactory = _ => ChunkSizes.DefaultBytes / 1024 };
         var command = new Command("relay-memory", "A relay agent in its own process feeding N leaves: its peak resident memory and CPU per GiB.")
         {
             mib, children, chunkKib,
@@ -63,8 +63,14 @@ public static class RelayMemoryCommand
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
-            // The agent's own runtime settings (services/Agent is a web project: server GC).
-            Environment = { ["DOTNET_gcServer"] = "1" },
+            // The agent's own runtime settings (services/Agent/Treecast.Agent.csproj): workstation GC, no tiered
+            // compilation, thread-pool workers that do not spin. Other DOTNET_ settings of this process pass through.
+            Environment =
+            {
+                ["DOTNET_gcServer"] = "0",
+                ["DOTNET_TieredCompilation"] = "0",
+                ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0",
+            },
         })!);
         var endpoint = await relay.StandardOutput.ReadLineAsync(cancellationToken)
             ?? throw new InvalidOperationException("The relay process ended before it told its endpoint.");
@@ -90,6 +96,8 @@ public static class RelayMemoryCommand
         var done = ProcessMemory.Of(relay.Id);
         await relay.StandardInput.WriteLineAsync("exit".AsMemory(), cancellationToken);
         await relay.StandardInput.FlushAsync(cancellationToken);
+        var gcLine = await relay.StandardOutput.ReadLineAsync(cancellationToken);
+        var gc = gcLine is null ? null : JsonSerializer.Deserialize<GcSummary>(gcLine, RelayAgentCommand.Json);
         await relay.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
 
         var result = new
@@ -99,12 +107,13 @@ public static class RelayMemoryCommand
             relayIdleResidentMiB = idle.ResidentMiB,
             relayPeakResidentMiB = done.PeakResidentMiB,
             relayCpuSecondsPerGiB = (done.CpuSeconds - idle.CpuSeconds) * 1024 / mib,
+            relayGc = gc,
         };
-        var table = new Table().AddColumns("image MiB", "leaves", "leaves verified s", "MiB/s", "relay RSS before MiB", "relay peak RSS MiB", "relay CPU-s per GiB");
-        table.AddRow($"{mib}", $"{children}", $"{seconds:F1}", $"{result.mibPerSecond:F0}", $"{idle.ResidentMiB:F0}", $"{done.PeakResidentMiB:F0}", $"{result.relayCpuSecondsPerGiB:F2}");
+        var table = new Table().AddColumns("image MiB", "leaves", "leaves verified s", "MiB/s", "relay RSS before MiB", "relay peak RSS MiB", "relay GC heap peak MiB", "relay MiB allocated", "relay gen0 / gen1 / gen2 GCs", "relay CPU-s per GiB");
+        table.AddRow($"{mib}", $"{children}", $"{seconds:F1}", $"{result.mibPerSecond:F0}", $"{idle.ResidentMiB:F0}", $"{done.PeakResidentMiB:F0}", $"{gc?.CommittedPeakMiB:F0}", $"{gc?.AllocatedMiB:F0}", $"{gc?.Gen0Collections} / {gc?.Gen1Collections} / {gc?.Gen2Collections}", $"{result.relayCpuSecondsPerGiB:F2}");
         AnsiConsole.Write(table);
         var path = ResultFile.Write(resultsDirectory, "relay-memory", startedAt, quick, new { mib, children, chunkKib }, result);
-        AnsiConsole.MarkupLineInterpolated($"[grey]relay: the transfer engine and its gRPC server in a process of its own, server GC as the agent; {Machine.Current}[/]");
+        AnsiConsole.MarkupLineInterpolated($"[grey]relay: the transfer engine and its gRPC server in a process of its own, workstation GC and no tiering as the agent; {Machine.Current}[/]");
         AnsiConsole.MarkupLineInterpolated($"results: {path}");
         return 0;
     }

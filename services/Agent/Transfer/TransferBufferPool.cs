@@ -16,8 +16,14 @@ public sealed class TransferBufferPool : MemoryPool<byte>
 {
     public const int BlockBytes = 64 * 1024;
 
-    /// <summary>2 MiB kept for reuse at most: a connection's reads in flight, not its window (chosen, not tuned).</summary>
-    public const int MaxFreeBlocks = 32;
+    /// <summary>
+    /// Blocks kept for reuse at most: one stream's HTTP/2 window and Kestrel's 1 MiB read-ahead of its transport, what a
+    /// transfer holds here when the receive falls behind its parent (5 MiB). Kept to 32 (2 MiB), a relay of 1 GiB to two
+    /// children allocated 100 MiB of new blocks on the pinned heap, and every 5 MiB of them set off a full collection:
+    /// 22 gen-2 collections, a GC heap of 34-36 MiB at its peak; kept to what is in flight, 1 collection and 25 MiB
+    /// (bench relay-memory, bench/README.md).
+    /// </summary>
+    public const int MaxFreeBlocks = (TransferLimits.StreamWindowBytes + (1024 * 1024)) / BlockBytes;
 
     private readonly ConcurrentQueue<Block> _free = new();
     private int _freeCount;
