@@ -136,6 +136,12 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
             // Every service of the run logs in as the run's one broker user, the policy service included.
             ["Agent__CommandSender"] = broker.UserInfo.Split(':')[0],
         };
+        // The image's runtime settings (its GC's gen-0 budget): the agent runs as compose deploys it.
+        foreach (var (name, value) in AgentImageEnvironment.Read())
+        {
+            environment[name] = value;
+        }
+
         if (tls)
         {
             environment["Agent__Tls__Directory"] = Path.Combine(certificates, vmmId);

@@ -58,20 +58,23 @@ public static class RelayMemoryCommand
             leaves.Add(leaf);
         }
 
-        var relay = resources.Track(Process.Start(new ProcessStartInfo(Environment.ProcessPath!, [typeof(RelayMemoryCommand).Assembly.Location, "relay-agent", "--work", work])
+        var start = new ProcessStartInfo(Environment.ProcessPath!, [typeof(RelayMemoryCommand).Assembly.Location, "relay-agent", "--work", work])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
-            // The agent's own runtime settings (services/Agent/Treecast.Agent.csproj): workstation GC, no tiered
-            // compilation, thread-pool workers that do not spin. Other DOTNET_ settings of this process pass through.
-            Environment =
-            {
-                ["DOTNET_gcServer"] = "0",
-                ["DOTNET_TieredCompilation"] = "0",
-                ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0",
-            },
-        })!);
+        };
+        // The agent's own runtime settings: those of its project (services/Agent/Treecast.Agent.csproj: workstation GC,
+        // no tiered compilation, thread-pool workers that do not spin) and those its image sets (its Dockerfile).
+        start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_TieredCompilation"] = "0";
+        start.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
+        foreach (var (name, value) in AgentImageEnvironment.Read())
+        {
+            start.Environment[name] = value;
+        }
+
+        var relay = resources.Track(Process.Start(start)!);
         var endpoint = await relay.StandardOutput.ReadLineAsync(cancellationToken)
             ?? throw new InvalidOperationException("The relay process ended before it told its endpoint.");
 
