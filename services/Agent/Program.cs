@@ -22,6 +22,6 @@ catch (InvalidAgentOptionsException e)
 builder.AddTreecastBus();
 
 var app = builder.Build();
-app.MapServiceDefaults(describeHttpApi: false);
+app.MapServiceDefaults();
 app.Run();
 return Environment.ExitCode;

@@ -22,7 +22,7 @@ public static class ServiceDefaults
 
     /// <param name="describeHttpApi">
     /// Describe the service's HTTP API at <c>/openapi/v1.json</c> (OpenAPI loads MVC's API explorer). False for a service
-    /// whose only routes are these defaults' (the agent); <see cref="MapServiceDefaults"/> must be given the same.
+    /// whose only routes are these defaults' (the agent); <see cref="MapServiceDefaults"/> then maps no description.
     /// </param>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, bool describeHttpApi = true)
     {
@@ -56,6 +56,7 @@ public static class ServiceDefaults
         {
             // The HTTP API's description at /openapi/v1.json, generated from the routes themselves.
             builder.Services.AddOpenApi();
+            builder.Services.AddSingleton<HttpApiDescribed>();
         }
 
         return builder;
@@ -66,10 +67,10 @@ public static class ServiceDefaults
     /// tagged <see cref="ReadyTag"/> is healthy: the bus is connected (MassTransit reports a lost broker as degraded,
     /// which must not pass) and, where it is the store, MongoDB answers. Both answer JSON naming each check.
     /// </summary>
-    public static WebApplication MapServiceDefaults(this WebApplication app, bool describeHttpApi = true)
+    public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
-        if (describeHttpApi)
+        if (app.Services.GetService<HttpApiDescribed>() is not null)
         {
             app.MapOpenApi();
         }
@@ -104,4 +105,7 @@ public static class ServiceDefaults
         };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
     }
+
+    /// <summary>Registered when <see cref="AddServiceDefaults"/> described the HTTP API, so mapping follows what was added.</summary>
+    private sealed class HttpApiDescribed;
 }

@@ -26,6 +26,9 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
     private static readonly string[] FinalStates = ["Completed", "CompletedWithFailures", "Failed", "Cancelled", "TimedOut", "Duplicated"];
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>The agent image's runtime settings, read from its Dockerfile once per fleet, not once per agent started.</summary>
+    private readonly IReadOnlyDictionary<string, string> _imageEnvironment = AgentImageEnvironment.Read();
+
     public static string VmmId(int host) => $"host-{host:D2}";
 
     /// <summary>Where every process's output is kept in full, one folder per run (<c>--logs</c>); null: only the last lines.</summary>
@@ -137,7 +140,7 @@ public sealed class ShapedFleet(ShapedNetwork network, Uri broker, string certif
             ["Agent__CommandSender"] = broker.UserInfo.Split(':')[0],
         };
         // The image's runtime settings (its GC's gen-0 budget): the agent runs as compose deploys it.
-        foreach (var (name, value) in AgentImageEnvironment.Read())
+        foreach (var (name, value) in _imageEnvironment)
         {
             environment[name] = value;
         }

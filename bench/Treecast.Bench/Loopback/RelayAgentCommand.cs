@@ -49,7 +49,6 @@ public static class RelayAgentCommand
                 new GcSummary(
                     Math.Max(peakCommitted, gc.TotalCommittedBytes) / 1048576.0,
                     GC.GetTotalAllocatedBytes() / 1048576.0,
-                    gc.GenerationInfo[0].SizeBeforeBytes / 1048576.0,
                     GC.CollectionCount(0),
                     GC.CollectionCount(1),
                     GC.CollectionCount(2)),
@@ -61,4 +60,4 @@ public static class RelayAgentCommand
 }
 
 /// <summary>What the relay's garbage collector did over its life (MiB; collections counted per generation, each counting the younger ones too).</summary>
-public sealed record GcSummary(double CommittedPeakMiB, double AllocatedMiB, double Gen0BeforeLastGcMiB, int Gen0Collections, int Gen1Collections, int Gen2Collections);
+public sealed record GcSummary(double CommittedPeakMiB, double AllocatedMiB, int Gen0Collections, int Gen1Collections, int Gen2Collections);
