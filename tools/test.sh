@@ -29,6 +29,16 @@ fi
 
 dotnet build Microservices.sln -c Release -nologo -clp:NoSummary || { echo "0 passed, 1 failed"; exit 1; }
 
+# The agent as its image deploys it (services/Agent/Dockerfile): self-contained, trimmed, compiled ahead of time as one
+# composite. Every test that starts an agent process runs this publish (TREECAST_AGENT_IMAGE), so code the trimmer
+# removed and the agent needs fails here, not in a fleet. About 2 minutes.
+agent_image="$PWD/services/Agent/bin/Release/image"
+echo "Publishing the agent as its image does (about 2 minutes)..."
+dotnet publish services/Agent/Treecast.Agent.csproj -c Release --use-current-runtime --self-contained true \
+  -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o "$agent_image" -nologo -v quiet \
+  || { echo "0 passed, 1 failed"; exit 1; }
+export TREECAST_AGENT_IMAGE="$agent_image"
+
 log="$(mktemp)"
 # The fault suite (tests/Fault.Tests) writes its one figures line here; printed after the test output.
 export TREECAST_FAULTS_REPORT="$(mktemp)"

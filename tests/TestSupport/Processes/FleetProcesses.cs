@@ -62,10 +62,14 @@ public sealed class FleetProcesses : IAsyncDisposable
         return policies;
     }
 
-    /// <summary>Starts <c>services/{service}</c> as a process called <paramref name="name"/>.</summary>
+    /// <summary>
+    /// Starts <c>services/{service}</c> as a process called <paramref name="name"/>; an agent from its published image
+    /// when tools/test.sh made one (<see cref="RepositoryLayout.AgentDll"/>).
+    /// </summary>
     public ServiceProcess Start(string name, string service, IReadOnlyDictionary<string, string> environment)
     {
-        var process = ServiceProcess.Start(name, RepositoryLayout.ServiceDll(service), environment);
+        var dll = service == "Agent" ? RepositoryLayout.AgentDll() : RepositoryLayout.ServiceDll(service);
+        var process = ServiceProcess.Start(name, dll, environment);
         _processes.Add(process);
         return process;
     }

@@ -22,6 +22,28 @@ public static class RepositoryLayout
         return path;
     }
 
+    /// <summary>The variable naming the folder of a published agent image for the tests to run (tools/test.sh sets it).</summary>
+    public const string AgentImageVariable = "TREECAST_AGENT_IMAGE";
+
+    /// <summary>
+    /// The agent the tests start: the image's publish when <see cref="AgentImageVariable"/> names its folder
+    /// (tools/test.sh publishes the agent as services/Agent/Dockerfile does, trimmed, so the tests run what deploys),
+    /// else the build output.
+    /// </summary>
+    public static string AgentDll()
+    {
+        var image = Environment.GetEnvironmentVariable(AgentImageVariable);
+        if (string.IsNullOrEmpty(image))
+        {
+            return ServiceDll("Agent");
+        }
+
+        var path = Path.Combine(image, "Treecast.Agent.dll");
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"{AgentImageVariable}={image} holds no Treecast.Agent.dll: publish the agent there (tools/test.sh does) or unset it to run the build output", path);
+    }
+
     /// <summary>The built <c>treecast</c> command (services/Cli).</summary>
     public static string CliDll()
     {
