@@ -152,9 +152,23 @@ public static class EventsCommand
         var brokerCpuAtStart = localBroker?.CpuSeconds();
         var publishStart = await PublishAsync("bench-vmm-", total, published);
         var publishEnd = clock.ElapsedTicks;
+        // Wait while decisions keep coming: a busy machine decides late, not never. Only 30 s without a new decision ends
+        // the wait early, so "decided" below "published" means events lost, not events still queued.
         var drain = Stopwatch.StartNew();
-        while (published.Keys.Count(decided.ContainsKey) < total && drain.Elapsed < TimeSpan.FromSeconds(30))
+        var decidedSoFar = 0;
+        while (published.Keys.Count(decided.ContainsKey) is var count && count < total)
         {
+            if (count != decidedSoFar)
+            {
+                decidedSoFar = count;
+                drain.Restart();
+            }
+            else if (drain.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Console.Error.WriteLine($"{total - count} of {total} events not decided: no decision for 30 s (lost)");
+                break;
+            }
+
             await Task.Delay(100, cancellationToken);
         }
 
