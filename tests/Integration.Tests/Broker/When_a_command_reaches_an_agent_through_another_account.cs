@@ -87,7 +87,8 @@ public sealed class When_a_command_reaches_an_agent_through_another_account(Agen
         Assert.Contains(userId is null ? "user_id is missing" : $"user_id is '{userId}'", reason, StringComparison.Ordinal);
         var subject = AgentCommands.Subject(message);
         Assert.DoesNotContain(fleet.Observer.Seen<object>(), seen => seen.ToString()!.Contains(subject, StringComparison.Ordinal));
-        var logged = Assert.Single(fleet.AgentLinesWith(Target, messageId));
+        // The agent logs the refusal after moving the message: wait for the line, not just for the move.
+        var logged = Assert.Single(await fleet.AgentLinesWithAsync(Target, messageId, Generous));
         Assert.Contains(command, logged, StringComparison.Ordinal);
         Assert.Contains(fleet.Accounts.CommandSender, logged, StringComparison.Ordinal);
         return moved;

@@ -76,6 +76,22 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The lines the process printed that contain <paramref name="text"/>, oldest first (of the last ones kept).</summary>
     public IReadOnlyList<string> LinesWith(string text) => _output.Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
 
+    /// <summary>
+    /// The lines containing <paramref name="text"/> once at least one has been printed, or none after
+    /// <paramref name="within"/>: a process logs after it acts (the console logger writes from its own queue), so a
+    /// test that has seen the act must still wait for the line.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> LinesWithAsync(string text, TimeSpan within)
+    {
+        var waited = Stopwatch.StartNew();
+        while (LinesWith(text) is { Count: 0 } && waited.Elapsed < within)
+        {
+            await Task.Delay(100);
+        }
+
+        return LinesWith(text);
+    }
+
     /// <summary>The last lines the process printed, prefixed with its name.</summary>
     public string Tail(int lines = 60) =>
         string.Join(Environment.NewLine, _output.TakeLast(lines).Select(l => $"[{Name}] {l}"));
