@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Logging.Abstractions;
 using Treecast.Security;
 
 namespace Treecast.Agent.Transfer;
@@ -49,7 +50,7 @@ public sealed class TransferServer : IAsyncDisposable
     {
         // The empty builder reads no appsettings or environment: the process's Kestrel settings are not this server's.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(TransferServer).Assembly.GetName().Name });
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<ILoggerFactory>(new WithoutLifetimeLines(loggerFactory));
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(new PushAuthentication(ClientCertificate: credentials is not null));
@@ -132,6 +133,25 @@ public sealed class TransferServer : IAsyncDisposable
             return check.IsTrusted;
         },
     };
+
+    /// <summary>
+    /// The process's loggers without the embedded host's <c>Microsoft.Hosting.Lifetime</c> lines. The process's own
+    /// host prints "Now listening on:" for its HTTP address (health, metrics); a second such line for this server
+    /// made that address ambiguous to an operator, and to a script that took the first line (it sometimes got this
+    /// server's mutual-TLS port and failed on its certificate). The agent's "ready at" line names this server's address.
+    /// </summary>
+    private sealed class WithoutLifetimeLines(ILoggerFactory loggers) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName == "Microsoft.Hosting.Lifetime" ? NullLogger.Instance : loggers.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider) => loggers.AddProvider(provider);
+
+        // The process owns the loggers it passed in.
+        public void Dispose()
+        {
+        }
+    }
 
     private static void Listen(KestrelServerOptions kestrel, string bindAddress, int port, Action<ListenOptions> configure)
     {

@@ -26,6 +26,19 @@ public sealed class When_the_transfer_server_reads_a_connection
     }
 
     [Fact]
+    public async Task Should_leave_the_now_listening_line_to_the_processs_own_host()
+    {
+        // A script (and an operator) finds the agent's HTTP address (health, metrics) by its host's "Now listening on:"
+        // line; a second one from this server sometimes came first and named its mutual-TLS port instead.
+        var logs = new RecordedLogs();
+        await using var cluster = new TransferCluster(logs: logs);
+        var agent = await cluster.AddAsync("root", null);
+
+        Assert.True(agent.Server.Port > 0);
+        Assert.Empty(logs.With("Now listening on"));
+    }
+
+    [Fact]
     public void Should_hand_out_64_KiB_blocks_and_reuse_a_returned_one()
     {
         using var pool = new TransferBufferPool();
