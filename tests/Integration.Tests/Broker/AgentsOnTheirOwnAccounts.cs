@@ -59,7 +59,7 @@ public sealed class AgentsOnTheirOwnAccounts : IAsyncLifetime
     public void Require() => Skip.If(Unavailable is not null, Unavailable);
 
     /// <summary>The lines agent <paramref name="vmmId"/> logged that contain <paramref name="text"/>, once it has logged one (or none after <paramref name="within"/>).</summary>
-    public Task<IReadOnlyList<string>> AgentLinesWithAsync(string vmmId, string text, TimeSpan within) => _agents[vmmId].LinesWithAsync(text, within);
+    public Task<IReadOnlyList<string>> AgentLinesWithAsync(string vmmId, string text, TimeSpan? within = null) => _agents[vmmId].LinesWithAsync(text, within);
 
     /// <summary>Waits until the message with AMQP message id <paramref name="messageId"/> is in agent <paramref name="vmmId"/>'s _error queue.</summary>
     public Task<BasicGetResult> MovedToErrorAsync(string vmmId, string messageId, TimeSpan within) =>

@@ -57,6 +57,6 @@ public sealed class When_another_agent_goes_for_an_agents_announcements(AgentsOn
         Assert.Contains($"user_id is '{neighbour}'", reason, StringComparison.Ordinal);
         Assert.Contains($"'{fleet.Accounts.UserPrefix}{BrokerAccounts.AgentUser(root)}'", reason, StringComparison.Ordinal);
         Assert.DoesNotContain(fleet.Observer.Seen<object>(), seen => seen.ToString()!.Contains(operation.ToString(), StringComparison.Ordinal));
-        Assert.Single(await fleet.AgentLinesWithAsync(Target, messageId, TimeSpan.FromMinutes(1)));
+        Assert.Single(await fleet.AgentLinesWithAsync(Target, messageId));
     }
 }

@@ -78,17 +78,12 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary>
     /// The lines containing <paramref name="text"/> once at least one has been printed, or none after
-    /// <paramref name="within"/>: a process logs after it acts (the console logger writes from its own queue), so a
-    /// test that has seen the act must still wait for the line.
+    /// <paramref name="within"/> (<see cref="Eventually.DefaultLimit"/>): a process logs after it acts (the console
+    /// logger writes from its own queue), so a test that has seen the act must still wait for the line.
     /// </summary>
-    public async Task<IReadOnlyList<string>> LinesWithAsync(string text, TimeSpan within)
+    public async Task<IReadOnlyList<string>> LinesWithAsync(string text, TimeSpan? within = null)
     {
-        var waited = Stopwatch.StartNew();
-        while (LinesWith(text) is { Count: 0 } && waited.Elapsed < within)
-        {
-            await Task.Delay(100);
-        }
-
+        await Eventually.TrueAsync(() => LinesWith(text).Count > 0, within);
         return LinesWith(text);
     }
 
