@@ -138,7 +138,7 @@ public static class EventsCommand
                 await Task.Delay(100, cancellationToken);
             }
 
-            Console.Error.WriteLine($"warm-up: {warm.Keys.Count(decided.ContainsKey)} of {warm.Count} events decided; measuring");
+            Console.Error.WriteLine($"warm-up: {warm.Keys.Count(decided.ContainsKey)} of {warm.Count} events decided, {await OperationsStartedAsync(connection, cancellationToken)} operations started; measuring");
             foreach (var key in warm.Keys)
             {
                 decided.TryRemove(key, out _);
@@ -150,6 +150,7 @@ public static class EventsCommand
         var benchCpuAtStart = Environment.CpuUsage.TotalTime;
         var localBroker = LocalBroker.Find(broker);
         var brokerCpuAtStart = localBroker?.CpuSeconds();
+        var startedBefore = await OperationsStartedAsync(connection, cancellationToken);
         var publishStart = await PublishAsync("bench-vmm-", total, published);
         var publishEnd = clock.ElapsedTicks;
         // Wait while decisions keep coming: a busy machine decides late, not never. Only 30 s without a new decision ends
@@ -171,6 +172,14 @@ public static class EventsCommand
 
             await Task.Delay(100, cancellationToken);
         }
+
+        // A decision is the policy's; the operation it requests starts when the saga has taken the request and asked
+        // topology for its tree. The saga runs in the same service, after the decision: when it keeps up, every
+        // decided event's operation has started by now; when it does not, the rest wait in its queue.
+        var startedAfter = await OperationsStartedAsync(connection, cancellationToken);
+        var startedSeconds = (clock.ElapsedTicks - publishStart) / (double)Stopwatch.Frequency;
+        var operationsStartedPerSecond = (startedAfter - startedBefore) / startedSeconds;
+        var operationsWaiting = Math.Max(0, (warmupSeconds > 0 ? rate * warmupSeconds : 0) + total - startedAfter);
 
         // What one event costs the policy service, readable when other work on the machine slows it down.
         // The publisher and the decision reader share the machine with the service and the broker: their cost says how much
@@ -199,6 +208,8 @@ public static class EventsCommand
             latencyMedianMs = Percentile(latencies, 0.5),
             latencyP99Ms = Percentile(latencies, 0.99),
             latencyMaxMs = latencies.Count == 0 ? (double?)null : latencies[^1],
+            operationsStartedPerSecond,
+            operationsWaitingToStart = operationsWaiting,
             policyCpuSeconds = policyCpu.TotalSeconds,
             policyCpuMsPerEvent = policyCpu.TotalMilliseconds / total,
             benchCpuMsPerEvent = benchCpu.TotalMilliseconds / total,
@@ -206,7 +217,7 @@ public static class EventsCommand
             loadAverage = ProcessUsage.LoadAverage(),
         };
 
-        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms", "policy CPU ms/event", "bench CPU ms/event", "broker CPU ms/event", "load");
+        var table = new Table().AddColumns("target events/s", "published", "decided", "published/s", "decided/s", "latency median ms", "p99 ms", "max ms", "operations started/s", "waiting to start", "policy CPU ms/event", "bench CPU ms/event", "broker CPU ms/event", "load");
         table.AddRow(
             $"{rate}",
             $"{total}",
@@ -216,6 +227,8 @@ public static class EventsCommand
             $"{outcome.latencyMedianMs:F1}",
             $"{outcome.latencyP99Ms:F1}",
             $"{outcome.latencyMaxMs:F1}",
+            $"{operationsStartedPerSecond:F1}",
+            $"{operationsWaiting}",
             $"{outcome.policyCpuMsPerEvent:F3}",
             $"{outcome.benchCpuMsPerEvent:F3}",
             outcome.brokerCpuMsPerEvent is { } brokerMs ? $"{brokerMs:F3}" : "-",
@@ -249,6 +262,25 @@ public static class EventsCommand
             {
                 await Task.Delay(250, cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Operations the saga has started: each one sends topology a <c>ResolveTree</c>, and no topology service runs here,
+    /// so they stay in its queue and its depth counts them (read without consuming them: nothing on the path is added).
+    /// </summary>
+    private static async Task<long> OperationsStartedAsync(IConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A channel of its own: a passive declare of a queue not there yet (no operation started) closes its channel.
+            await using var probe = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            var topology = await probe.QueueDeclarePassiveAsync(Treecast.Contracts.Addresses.TopologyQueue, cancellationToken);
+            return topology.MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
         }
     }
 
