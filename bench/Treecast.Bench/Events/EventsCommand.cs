@@ -128,10 +128,11 @@ public static class EventsCommand
             return start;
         }
 
-        if (warmupSeconds > 0)
+        var warmupEvents = rate * warmupSeconds;
+        if (warmupEvents > 0)
         {
             var warm = new ConcurrentDictionary<string, long>();
-            await PublishAsync("bench-warm-", rate * warmupSeconds, warm);
+            await PublishAsync("bench-warm-", warmupEvents, warm);
             var settling = Stopwatch.StartNew();
             while (warm.Keys.Any(k => !decided.ContainsKey(k)) && settling.Elapsed < TimeSpan.FromSeconds(60))
             {
@@ -179,7 +180,7 @@ public static class EventsCommand
         var startedAfter = await OperationsStartedAsync(connection, cancellationToken);
         var startedSeconds = (clock.ElapsedTicks - publishStart) / (double)Stopwatch.Frequency;
         var operationsStartedPerSecond = (startedAfter - startedBefore) / startedSeconds;
-        var operationsWaiting = Math.Max(0, (warmupSeconds > 0 ? rate * warmupSeconds : 0) + total - startedAfter);
+        var operationsWaiting = Math.Max(0, warmupEvents + total - startedAfter);
 
         // What one event costs the policy service, readable when other work on the machine slows it down.
         // The publisher and the decision reader share the machine with the service and the broker: their cost says how much
@@ -227,8 +228,8 @@ public static class EventsCommand
             $"{outcome.latencyMedianMs:F1}",
             $"{outcome.latencyP99Ms:F1}",
             $"{outcome.latencyMaxMs:F1}",
-            $"{operationsStartedPerSecond:F1}",
-            $"{operationsWaiting}",
+            $"{outcome.operationsStartedPerSecond:F1}",
+            $"{outcome.operationsWaitingToStart}",
             $"{outcome.policyCpuMsPerEvent:F3}",
             $"{outcome.benchCpuMsPerEvent:F3}",
             outcome.brokerCpuMsPerEvent is { } brokerMs ? $"{brokerMs:F3}" : "-",
